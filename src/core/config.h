@@ -1,0 +1,42 @@
+/* config.h - every setting in one table, as Redis config.c does.
+ *
+ * Precedence: defaults < config file (--config or KEYWARD_CONFIG; lines "name = value", '#' comments)
+ *             < environment (KEYWARD_<NAME upper-cased, '-' -> '_'>) < command-line flags (--name value
+ *             or --name=value). A setting marked secret is refused on the command line (argv is visible
+ *             in ps) and never printed by kw_config_help/kw_config_dump. */
+#ifndef KW_CORE_CONFIG_H
+#define KW_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+struct kw_config {
+    char listen[128];        /* HOST:PORT; default 127.0.0.1:8080 */
+    char data_dir[512];      /* default ./var */
+    char store[512];         /* "sqlite" (under data_dir) for now; postgres:// later */
+    int threads;             /* event loops; 0 = one per core */
+    int64_t max_body_bytes;  /* JSON body cap; default 65536 */
+    int64_t max_header_bytes;/* total request header cap; default 8192 */
+    int idle_timeout_s;      /* idle connection timeout; default 10 */
+    char log_level[16];      /* debug|info|warn|error */
+    int flush_interval_ms;   /* write-behind flush period; default 200 */
+    char root_token[256];    /* secret: used only at first start (KEYWARD_ROOT_TOKEN) */
+};
+
+/* Fills cfg with defaults. */
+void kw_config_defaults(struct kw_config *cfg);
+
+/* Applies file (if path non-NULL), then environment, then argv flags (argv[0..argc) are only the
+ * flags, not the command). On failure writes a one-line reason into err (errcap bytes) naming the
+ * setting and its bounds, and returns KW_ERR_INVALID. Unknown flags are errors. "--help" is not
+ * handled here: callers check for it first. */
+enum kw_err kw_config_load(struct kw_config *cfg, const char *file, int argc, char **argv, char *err,
+                           size_t errcap);
+
+/* Prints every setting: flag, env var, type, bounds, default, help. Secrets show no value. */
+void kw_config_help(FILE *out);
+
+#endif

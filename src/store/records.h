@@ -1,0 +1,84 @@
+/* records.h - the rows keyward keeps. Plain structs with fixed-size text fields (NUL-terminated,
+ * sized for the API's caps), so they copy by value and need no free. Times are ms since the epoch,
+ * 0 = not set. `seq` is a store-assigned increasing integer used for keyset pagination. */
+#ifndef KW_STORE_RECORDS_H
+#define KW_STORE_RECORDS_H
+
+#include <stdint.h>
+
+#include "core/ids.h"
+
+#define KW_NAME_MAX 101        /* 100 bytes + NUL */
+#define KW_DESC_MAX 501        /* 500 bytes + NUL */
+#define KW_KEY_DESC_MAX 201    /* 200 bytes + NUL */
+#define KW_PREFIX_MAX 17       /* 16 + NUL */
+#define KW_START_MAX 24
+#define KW_IP_MAX 46           /* INET6_ADDRSTRLEN */
+#define KW_ACTOR_MAX 64
+#define KW_HASH_LEN 32
+
+struct kw_service {
+    int64_t seq;
+    char id[KW_ID_MAX];
+    char name[KW_NAME_MAX];
+    char description[KW_DESC_MAX];
+    char key_prefix[KW_PREFIX_MAX];
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* Scopes: seed 000's three choices. */
+enum kw_scope {
+    KW_SCOPE_METADATA = 0,            /* status and ids only */
+    KW_SCOPE_ATTRIBUTES = 1,          /* + text attributes */
+    KW_SCOPE_ATTRIBUTES_PICTURES = 2, /* + pictures */
+};
+
+/* Permission bits. Any scope implies candidates:read; the rest are granted explicitly. */
+#define KW_PERM_CANDIDATES_READ (1u << 0)
+#define KW_PERM_CANDIDATES_ARCHIVE (1u << 1)
+#define KW_PERM_DOCUMENTS_WRITE (1u << 2)
+#define KW_PERM_DOCUMENTS_READ (1u << 3)
+#define KW_PERM_KEYS_VERIFY (1u << 4)
+#define KW_PERM_ALL 0x1fu
+
+struct kw_key {
+    int64_t seq;
+    char id[KW_ID_MAX];
+    char service_id[KW_ID_MAX];
+    uint8_t hash[KW_HASH_LEN];       /* SHA-256 of the whole credential string */
+    char start[KW_START_MAX];        /* display prefix, e.g. "kw_3kTM" */
+    char description[KW_KEY_DESC_MAX];
+    int scope;                       /* enum kw_scope */
+    uint32_t perms;                  /* KW_PERM_* bits as granted (candidates:read implied) */
+    int enabled;                     /* 0 = disabled */
+    int64_t created_at;
+    char created_by[KW_ACTOR_MAX];   /* actor id: "root", a username, a key id */
+    int64_t updated_at;
+    int64_t expires_at;              /* 0 = never */
+    int64_t revoked_at;              /* 0 = not revoked */
+    int64_t archive_after_extract_s; /* -1 = do not auto-archive */
+    int64_t last_used_at;            /* 0 = never */
+    char last_used_ip[KW_IP_MAX];
+    char rolled_from[KW_ID_MAX];     /* id of the key this one replaced, or "" */
+};
+
+struct kw_audit_event {
+    int64_t seq;                 /* chain position, assigned in order of append (1, 2, ...) */
+    char id[KW_ID_MAX];          /* evt_... */
+    int64_t time;
+    char actor_type[16];         /* root | key | user | system | anonymous */
+    char actor_id[KW_ACTOR_MAX];
+    char action[48];             /* e.g. key.create, service.delete, auth.denied */
+    char target_type[16];        /* service | key | root_token | ... or "" */
+    char target_id[KW_ACTOR_MAX];
+    char service_id[KW_ID_MAX];  /* "" when not service-specific */
+    char outcome[16];            /* success | denied | failure */
+    char ip[KW_IP_MAX];
+    char request_id[40];
+    char detail[512];            /* a JSON object as text, or "" */
+    uint8_t prev_hash[KW_HASH_LEN];
+    uint8_t hash[KW_HASH_LEN];
+};
+
+#endif
