@@ -1,0 +1,60 @@
+/* api.h - keyward's HTTP API, independent of the HTTP server library.
+ *
+ * http/ turns each h2o request into a struct kw_api_req (borrowed pointers into h2o's buffers),
+ * calls kw_api_handle, and writes struct kw_api_res back. api/ does routing, authentication
+ * (through domain/auth.h), authorisation, JSON parsing and rendering; it never includes h2o. */
+#ifndef KW_API_API_H
+#define KW_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/app.h"
+
+#define KW_API_MAX_RES_HEADERS 8
+#define KW_API_HEADER_VALUE_MAX 256
+
+struct kw_api_req {
+    const char *method;
+    size_t method_len;
+    const char *path; /* without the query */
+    size_t path_len;
+    const char *query; /* after '?', or NULL */
+    size_t query_len;
+    const char *body; /* NULL when there is none */
+    size_t body_len;
+    const char *content_type; /* NULL when absent */
+    size_t content_type_len;
+    const char *authorization; /* raw Authorization header, or NULL */
+    size_t authorization_len;
+    const char *api_key; /* X-API-Key, or NULL */
+    size_t api_key_len;
+    const char *ip;         /* peer address as text */
+    const char *request_id; /* already chosen by http/ */
+    int64_t now_ms;
+};
+
+struct kw_api_header {
+    const char *name; /* static string */
+    char value[KW_API_HEADER_VALUE_MAX];
+};
+
+struct kw_api_res {
+    int status;
+    const char *content_type; /* static string; NULL = no body */
+    char *body;               /* malloc'd; freed by kw_api_res_cleanup */
+    size_t body_len;
+    struct kw_api_header headers[KW_API_MAX_RES_HEADERS];
+    size_t nheaders;
+    const char *route;  /* route template for metrics ("/api/v1/keys/{keyId}"), never NULL after handle */
+    int verify_code;    /* enum kw_verify_code of a verification, or -1 */
+};
+
+void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_api_res *res);
+void kw_api_res_cleanup(struct kw_api_res *res);
+
+/* Problem responses http/ needs before routing (limits), with the same shape as api's own. */
+void kw_api_problem(struct kw_api_res *res, int status, const char *code, const char *detail,
+                    const char *field, const char *request_id);
+
+#endif

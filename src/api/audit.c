@@ -1,0 +1,89 @@
+/* audit.c - GET /api/v1/audit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/timeutil.h"
+#include "crypto/crypto.h"
+
+static json_t *ref_json(const char *type, const char *id)
+{
+    if (id[0] == '\0')
+        return json_null();
+    return json_pack("{s:s, s:s}", "type", type[0] ? type : "unknown", "id", id);
+}
+
+static json_t *event_json(const struct kw_audit_event *e)
+{
+    char hash[2 * KW_HASH_LEN + 1], prev[2 * KW_HASH_LEN + 1];
+    json_t *detail = e->detail[0] ? json_loads(e->detail, 0, NULL) : NULL;
+
+    kw_crypto_hex(e->hash, KW_HASH_LEN, hash);
+    kw_crypto_hex(e->prev_hash, KW_HASH_LEN, prev);
+    return json_pack("{s:s, s:I, s:o, s:o, s:s, s:o, s:o, s:s, s:s, s:s, s:o, s:s, s:s}", "id", e->id, "seq",
+                     (json_int_t)e->seq, "time", kw_api_time_json(e->time), "actor",
+                     ref_json(e->actor_type, e->actor_id), "action", e->action, "target",
+                     ref_json(e->target_type, e->target_id), "serviceId",
+                     e->service_id[0] ? json_string(e->service_id) : json_null(), "outcome", e->outcome, "ip",
+                     e->ip, "requestId", e->request_id, "detail", detail ? detail : json_null(), "hash", hash,
+                     "prevHash", prev);
+}
+
+/* Reads an RFC 3339 query parameter; 1 ok (or absent), 0 after answering. */
+static int query_time(struct kw_api_ctx *c, struct kw_api_res *res, const char *name, int64_t *out)
+{
+    char v[64], detail[96];
+    int r = kw_api_query(c->req, name, v, sizeof(v));
+
+    if (r == 0)
+        return 1;
+    if (r > 0 && kw_time_parse(v, out) == KW_OK)
+        return 1;
+    snprintf(detail, sizeof(detail), "%s must be an RFC 3339 time such as 2026-01-31T12:00:00Z.", name);
+    kw_api_fail(c, res, 400, "INVALID_QUERY", detail, name);
+    return 0;
+}
+
+void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res)
+{
+    char actor[KW_ACTOR_MAX], action[48], target[KW_ACTOR_MAX], service[KW_ID_MAX];
+    struct kw_audit_filter f;
+    struct kw_audit_event *items = NULL;
+    size_t limit, n = 0, i;
+    json_t *arr;
+    enum kw_err err;
+
+    memset(&f, 0, sizeof(f));
+    if (!kw_api_page(c, res, &limit, &f.before_seq))
+        return;
+    if (!query_time(c, res, "since", &f.since) || !query_time(c, res, "until", &f.until))
+        return;
+    if (kw_api_query(c->req, "actor", actor, sizeof(actor)) < 0 ||
+        kw_api_query(c->req, "action", action, sizeof(action)) < 0 ||
+        kw_api_query(c->req, "target", target, sizeof(target)) < 0 ||
+        kw_api_query(c->req, "serviceId", service, sizeof(service)) < 0) {
+        kw_api_fail(c, res, 400, "INVALID_QUERY", "A filter is malformed or too long (at most 63 bytes).", NULL);
+        return;
+    }
+    f.actor_id = kw_api_query(c->req, "actor", actor, sizeof(actor)) > 0 ? actor : NULL;
+    f.action = kw_api_query(c->req, "action", action, sizeof(action)) > 0 ? action : NULL;
+    f.target_id = kw_api_query(c->req, "target", target, sizeof(target)) > 0 ? target : NULL;
+    f.service_id = kw_api_query(c->req, "serviceId", service, sizeof(service)) > 0 ? service : NULL;
+    items = calloc(limit + 1, sizeof(*items));
+    if (items == NULL) {
+        kw_api_fail_err(c, res, KW_ERR_NOMEM, "event", NULL, NULL);
+        return;
+    }
+    err = kw_store_audit_list(c->app->store, &f, items, limit + 1, &n);
+    if (err != KW_OK) {
+        kw_api_fail_err(c, res, err, "event", NULL, NULL);
+        goto out;
+    }
+    arr = json_array();
+    for (i = 0; i < n && i < limit; i++)
+        json_array_append_new(arr, event_json(&items[i]));
+    kw_api_json(res, 200, kw_api_list(arr, n > limit, n > 0 ? items[(n > limit ? limit : n) - 1].seq : 0));
+out:
+    free(items);
+}

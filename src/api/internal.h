@@ -1,0 +1,89 @@
+/* internal.h - helpers shared by the api/ handlers. */
+#ifndef KW_API_INTERNAL_H
+#define KW_API_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "core/err.h"
+#include "domain/auth.h"
+#include "store/records.h"
+
+#define KW_API_LIST_DEFAULT 50
+#define KW_API_LIST_MAX 200
+
+/* What a handler gets: the request, the caller, and up to two path parameters. */
+struct kw_api_ctx {
+    struct kw_app *app;
+    const struct kw_api_req *req;
+    struct kw_principal principal;
+    char params[2][KW_ID_MAX + 8]; /* decoded path parameters, "" if absent */
+    struct kw_actor actor;
+    const char *action; /* audit action for a failed write, set by the route */
+};
+
+typedef void (*kw_api_handler_fn)(struct kw_api_ctx *c, struct kw_api_res *res);
+
+/* Responses. kw_api_json takes ownership of body (may be NULL for no content). */
+void kw_api_json(struct kw_api_res *res, int status, json_t *body);
+void kw_api_fail(struct kw_api_ctx *c, struct kw_api_res *res, int status, const char *code, const char *detail,
+                 const char *field);
+/* Maps a domain error to a problem (the one table from kw_err to HTTP). `what` names the object
+ * for NOT_FOUND ("key"), conflict_code the stable code for KW_ERR_CONFLICT. */
+void kw_api_fail_err(struct kw_api_ctx *c, struct kw_api_res *res, enum kw_err err, const char *what,
+                     const char *conflict_code, const char *conflict_detail);
+void kw_api_header(struct kw_api_res *res, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Body: requires application/json and a JSON object; checks every member name is in allowed
+ * (NULL-terminated). On failure answers the problem and returns NULL. An absent body yields an
+ * empty object when allow_empty. */
+json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *const *allowed, int allow_empty);
+
+/* Field readers: each returns 0 if absent (and leaves *out), 1 if read, -1 after answering the
+ * problem (wrong type / bounds). Strings are byte-length capped; nullable ones accept JSON null. */
+int kw_api_str(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, size_t min, size_t max,
+               const char **out);
+int kw_api_int(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int64_t min,
+               int64_t max, int nullable, int64_t *out, int *is_null);
+int kw_api_bool(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int *out);
+int kw_api_time(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int64_t *out_ms);
+
+/* Query: copies the percent-decoded value of name into out; 0 absent, 1 found, -1 malformed. */
+int kw_api_query(const struct kw_api_req *req, const char *name, char *out, size_t cap);
+/* ?limit= and ?cursor=: 1 ok, 0 after answering INVALID_QUERY. */
+int kw_api_page(struct kw_api_ctx *c, struct kw_api_res *res, size_t *limit, int64_t *after);
+/* Cursor text for a seq ("c" + base62), and the list envelope. */
+json_t *kw_api_list(json_t *items, int has_more, int64_t last_seq);
+
+/* JSON renderers shared by handlers. */
+json_t *kw_api_time_json(int64_t ms); /* null when 0 */
+json_t *kw_api_service_json(const struct kw_service *s);
+json_t *kw_api_key_json(const struct kw_key *k, int64_t now_ms);
+json_t *kw_api_perms_json(uint32_t perms);
+const char *kw_api_scope_name(int scope);
+int kw_api_scope_parse(const char *s); /* -1 if unknown */
+int kw_api_perm_parse(const char *s, uint32_t *bit);
+
+/* Handlers. */
+void kw_api_services_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_services_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_services_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_services_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_services_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_keys_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_keys_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_keys_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_keys_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_keys_revoke(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_keys_roll(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_keys_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_healthz(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
+
+#endif

@@ -1,0 +1,115 @@
+/* respond.c - building responses: JSON bodies, RFC 9457 problems, headers, kw_err -> HTTP. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "core/log.h"
+
+void kw_api_res_cleanup(struct kw_api_res *res)
+{
+    free(res->body);
+    res->body = NULL;
+    res->body_len = 0;
+}
+
+void kw_api_header(struct kw_api_res *res, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (res->nheaders >= KW_API_MAX_RES_HEADERS)
+        return;
+    res->headers[res->nheaders].name = name;
+    va_start(ap, fmt);
+    vsnprintf(res->headers[res->nheaders].value, KW_API_HEADER_VALUE_MAX, fmt, ap);
+    va_end(ap);
+    res->nheaders++;
+}
+
+void kw_api_json(struct kw_api_res *res, int status, json_t *body)
+{
+    kw_api_res_cleanup(res);
+    res->status = status;
+    res->content_type = NULL;
+    if (body == NULL)
+        return;
+    res->body = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (res->body == NULL) {
+        res->status = 500;
+        return;
+    }
+    res->body_len = strlen(res->body);
+    res->content_type = "application/json";
+}
+
+static const char *title_of(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+void kw_api_problem(struct kw_api_res *res, int status, const char *code, const char *detail, const char *field,
+                    const char *request_id)
+{
+    char type[96];
+    json_t *p;
+
+    snprintf(type, sizeof(type), "urn:keyward:problem:%s", code);
+    p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title_of(status), "status", status,
+                  "detail", detail, "code", code);
+    if (p != NULL && request_id != NULL)
+        json_object_set_new(p, "requestId", json_string(request_id));
+    if (p != NULL && field != NULL)
+        json_object_set_new(p, "field", json_string(field));
+    kw_api_json(res, status, p);
+    res->status = status;
+    if (res->body != NULL)
+        res->content_type = "application/problem+json";
+}
+
+void kw_api_fail(struct kw_api_ctx *c, struct kw_api_res *res, int status, const char *code, const char *detail,
+                 const char *field)
+{
+    kw_api_problem(res, status, code, detail, field, c->req->request_id);
+}
+
+/* The one table from kw_err to HTTP. */
+void kw_api_fail_err(struct kw_api_ctx *c, struct kw_api_res *res, enum kw_err err, const char *what,
+                     const char *conflict_code, const char *conflict_detail)
+{
+    char detail[128];
+
+    switch (err) {
+    case KW_ERR_NOT_FOUND:
+        snprintf(detail, sizeof(detail), "No such %s.", what);
+        kw_api_fail(c, res, 404, "NOT_FOUND", detail, NULL);
+        return;
+    case KW_ERR_CONFLICT:
+        kw_api_fail(c, res, 409, conflict_code ? conflict_code : "CONFLICT",
+                    conflict_detail ? conflict_detail : "The object's state does not allow this.", NULL);
+        return;
+    case KW_ERR_INVALID:
+        kw_api_fail(c, res, 400, "INVALID_FIELD", "A field is not valid.", NULL);
+        return;
+    case KW_ERR_TOO_LARGE:
+        kw_api_fail(c, res, 413, "BODY_TOO_LARGE", "Too large.", NULL);
+        return;
+    default:
+        kw_log_error("request failed", "request_id=%s err=%s", c->req->request_id, kw_err_str(err));
+        kw_api_fail(c, res, 500, "INTERNAL", "Internal error; the log has details under this request id.", NULL);
+        return;
+    }
+}

@@ -1,0 +1,188 @@
+/* router.c - the route table, the one authentication step and the audit of what handlers refuse. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "domain/commit_internal.h"
+
+enum route_auth {
+    AUTH_NONE,   /* public */
+    AUTH_SELF,   /* the handler reads the credential itself (auth/check) */
+    AUTH_ROOT,   /* root token only */
+    AUTH_VERIFY, /* root, or a credential holding keys:verify */
+};
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/api/v1/keys/{keyId}" - a "{...}" segment is a parameter */
+    kw_api_handler_fn handler;
+    enum route_auth auth;
+    const char *action; /* audit action; writes end in a verb, reads in ".read"/".list" */
+    int write;
+};
+
+static const struct route routes[] = {
+    {"GET", "/healthz", kw_api_healthz, AUTH_NONE, NULL, 0},
+    {"GET", "/readyz", kw_api_readyz, AUTH_NONE, NULL, 0},
+    {"GET", "/api/v1/auth/check", kw_api_auth_check, AUTH_SELF, NULL, 0},
+    {"POST", "/api/v1/keys/verify", kw_api_verify, AUTH_VERIFY, "key.verify", 0},
+    {"POST", "/api/v1/services", kw_api_services_create, AUTH_ROOT, "service.create", 1},
+    {"GET", "/api/v1/services", kw_api_services_list, AUTH_ROOT, "service.list", 0},
+    {"GET", "/api/v1/services/{serviceId}", kw_api_services_get, AUTH_ROOT, "service.read", 0},
+    {"PATCH", "/api/v1/services/{serviceId}", kw_api_services_update, AUTH_ROOT, "service.update", 1},
+    {"DELETE", "/api/v1/services/{serviceId}", kw_api_services_delete, AUTH_ROOT, "service.delete", 1},
+    {"POST", "/api/v1/services/{serviceId}/keys", kw_api_keys_create, AUTH_ROOT, "key.create", 1},
+    {"GET", "/api/v1/services/{serviceId}/keys", kw_api_keys_list, AUTH_ROOT, "key.list", 0},
+    {"GET", "/api/v1/keys/{keyId}", kw_api_keys_get, AUTH_ROOT, "key.read", 0},
+    {"PATCH", "/api/v1/keys/{keyId}", kw_api_keys_update, AUTH_ROOT, "key.update", 1},
+    {"DELETE", "/api/v1/keys/{keyId}", kw_api_keys_delete, AUTH_ROOT, "key.delete", 1},
+    {"POST", "/api/v1/keys/{keyId}/revoke", kw_api_keys_revoke, AUTH_ROOT, "key.revoke", 1},
+    {"POST", "/api/v1/keys/{keyId}/roll", kw_api_keys_roll, AUTH_ROOT, "key.roll", 1},
+    {"GET", "/api/v1/audit", kw_api_audit_list, AUTH_ROOT, "audit.list", 0},
+};
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Matches path against pattern segment by segment; fills params. 1 on a match. */
+static int match(const char *pattern, const char *path, size_t len, char params[2][KW_ID_MAX + 8])
+{
+    const char *p = pattern, *end = path + len;
+    int np = 0;
+
+    while (*p != '\0' && path < end) {
+        if (*p != '/' || *path != '/')
+            return 0;
+        p++, path++;
+        const char *pseg = p, *seg = path;
+        while (*p != '\0' && *p != '/')
+            p++;
+        while (path < end && *path != '/')
+            path++;
+        size_t plen = (size_t)(p - pseg), slen = (size_t)(path - seg);
+        if (plen > 0 && pseg[0] == '{') {
+            if (slen == 0 || slen >= KW_ID_MAX + 8 || np >= 2)
+                return 0;
+            memcpy(params[np], seg, slen);
+            params[np++][slen] = '\0';
+        } else if (plen != slen || memcmp(pseg, seg, slen) != 0) {
+            return 0;
+        }
+    }
+    return *p == '\0' && path == end;
+}
+
+static int method_is(const struct kw_api_req *req, const char *m)
+{
+    size_t n = strlen(m);
+    return req->method_len == n && memcmp(req->method, m, n) == 0;
+}
+
+/* Splits "Bearer <token>" (scheme case-insensitive, one or more spaces). */
+static void credentials(const struct kw_api_req *req, struct kw_credentials *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->ip = req->ip;
+    if (req->authorization != NULL && req->authorization_len > 7 &&
+        strncasecmp(req->authorization, "Bearer ", 7) == 0) {
+        const char *v = req->authorization + 7, *end = req->authorization + req->authorization_len;
+        while (v < end && *v == ' ')
+            v++;
+        c->bearer = v;
+        c->bearer_len = (size_t)(end - v);
+    }
+    if (req->api_key != NULL) {
+        c->api_key = req->api_key;
+        c->api_key_len = req->api_key_len;
+    }
+}
+
+/* 1 if the caller may go on; otherwise answers 401/403 and audits the refusal. */
+static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *res)
+{
+    struct kw_credentials cred;
+    int ok;
+
+    if (r->auth == AUTH_NONE || r->auth == AUTH_SELF)
+        return 1;
+    credentials(c->req, &cred);
+    kw_auth_authenticate(c->app, &cred, c->req->now_ms, &c->principal);
+    c->actor.type = c->principal.type;
+    c->actor.id = c->principal.id;
+    if (c->principal.kind == KW_PRINCIPAL_NONE) {
+        kw_api_header(res, "WWW-Authenticate", "Bearer realm=\"keyward\"");
+        kw_api_fail(c, res, 401, "UNAUTHENTICATED",
+                    c->principal.presented ? "The credential is not valid." : "No credential was sent: "
+                                                                               "use Authorization: Bearer.",
+                    NULL);
+        kw_domain_audit_async(c->app, &c->actor, "auth.denied", NULL, NULL, NULL, "denied", NULL);
+        return 0;
+    }
+    ok = r->auth == AUTH_ROOT ? c->principal.kind == KW_PRINCIPAL_ROOT
+                              : kw_auth_allows(&c->principal, NULL, KW_PERM_KEYS_VERIFY);
+    if (!ok) {
+        kw_api_fail(c, res, 403, "FORBIDDEN",
+                    r->auth == AUTH_ROOT ? "This endpoint needs the root token."
+                                         : "This credential lacks the keys:verify permission.",
+                    NULL);
+        kw_domain_audit_async(c->app, &c->actor, r->action, NULL, NULL,
+                              c->principal.service_id[0] ? c->principal.service_id : NULL, "denied", NULL);
+        return 0;
+    }
+    return 1;
+}
+
+static void not_routed(struct kw_api_ctx *c, struct kw_api_res *res, const char *allow)
+{
+    if (allow[0] == '\0') {
+        kw_api_fail(c, res, 404, "NOT_FOUND", "No such endpoint. See docs/openapi.yaml.", NULL);
+        return;
+    }
+    kw_api_header(res, "Allow", "%s", allow);
+    kw_api_fail(c, res, 405, "METHOD_NOT_ALLOWED", "This endpoint does not take that method.", NULL);
+}
+
+void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_api_res *res)
+{
+    struct kw_api_ctx c;
+    char allow[64] = "";
+    const struct route *r = NULL;
+    size_t i, used = 0;
+
+    memset(res, 0, sizeof(*res));
+    memset(&c, 0, sizeof(c));
+    res->verify_code = -1;
+    res->route = "unmatched";
+    c.app = app;
+    c.req = req;
+    c.actor.type = "anonymous";
+    c.actor.id = "anonymous";
+    c.actor.ip = req->ip;
+    c.actor.request_id = req->request_id;
+    for (i = 0; i < NROUTES; i++) {
+        if (!match(routes[i].pattern, req->path, req->path_len, c.params))
+            continue;
+        if (method_is(req, routes[i].method)) {
+            r = &routes[i];
+            break;
+        }
+        int w = snprintf(allow + used, sizeof(allow) - used, "%s%s", used ? ", " : "", routes[i].method);
+        if (w > 0 && (size_t)w < sizeof(allow) - used)
+            used += (size_t)w;
+    }
+    if (r == NULL) {
+        not_routed(&c, res, allow);
+        return;
+    }
+    res->route = r->pattern;
+    c.action = r->action;
+    if (!authorise(&c, r, res))
+        return;
+    r->handler(&c, res);
+    if (r->action == NULL || c.principal.kind == KW_PRINCIPAL_NONE)
+        return;
+    /* Successful writes were audited in their transaction; the rest is written behind. */
+    if (r->write && res->status < 400)
+        return;
+    kw_domain_audit_async(app, &c.actor, r->action, NULL, c.params[0][0] ? c.params[0] : NULL, NULL,
+                          res->status < 400 ? "success" : "failure", NULL);
+}

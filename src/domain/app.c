@@ -1,0 +1,79 @@
+/* app.c - assembling the application context; see app.h. */
+#include "domain/app.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "domain/root.h"
+#include "domain/writer.h"
+
+static int load_key(void *ctx, const struct kw_key *key)
+{
+    return kw_keycache_put(ctx, key) == KW_OK ? 0 : 1;
+}
+
+static void announce_root(const char *token)
+{
+    /* Shown once, on stdout, never through the log. */
+    printf("\n  keyward: first start. Your root token (shown only this once; store it now):\n\n"
+           "    %s\n\n"
+           "  Use it as: export KEYWARD_TOKEN=%s\n"
+           "             curl -H \"Authorization: Bearer $KEYWARD_TOKEN\" http://<listen>/api/v1/services\n"
+           "  Lost it? Stop keyward and run: keyward root-token rotate --data-dir <dir>\n\n",
+           token, token);
+    fflush(stdout);
+}
+
+enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
+{
+    char generated[KW_KEYFMT_MAX];
+    int applied = 0, version = 0, created = 0;
+    enum kw_err err;
+
+    memset(app, 0, sizeof(*app));
+    app->cfg = cfg;
+    err = kw_store_open(cfg->store, cfg->data_dir, &app->store);
+    if (err != KW_OK)
+        goto out;
+    err = kw_store_migrate(app->store, &applied, &version);
+    if (err != KW_OK)
+        goto out;
+    if (applied > 0)
+        kw_log_info("migrated", "applied=%d version=%d", applied, version);
+    err = kw_root_ensure(app->store, cfg->root_token, generated, &created);
+    if (err == KW_ERR_INVALID)
+        kw_log_error("KEYWARD_ROOT_TOKEN rejected", "reason=\"must be 32 to 255 characters\"");
+    if (err != KW_OK)
+        goto out;
+    if (created && generated[0] != '\0')
+        announce_root(generated);
+    memset(generated, 0, sizeof(generated));
+    err = kw_keycache_new(&app->keys);
+    if (err == KW_OK)
+        err = kw_store_key_each(app->store, load_key, app->keys);
+    if (err != KW_OK)
+        goto out;
+    err = kw_writer_start(app->store, app->keys, cfg->flush_interval_ms, &app->writer);
+    if (err != KW_OK)
+        goto out;
+    kw_log_info("store ready", "store=%s data_dir=%s keys=%zu", cfg->store, cfg->data_dir,
+                kw_keycache_count(app->keys));
+    atomic_store(&app->ready, 1);
+out:
+    if (err != KW_OK)
+        kw_log_error("cannot open keyward", "err=%s", kw_err_str(err));
+    return err;
+}
+
+void kw_app_close(struct kw_app *app)
+{
+    atomic_store(&app->ready, 0);
+    kw_writer_free(app->writer);
+    app->writer = NULL;
+    kw_keycache_free(app->keys);
+    app->keys = NULL;
+    kw_store_free(app->store);
+    app->store = NULL;
+}

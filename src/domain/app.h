@@ -1,0 +1,37 @@
+/* app.h - the application context every layer above the store is handed explicitly: config,
+ * store, verify cache and write-behind queue. No other mutable globals. */
+#ifndef KW_DOMAIN_APP_H
+#define KW_DOMAIN_APP_H
+
+#include <stdatomic.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "domain/keycache.h"
+#include "store/store.h"
+
+struct kw_writer;
+
+struct kw_app {
+    const struct kw_config *cfg;  /* borrowed */
+    struct kw_store *store;       /* owned */
+    struct kw_keycache *keys;     /* owned */
+    struct kw_writer *writer;     /* owned */
+    atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
+};
+
+/* Opens and migrates the store, makes sure a root token exists (printing a generated one once on
+ * stdout), loads every key into the cache and starts the write-behind thread. */
+enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg);
+/* Stops the writer after a last flush, frees everything. Safe on a partly opened app. */
+void kw_app_close(struct kw_app *app);
+
+/* Who is acting, for audit and createdBy. Strings are borrowed for the call. */
+struct kw_actor {
+    const char *type;       /* root | key | anonymous | system */
+    const char *id;         /* "root", a key id, ... */
+    const char *ip;         /* may be NULL */
+    const char *request_id; /* may be NULL */
+};
+
+#endif

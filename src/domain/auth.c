@@ -1,0 +1,77 @@
+/* auth.c - credential -> principal; see auth.h. */
+#include "domain/auth.h"
+
+#include <string.h>
+
+#include "domain/keyfmt.h"
+#include "domain/root.h"
+
+/* One authenticator per credential kind: returns 1 if it recognised and accepted the credential,
+ * 0 to let the next one try. It may set out->code to say why a credential of its kind failed. */
+typedef int (*kw_authenticator_fn)(struct kw_app *app, const char *cred, size_t len, const char *ip,
+                                   int64_t now_ms, struct kw_principal *out);
+
+static int auth_key(struct kw_app *app, const char *cred, size_t len, const char *ip, int64_t now_ms,
+                    struct kw_principal *out)
+{
+    struct kw_verify_result r;
+
+    kw_keycache_verify(app->keys, cred, len, now_ms, ip, &r);
+    out->code = r.code;
+    if (r.code != KW_VERIFY_VALID)
+        return 0;
+    out->kind = KW_PRINCIPAL_KEY;
+    out->type = "key";
+    memcpy(out->id, r.key_id, sizeof(r.key_id));
+    memcpy(out->service_id, r.service_id, sizeof(out->service_id));
+    out->perms = r.perms;
+    out->scope = r.scope;
+    out->expires_at = r.expires_at;
+    return 1;
+}
+
+static int auth_root(struct kw_app *app, const char *cred, size_t len, const char *ip, int64_t now_ms,
+                     struct kw_principal *out)
+{
+    if (!kw_root_check(app->store, cred, len))
+        return 0;
+    out->kind = KW_PRINCIPAL_ROOT;
+    out->type = "root";
+    memcpy(out->id, "root", sizeof("root"));
+    out->service_id[0] = '\0';
+    out->perms = KW_PERM_ALL;
+    out->code = KW_VERIFY_VALID;
+    return 1;
+}
+
+static const kw_authenticator_fn authenticators[] = {auth_key, auth_root};
+
+void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
+                          struct kw_principal *out)
+{
+    const char *cred = c->bearer ? c->bearer : c->api_key;
+    size_t len = c->bearer ? c->bearer_len : c->api_key_len, i;
+
+    memset(out, 0, sizeof(*out));
+    out->type = "anonymous";
+    memcpy(out->id, "anonymous", sizeof("anonymous"));
+    out->code = KW_VERIFY_NOT_FOUND;
+    if (cred == NULL || len == 0)
+        return;
+    out->presented = 1;
+    for (i = 0; i < sizeof(authenticators) / sizeof(authenticators[0]); i++) {
+        if (authenticators[i](app, cred, len, c->ip, now_ms, out))
+            return;
+    }
+}
+
+int kw_auth_allows(const struct kw_principal *p, const char *service_id, uint32_t perm)
+{
+    if (p->kind == KW_PRINCIPAL_ROOT)
+        return 1;
+    if (p->kind != KW_PRINCIPAL_KEY)
+        return 0;
+    if (service_id != NULL && strcmp(service_id, p->service_id) != 0)
+        return 0;
+    return (p->perms & perm) == perm;
+}

@@ -1,0 +1,48 @@
+/* auth.h - the one door: turns the credentials a request carries into a principal (who, which
+ * service, which permissions). Each kind of credential is one authenticator in a table in auth.c;
+ * later kinds (people's sessions, service-user tokens, JWT access tokens, RFC 9421 signatures) are
+ * added there without touching handlers, which only ever look at struct kw_principal. */
+#ifndef KW_DOMAIN_AUTH_H
+#define KW_DOMAIN_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/app.h"
+#include "domain/keycache.h"
+
+enum kw_principal_kind {
+    KW_PRINCIPAL_NONE = 0, /* no credential, or not valid */
+    KW_PRINCIPAL_ROOT,     /* the root token: every permission on every service */
+    KW_PRINCIPAL_KEY,      /* an API key: its own service, its permissions */
+};
+
+struct kw_principal {
+    enum kw_principal_kind kind;
+    const char *type;              /* "root" | "key" | "anonymous" (for audit) */
+    char id[KW_ACTOR_MAX];         /* "root", a key id */
+    char service_id[KW_ID_MAX];    /* "" for root */
+    uint32_t perms;
+    int scope;
+    int64_t expires_at;
+    enum kw_verify_code code;      /* the verify outcome when a key was presented */
+    int presented;                 /* 1 if any credential was sent */
+};
+
+/* What a request carries. Pointers are borrowed; lengths exclude any NUL. */
+struct kw_credentials {
+    const char *bearer; /* value after "Bearer " in Authorization, or NULL */
+    size_t bearer_len;
+    const char *api_key; /* X-API-Key, or NULL */
+    size_t api_key_len;
+    const char *ip;
+};
+
+/* Always fills out; kind NONE when nothing valid was presented. */
+void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
+                          struct kw_principal *out);
+
+/* 1 if p may act on service_id with perm (root may do anything). */
+int kw_auth_allows(const struct kw_principal *p, const char *service_id, uint32_t perm);
+
+#endif

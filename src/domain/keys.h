@@ -1,0 +1,52 @@
+/* keys.h - the API key lifecycle: create, read, update, revoke, roll, delete. Every write commits
+ * with its audit event, then updates the verify cache, so it is effective on the next request. */
+#ifndef KW_DOMAIN_KEYS_H
+#define KW_DOMAIN_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/app.h"
+#include "domain/keyfmt.h"
+#include "store/records.h"
+
+#define KW_ARCHIVE_MAX_S 31536000LL /* one year */
+#define KW_ROLL_GRACE_MAX_S 2592000LL /* thirty days */
+
+/* Fields with their set_ flag 0 are left as they are (update) or defaulted (create). */
+struct kw_key_params {
+    int set_description;
+    const char *description;
+    int set_scope;
+    int scope;
+    int set_perms;
+    uint32_t perms;
+    int set_archive;
+    int64_t archive_after_extract_s; /* -1 = off */
+    int set_enabled;
+    int enabled;
+    int set_expires;
+    int64_t expires_at; /* 0 = never */
+};
+
+/* Status as the API shows it, at now_ms: "revoked" > "expired" > "disabled" > "active". */
+const char *kw_keys_status(const struct kw_key *key, int64_t now_ms);
+
+/* secret receives the credential string, the only time it exists outside the caller's request. */
+enum kw_err kw_keys_create(struct kw_app *app, const struct kw_actor *actor, const char *service_id,
+                           const struct kw_key_params *p, struct kw_key *out, char secret[KW_KEYFMT_MAX]);
+enum kw_err kw_keys_get(struct kw_app *app, const char *id, struct kw_key *out);
+enum kw_err kw_keys_list(struct kw_app *app, const char *service_id, int64_t after_seq, struct kw_key *items,
+                         size_t cap, size_t *n);
+/* KW_ERR_CONFLICT if the key is revoked. */
+enum kw_err kw_keys_update(struct kw_app *app, const struct kw_actor *actor, const char *id,
+                           const struct kw_key_params *p, struct kw_key *out);
+/* Idempotent. */
+enum kw_err kw_keys_revoke(struct kw_app *app, const struct kw_actor *actor, const char *id, struct kw_key *out);
+/* New key with the old one's settings; the old one expires after grace_s (0 = now).
+ * KW_ERR_CONFLICT if the key is revoked. */
+enum kw_err kw_keys_roll(struct kw_app *app, const struct kw_actor *actor, const char *id, int64_t grace_s,
+                         struct kw_key *out, char secret[KW_KEYFMT_MAX]);
+enum kw_err kw_keys_delete(struct kw_app *app, const struct kw_actor *actor, const char *id);
+
+#endif

@@ -1,0 +1,31 @@
+/* services.h - tenants: create, read, update, delete. Writes commit (with their audit event)
+ * before they return. */
+#ifndef KW_DOMAIN_SERVICES_H
+#define KW_DOMAIN_SERVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "domain/app.h"
+#include "store/records.h"
+
+/* NULL = default (create) or unchanged (update). Validated by the caller for length; the prefix
+ * rule is checked here (KW_ERR_INVALID). */
+struct kw_service_params {
+    const char *name;
+    const char *description;
+    const char *key_prefix;
+};
+
+enum kw_err kw_services_create(struct kw_app *app, const struct kw_actor *actor,
+                               const struct kw_service_params *p, struct kw_service *out);
+enum kw_err kw_services_get(struct kw_app *app, const char *id, struct kw_service *out);
+enum kw_err kw_services_list(struct kw_app *app, int64_t after_seq, struct kw_service *items, size_t cap,
+                             size_t *n);
+enum kw_err kw_services_update(struct kw_app *app, const struct kw_actor *actor, const char *id,
+                               const struct kw_service_params *p, struct kw_service *out);
+/* KW_ERR_CONFLICT when the service has live keys and force is 0. With force, its keys leave the
+ * verify cache before this returns. */
+enum kw_err kw_services_delete(struct kw_app *app, const struct kw_actor *actor, const char *id, int force);
+
+#endif

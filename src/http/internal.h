@@ -1,0 +1,40 @@
+/* internal.h - shared between the http/ files. */
+#ifndef KW_HTTP_INTERNAL_H
+#define KW_HTTP_INTERNAL_H
+
+#include <h2o.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "domain/app.h"
+#include "http/metrics.h"
+
+struct kw_server;
+
+struct kw_worker {
+    h2o_context_t ctx; /* first: a request's conn->ctx is the worker */
+    struct kw_server *srv;
+    int index;
+    int fd;
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    pthread_t thread;
+    uint64_t requests; /* request-id counter */
+    struct kw_metrics metrics;
+};
+
+struct kw_server {
+    struct kw_app *app;
+    const struct kw_config *cfg;
+    h2o_globalconf_t globalconf;
+    struct kw_worker *workers;
+    struct kw_metrics **metrics; /* workers[i].metrics, for rendering */
+    int nworkers;
+    atomic_int stopping;
+    char boot_id[8]; /* request-id prefix, random per process */
+};
+
+/* Registers the one h2o handler that serves everything. */
+void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf);
+
+#endif

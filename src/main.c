@@ -1,0 +1,206 @@
+/* main.c - command dispatch only: keyward serve | migrate | root-token | audit | services | keys. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/client.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "crypto/crypto.h"
+#include "domain/app.h"
+#include "domain/audit.h"
+#include "domain/root.h"
+#include "http/server.h"
+#include "store/store.h"
+
+#define KW_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "keyward %s - issue, verify and govern machine credentials\n\n"
+                 "usage: keyward <command> [options]\n\n"
+                 "server and data directory:\n"
+                 "  serve               run the server (keyward serve --help lists every setting)\n"
+                 "  migrate             apply pending schema migrations and exit\n"
+                 "  root-token rotate   replace the root token and print the new one once\n"
+                 "  audit verify        check the audit log's hash chain\n\n"
+                 "admin API clients (KEYWARD_ADDR, KEYWARD_TOKEN):\n"
+                 "  services ...        create, list, show, update, delete services\n"
+                 "  keys ...            create, list, show, update, revoke, roll, delete API keys\n\n"
+                 "  version             print the version\n",
+            KW_VERSION);
+}
+
+/* Loads config from flags (argv after the command) and KEYWARD_* variables. 0 ok, 2 usage. */
+static int load_config(struct kw_config *cfg, int argc, char **argv)
+{
+    char err[256];
+    const char *file = NULL;
+    int i;
+
+    kw_config_defaults(cfg);
+    for (i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            kw_config_help(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+    }
+    if (file == NULL)
+        file = getenv("KEYWARD_CONFIG");
+    if (kw_config_load(cfg, file, argc, argv, err, sizeof(err)) != KW_OK) {
+        fprintf(stderr, "keyward: %s\n", err);
+        return 2;
+    }
+    kw_log_set_level(kw_log_level_parse(cfg->log_level) < 0 ? KW_LOG_INFO
+                                                            : (enum kw_log_level)kw_log_level_parse(cfg->log_level));
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    struct kw_app app;
+    int rc = load_config(&cfg, argc, argv);
+    enum kw_err err;
+
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    err = kw_app_open(&app, &cfg);
+    memset(cfg.root_token, 0, sizeof(cfg.root_token));
+    if (err != KW_OK) {
+        if (err == KW_ERR_INVALID)
+            fprintf(stderr, "keyward: KEYWARD_ROOT_TOKEN must be 32 to 255 characters long\n");
+        kw_app_close(&app);
+        return 1;
+    }
+    err = kw_http_serve(&app, &cfg);
+    kw_app_close(&app);
+    kw_log_info("stopped", "clean=%d", err == KW_OK);
+    return err == KW_OK ? 0 : 1;
+}
+
+/* Opens the store named by the config for an offline command. */
+static struct kw_store *open_store(struct kw_config *cfg, int argc, char **argv, int *rc)
+{
+    struct kw_store *st = NULL;
+
+    *rc = load_config(cfg, argc, argv);
+    if (*rc != 0) {
+        if (*rc == 1)
+            *rc = 0;
+        return NULL;
+    }
+    if (kw_store_open(cfg->store, cfg->data_dir, &st) != KW_OK || kw_store_migrate(st, NULL, NULL) != KW_OK) {
+        fprintf(stderr, "keyward: cannot open the store in %s\n", cfg->data_dir);
+        kw_store_free(st);
+        *rc = 1;
+        return NULL;
+    }
+    return st;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    struct kw_store *st = NULL;
+    int rc = load_config(&cfg, argc, argv), applied = 0, version = 0;
+
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    if (kw_store_open(cfg.store, cfg.data_dir, &st) != KW_OK ||
+        kw_store_migrate(st, &applied, &version) != KW_OK) {
+        fprintf(stderr, "keyward: migration failed (see log)\n");
+        kw_store_free(st);
+        return 1;
+    }
+    printf("schema version %d (%d migration%s applied)\n", version, applied, applied == 1 ? "" : "s");
+    kw_store_free(st);
+    return 0;
+}
+
+static int cmd_root_token(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    char token[KW_KEYFMT_MAX];
+    struct kw_store *st;
+    int rc;
+
+    if (argc < 1 || strcmp(argv[0], "rotate") != 0) {
+        fprintf(stderr, "usage: keyward root-token rotate [--data-dir DIR]\n");
+        return 2;
+    }
+    st = open_store(&cfg, argc - 1, argv + 1, &rc);
+    if (st == NULL)
+        return rc;
+    rc = kw_root_rotate(st, "cli", token) == KW_OK ? 0 : 1;
+    if (rc == 0)
+        printf("New root token (shown only this once; the old one no longer works):\n\n    %s\n\n", token);
+    memset(token, 0, sizeof(token));
+    kw_store_free(st);
+    return rc;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    struct kw_store *st;
+    int64_t checked = 0, broken = 0;
+    int rc;
+
+    if (argc < 1 || strcmp(argv[0], "verify") != 0) {
+        fprintf(stderr, "usage: keyward audit verify [--data-dir DIR]\n");
+        return 2;
+    }
+    st = open_store(&cfg, argc - 1, argv + 1, &rc);
+    if (st == NULL)
+        return rc;
+    if (kw_audit_verify(st, &checked, &broken) != KW_OK) {
+        fprintf(stderr, "keyward: cannot read the audit log\n");
+        rc = 1;
+    } else if (broken != 0) {
+        printf("audit chain BROKEN at seq %lld (%lld events read)\n", (long long)broken, (long long)checked);
+        rc = 1;
+    } else {
+        printf("audit chain intact: %lld events\n", (long long)checked);
+        rc = 0;
+    }
+    kw_store_free(st);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "";
+    int rc;
+
+    if (kw_crypto_init() != KW_OK) {
+        fprintf(stderr, "keyward: OpenSSL initialisation failed\n");
+        return 1;
+    }
+    if (strcmp(cmd, "serve") == 0)
+        rc = cmd_serve(argc - 2, argv + 2);
+    else if (strcmp(cmd, "migrate") == 0)
+        rc = cmd_migrate(argc - 2, argv + 2);
+    else if (strcmp(cmd, "root-token") == 0)
+        rc = cmd_root_token(argc - 2, argv + 2);
+    else if (strcmp(cmd, "audit") == 0)
+        rc = cmd_audit(argc - 2, argv + 2);
+    else if (strcmp(cmd, "services") == 0)
+        rc = kw_cli_services(argc - 1, argv + 1);
+    else if (strcmp(cmd, "keys") == 0)
+        rc = kw_cli_keys(argc - 1, argv + 1);
+    else if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+        rc = (printf("keyward %s\n", KW_VERSION), 0);
+    else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        rc = (usage(stdout), 0);
+    else {
+        usage(stderr);
+        rc = 2;
+    }
+    kw_crypto_cleanup();
+    return rc;
+}
