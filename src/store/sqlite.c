@@ -1,0 +1,249 @@
+/* sqlite.c - the SQLite backend: connection, transactions, migrations. WAL + synchronous=FULL, so
+ * a commit is durable when it returns. One connection behind a recursive mutex. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "store/migrations.h"
+#include "store/sqlite_internal.h"
+
+#define SQ(s) ((struct kw_sqlite *)(s))
+
+enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc)
+{
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY))
+        return KW_ERR_EXISTS;
+    kw_log_error("store failure", "op=%s rc=%d err=\"%s\"", op, rc, sqlite3_errmsg(s->db));
+    return KW_ERR_STORE;
+}
+
+sqlite3_stmt *kw_sq_begin(struct kw_sqlite *s, enum kw_sq_stmt slot, const char *sql)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    if (s->stmts[slot] == NULL) {
+        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[slot], NULL);
+        if (rc != SQLITE_OK) {
+            kw_sq_fail(s, "prepare", rc);
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+    }
+    sqlite3_reset(s->stmts[slot]);
+    sqlite3_clear_bindings(s->stmts[slot]);
+    return s->stmts[slot];
+}
+
+void kw_sq_end(struct kw_sqlite *s, sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void kw_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+    if (n >= cap)
+        n = cap - 1;
+    if (n > 0)
+        memcpy(dst, t, n);
+    dst[n] = '\0';
+}
+
+enum kw_err kw_sq_done(struct kw_sqlite *s, sqlite3_stmt *st, const char *op)
+{
+    int rc = sqlite3_step(st);
+    return rc == SQLITE_DONE ? KW_OK : kw_sq_fail(s, op, rc);
+}
+
+static enum kw_err exec(struct kw_sqlite *s, const char *sql, const char *op)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? KW_OK : kw_sq_fail(s, op, rc);
+}
+
+static enum kw_err sq_begin(struct kw_store *st)
+{
+    enum kw_err err;
+
+    pthread_mutex_lock(&SQ(st)->mu);
+    err = exec(SQ(st), "BEGIN IMMEDIATE", "begin");
+    if (err != KW_OK)
+        pthread_mutex_unlock(&SQ(st)->mu);
+    return err;
+}
+
+static enum kw_err sq_commit(struct kw_store *st)
+{
+    enum kw_err err = exec(SQ(st), "COMMIT", "commit");
+
+    if (err != KW_OK)
+        exec(SQ(st), "ROLLBACK", "rollback");
+    pthread_mutex_unlock(&SQ(st)->mu);
+    return err;
+}
+
+static void sq_rollback(struct kw_store *st)
+{
+    exec(SQ(st), "ROLLBACK", "rollback");
+    pthread_mutex_unlock(&SQ(st)->mu);
+}
+
+static enum kw_err sq_schema_version(struct kw_store *st, int *version)
+{
+    struct kw_sqlite *s = SQ(st);
+    sqlite3_stmt *q = NULL;
+    enum kw_err err = KW_OK;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &q, NULL);
+    if (rc != SQLITE_OK) {
+        *version = 0; /* no bookkeeping table yet: an empty database */
+        goto out;
+    }
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int(q, 0);
+    else
+        err = kw_sq_fail(s, "schema_version", rc);
+out:
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+static enum kw_err apply_one(struct kw_sqlite *s, const struct kw_migration *m)
+{
+    sqlite3_stmt *q = NULL;
+    enum kw_err err = sq_begin(&s->base);
+    int rc;
+
+    if (err != KW_OK)
+        return err;
+    err = exec(s, m->sql, m->name);
+    if (err == KW_OK) {
+        rc = sqlite3_prepare_v2(s->db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)",
+                                -1, &q, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_int(q, 1, m->version);
+            sqlite3_bind_text(q, 2, m->name, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 3, kw_time_now_ms());
+            rc = sqlite3_step(q);
+        }
+        err = rc == SQLITE_DONE ? KW_OK : kw_sq_fail(s, "migrate", rc);
+        sqlite3_finalize(q);
+    }
+    if (err != KW_OK) {
+        sq_rollback(&s->base);
+        return err;
+    }
+    return sq_commit(&s->base);
+}
+
+static enum kw_err sq_migrate(struct kw_store *st, int *applied, int *version)
+{
+    struct kw_sqlite *s = SQ(st);
+    int have = 0, n = 0, i;
+    enum kw_err err;
+
+    err = exec(s,
+               "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+               "applied_at INTEGER NOT NULL)",
+               "migrate");
+    if (err == KW_OK)
+        err = sq_schema_version(st, &have);
+    for (i = 0; err == KW_OK && i < kw_migrations_count; i++) {
+        if (kw_migrations[i].version <= have)
+            continue;
+        err = apply_one(s, &kw_migrations[i]);
+        if (err == KW_OK) {
+            n++;
+            have = kw_migrations[i].version;
+        }
+    }
+    if (applied != NULL)
+        *applied = n;
+    if (version != NULL)
+        *version = have;
+    return err;
+}
+
+static void sq_free(struct kw_store *st)
+{
+    struct kw_sqlite *s = SQ(st);
+    int i;
+
+    for (i = 0; i < SQ_NSTMT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+const struct kw_store_ops kw_sqlite_ops = {
+    sq_free, sq_migrate, sq_schema_version, sq_begin, sq_commit, sq_rollback,
+    kw_sq_meta_get, kw_sq_meta_set,
+    kw_sq_service_insert, kw_sq_service_get, kw_sq_service_list, kw_sq_service_update, kw_sq_service_delete,
+    kw_sq_service_live_keys,
+    kw_sq_key_insert, kw_sq_key_get, kw_sq_key_list, kw_sq_key_update, kw_sq_key_delete, kw_sq_key_each,
+    kw_sq_key_touch, kw_sq_usage_add,
+    kw_sq_audit_head, kw_sq_audit_append, kw_sq_audit_list, kw_sq_audit_each,
+};
+
+static enum kw_err open_db(struct kw_sqlite *s, const char *path)
+{
+    static const char pragmas[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             NULL);
+
+    if (rc != SQLITE_OK) {
+        kw_log_error("cannot open database", "path=\"%s\" err=\"%s\"", path,
+                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        return KW_ERR_STORE;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    return exec(s, pragmas, "pragmas");
+}
+
+enum kw_err kw_store_sqlite_open(const char *data_dir, struct kw_store **out)
+{
+    struct kw_sqlite *s = calloc(1, sizeof(*s));
+    pthread_mutexattr_t attr;
+    char path[1024];
+    enum kw_err err = KW_ERR_NOMEM;
+
+    *out = NULL;
+    if (s == NULL)
+        return err;
+    s->base.ops = &kw_sqlite_ops;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&s->mu, &attr);
+    pthread_mutexattr_destroy(&attr);
+    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+        kw_log_error("cannot create data directory", "path=\"%s\" err=\"%s\"", data_dir, strerror(errno));
+        err = KW_ERR_IO;
+        goto fail;
+    }
+    if (snprintf(path, sizeof(path), "%s/keyward.db", data_dir) >= (int)sizeof(path)) {
+        err = KW_ERR_INVALID;
+        goto fail;
+    }
+    umask(077);
+    err = open_db(s, path);
+    if (err != KW_OK)
+        goto fail;
+    *out = &s->base;
+    return KW_OK;
+fail:
+    sq_free(&s->base);
+    return err;
+}

@@ -1,0 +1,66 @@
+/* sqlite_internal.h - shared by the SQLite backend files. */
+#ifndef KW_STORE_SQLITE_INTERNAL_H
+#define KW_STORE_SQLITE_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "store/store_internal.h"
+
+/* One slot per cached prepared statement. */
+enum kw_sq_stmt {
+    SQ_META_GET, SQ_META_SET,
+    SQ_SVC_INSERT, SQ_SVC_GET, SQ_SVC_LIST, SQ_SVC_UPDATE, SQ_SVC_DELETE, SQ_SVC_LIVE,
+    SQ_KEY_INSERT, SQ_KEY_GET, SQ_KEY_LIST, SQ_KEY_UPDATE, SQ_KEY_DELETE, SQ_KEY_EACH, SQ_KEY_TOUCH,
+    SQ_KEY_DELETE_SVC, SQ_USAGE_ADD, SQ_USAGE_DELETE_SVC,
+    SQ_AUDIT_HEAD, SQ_AUDIT_APPEND, SQ_AUDIT_LIST, SQ_AUDIT_EACH,
+    SQ_NSTMT
+};
+
+struct kw_sqlite {
+    struct kw_store base;
+    sqlite3 *db;
+    pthread_mutex_t mu; /* recursive: a transaction holds it from begin to commit/rollback */
+    sqlite3_stmt *stmts[SQ_NSTMT];
+};
+
+/* Locks the connection and returns the cached statement for slot (prepared on first use), reset and
+ * with bindings cleared; NULL (logged, unlocked) if it cannot be prepared. */
+sqlite3_stmt *kw_sq_begin(struct kw_sqlite *s, enum kw_sq_stmt slot, const char *sql);
+/* Resets the statement and unlocks. */
+void kw_sq_end(struct kw_sqlite *s, sqlite3_stmt *st);
+/* Logs the database's message for op and returns KW_ERR_STORE (KW_ERR_EXISTS on a unique violation). */
+enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc);
+/* Copies a text column into dst (cap bytes, NUL-terminated, truncated). */
+void kw_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+/* Runs a statement that returns no rows: KW_OK, or kw_sq_fail. */
+enum kw_err kw_sq_done(struct kw_sqlite *s, sqlite3_stmt *st, const char *op);
+
+extern const struct kw_store_ops kw_sqlite_ops;
+
+/* Row operations (sqlite_rows.c, sqlite_audit.c). */
+enum kw_err kw_sq_meta_get(struct kw_store *st, const char *name, char *out, size_t cap);
+enum kw_err kw_sq_meta_set(struct kw_store *st, const char *name, const char *value);
+enum kw_err kw_sq_service_insert(struct kw_store *st, struct kw_service *svc);
+enum kw_err kw_sq_service_get(struct kw_store *st, const char *id, struct kw_service *out);
+enum kw_err kw_sq_service_list(struct kw_store *st, int64_t after, struct kw_service *items, size_t cap, size_t *n);
+enum kw_err kw_sq_service_update(struct kw_store *st, const struct kw_service *svc);
+enum kw_err kw_sq_service_delete(struct kw_store *st, const char *id);
+enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t now_ms, int64_t *count);
+enum kw_err kw_sq_key_insert(struct kw_store *st, struct kw_key *key);
+enum kw_err kw_sq_key_get(struct kw_store *st, const char *id, struct kw_key *out);
+enum kw_err kw_sq_key_list(struct kw_store *st, const char *service_id, int64_t after, struct kw_key *items,
+                           size_t cap, size_t *n);
+enum kw_err kw_sq_key_update(struct kw_store *st, const struct kw_key *key);
+enum kw_err kw_sq_key_delete(struct kw_store *st, const char *id);
+enum kw_err kw_sq_key_each(struct kw_store *st, kw_store_key_cb cb, void *ctx);
+enum kw_err kw_sq_key_touch(struct kw_store *st, const char *id, int64_t at, const char *ip);
+enum kw_err kw_sq_usage_add(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
+                            int64_t valid, int64_t denied);
+enum kw_err kw_sq_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
+enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event *ev);
+enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,
+                             size_t cap, size_t *n);
+enum kw_err kw_sq_audit_each(struct kw_store *st, kw_store_audit_cb cb, void *ctx);
+
+#endif

@@ -1,0 +1,399 @@
+/* sqlite_rows.c - meta, services, keys and usage rows for the SQLite backend. */
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+
+#define SQ(s) ((struct kw_sqlite *)(s))
+#define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
+
+enum kw_err kw_sq_meta_get(struct kw_store *st, const char *name, char *out, size_t cap)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_META_GET, "SELECT value FROM meta WHERE name = ?");
+    enum kw_err err;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, name);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        if ((size_t)sqlite3_column_bytes(q, 0) >= cap) {
+            err = KW_ERR_TOO_LARGE;
+        } else {
+            kw_sq_text(q, 0, out, cap);
+            err = KW_OK;
+        }
+    } else {
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(st), "meta_get", rc);
+    }
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_meta_set(struct kw_store *st, const char *name, const char *value)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_META_SET,
+                                  "INSERT INTO meta(name, value) VALUES (?, ?) "
+                                  "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, name);
+    TEXT(q, 2, value);
+    err = kw_sq_done(SQ(st), q, "meta_set");
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+/* ---- services ---- */
+
+#define SVC_COLS "seq, id, name, description, key_prefix, created_at, updated_at"
+
+static void svc_row(sqlite3_stmt *q, struct kw_service *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->seq = sqlite3_column_int64(q, 0);
+    kw_sq_text(q, 1, s->id, sizeof(s->id));
+    kw_sq_text(q, 2, s->name, sizeof(s->name));
+    kw_sq_text(q, 3, s->description, sizeof(s->description));
+    kw_sq_text(q, 4, s->key_prefix, sizeof(s->key_prefix));
+    s->created_at = sqlite3_column_int64(q, 5);
+    s->updated_at = sqlite3_column_int64(q, 6);
+}
+
+enum kw_err kw_sq_service_insert(struct kw_store *st, struct kw_service *svc)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_INSERT,
+                                  "INSERT INTO services(id, name, description, key_prefix, created_at, updated_at) "
+                                  "VALUES (?, ?, ?, ?, ?, ?)");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, svc->id);
+    TEXT(q, 2, svc->name);
+    TEXT(q, 3, svc->description);
+    TEXT(q, 4, svc->key_prefix);
+    sqlite3_bind_int64(q, 5, svc->created_at);
+    sqlite3_bind_int64(q, 6, svc->updated_at);
+    err = kw_sq_done(SQ(st), q, "service_insert");
+    if (err == KW_OK)
+        svc->seq = sqlite3_last_insert_rowid(SQ(st)->db);
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_service_get(struct kw_store *st, const char *id, struct kw_service *out)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_GET, "SELECT " SVC_COLS " FROM services WHERE id = ?");
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        svc_row(q, out);
+    else
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(st), "service_get", rc);
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_service_list(struct kw_store *st, int64_t after, struct kw_service *items, size_t cap, size_t *n)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_LIST,
+                                  "SELECT " SVC_COLS " FROM services WHERE seq > ? ORDER BY seq LIMIT ?");
+    enum kw_err err = KW_OK;
+    size_t i = 0;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    sqlite3_bind_int64(q, 1, after);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)cap);
+    while (i < cap && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        svc_row(q, &items[i++]);
+    if (i < cap && rc != SQLITE_DONE)
+        err = kw_sq_fail(SQ(st), "service_list", rc);
+    *n = i;
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_service_update(struct kw_store *st, const struct kw_service *svc)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_UPDATE,
+                                  "UPDATE services SET name = ?, description = ?, key_prefix = ?, updated_at = ? "
+                                  "WHERE id = ?");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, svc->name);
+    TEXT(q, 2, svc->description);
+    TEXT(q, 3, svc->key_prefix);
+    sqlite3_bind_int64(q, 4, svc->updated_at);
+    TEXT(q, 5, svc->id);
+    err = kw_sq_done(SQ(st), q, "service_update");
+    if (err == KW_OK && sqlite3_changes(SQ(st)->db) == 0)
+        err = KW_ERR_NOT_FOUND;
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+/* Runs one "DELETE ... WHERE <col> = id" statement from its slot. */
+static enum kw_err delete_by(struct kw_store *st, enum kw_sq_stmt slot, const char *sql, const char *id, int *changed)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), slot, sql);
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, id);
+    err = kw_sq_done(SQ(st), q, "delete");
+    if (changed != NULL)
+        *changed = sqlite3_changes(SQ(st)->db);
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_service_delete(struct kw_store *st, const char *id)
+{
+    enum kw_err err;
+    int changed = 0;
+
+    /* Inside the caller's transaction when there is one; alone, each statement is atomic and the
+     * order (dependents first) leaves no orphan visible. */
+    pthread_mutex_lock(&SQ(st)->mu);
+    err = delete_by(st, SQ_USAGE_DELETE_SVC, "DELETE FROM usage WHERE service_id = ?", id, NULL);
+    if (err == KW_OK)
+        err = delete_by(st, SQ_KEY_DELETE_SVC, "DELETE FROM keys WHERE service_id = ?", id, NULL);
+    if (err == KW_OK)
+        err = delete_by(st, SQ_SVC_DELETE, "DELETE FROM services WHERE id = ?", id, &changed);
+    if (err == KW_OK && changed == 0)
+        err = KW_ERR_NOT_FOUND;
+    pthread_mutex_unlock(&SQ(st)->mu);
+    return err;
+}
+
+enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t now_ms, int64_t *count)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_LIVE,
+                                  "SELECT count(*) FROM keys WHERE service_id = ? AND revoked_at = 0 "
+                                  "AND (expires_at = 0 OR expires_at > ?)");
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, id);
+    sqlite3_bind_int64(q, 2, now_ms);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(q, 0);
+    else
+        err = kw_sq_fail(SQ(st), "service_live_keys", rc);
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+/* ---- keys ---- */
+
+#define KEY_COLS                                                                                       \
+    "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "   \
+    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from"
+
+static void key_row(sqlite3_stmt *q, struct kw_key *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->seq = sqlite3_column_int64(q, 0);
+    kw_sq_text(q, 1, k->id, sizeof(k->id));
+    kw_sq_text(q, 2, k->service_id, sizeof(k->service_id));
+    if (sqlite3_column_bytes(q, 3) == KW_HASH_LEN)
+        memcpy(k->hash, sqlite3_column_blob(q, 3), KW_HASH_LEN);
+    kw_sq_text(q, 4, k->start, sizeof(k->start));
+    kw_sq_text(q, 5, k->description, sizeof(k->description));
+    k->scope = sqlite3_column_int(q, 6);
+    k->perms = (uint32_t)sqlite3_column_int64(q, 7);
+    k->enabled = sqlite3_column_int(q, 8);
+    k->created_at = sqlite3_column_int64(q, 9);
+    kw_sq_text(q, 10, k->created_by, sizeof(k->created_by));
+    k->updated_at = sqlite3_column_int64(q, 11);
+    k->expires_at = sqlite3_column_int64(q, 12);
+    k->revoked_at = sqlite3_column_int64(q, 13);
+    k->archive_after_extract_s = sqlite3_column_int64(q, 14);
+    k->last_used_at = sqlite3_column_int64(q, 15);
+    kw_sq_text(q, 16, k->last_used_ip, sizeof(k->last_used_ip));
+    kw_sq_text(q, 17, k->rolled_from, sizeof(k->rolled_from));
+}
+
+enum kw_err kw_sq_key_insert(struct kw_store *st, struct kw_key *k)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_INSERT,
+                                  "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, "
+                                  "created_at, created_by, updated_at, expires_at, revoked_at, "
+                                  "archive_after_extract_s, last_used_at, last_used_ip, rolled_from) "
+                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, k->id);
+    TEXT(q, 2, k->service_id);
+    sqlite3_bind_blob(q, 3, k->hash, KW_HASH_LEN, SQLITE_STATIC);
+    TEXT(q, 4, k->start);
+    TEXT(q, 5, k->description);
+    sqlite3_bind_int(q, 6, k->scope);
+    sqlite3_bind_int64(q, 7, k->perms);
+    sqlite3_bind_int(q, 8, k->enabled);
+    sqlite3_bind_int64(q, 9, k->created_at);
+    TEXT(q, 10, k->created_by);
+    sqlite3_bind_int64(q, 11, k->updated_at);
+    sqlite3_bind_int64(q, 12, k->expires_at);
+    sqlite3_bind_int64(q, 13, k->revoked_at);
+    sqlite3_bind_int64(q, 14, k->archive_after_extract_s);
+    sqlite3_bind_int64(q, 15, k->last_used_at);
+    TEXT(q, 16, k->last_used_ip);
+    TEXT(q, 17, k->rolled_from);
+    err = kw_sq_done(SQ(st), q, "key_insert");
+    if (err == KW_OK)
+        k->seq = sqlite3_last_insert_rowid(SQ(st)->db);
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_key_get(struct kw_store *st, const char *id, struct kw_key *out)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_GET, "SELECT " KEY_COLS " FROM keys WHERE id = ?");
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        key_row(q, out);
+    else
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(st), "key_get", rc);
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_key_list(struct kw_store *st, const char *service_id, int64_t after, struct kw_key *items,
+                           size_t cap, size_t *n)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_LIST,
+                                  "SELECT " KEY_COLS " FROM keys WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    enum kw_err err = KW_OK;
+    size_t i = 0;
+    int rc = SQLITE_DONE;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, service_id);
+    sqlite3_bind_int64(q, 2, after);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
+    while (i < cap && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        key_row(q, &items[i++]);
+    if (i < cap && rc != SQLITE_DONE)
+        err = kw_sq_fail(SQ(st), "key_list", rc);
+    *n = i;
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_key_update(struct kw_store *st, const struct kw_key *k)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_UPDATE,
+                                  "UPDATE keys SET description = ?, scope = ?, perms = ?, enabled = ?, updated_at = ?, "
+                                  "expires_at = ?, revoked_at = ?, archive_after_extract_s = ? WHERE id = ?");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, k->description);
+    sqlite3_bind_int(q, 2, k->scope);
+    sqlite3_bind_int64(q, 3, k->perms);
+    sqlite3_bind_int(q, 4, k->enabled);
+    sqlite3_bind_int64(q, 5, k->updated_at);
+    sqlite3_bind_int64(q, 6, k->expires_at);
+    sqlite3_bind_int64(q, 7, k->revoked_at);
+    sqlite3_bind_int64(q, 8, k->archive_after_extract_s);
+    TEXT(q, 9, k->id);
+    err = kw_sq_done(SQ(st), q, "key_update");
+    if (err == KW_OK && sqlite3_changes(SQ(st)->db) == 0)
+        err = KW_ERR_NOT_FOUND;
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_key_delete(struct kw_store *st, const char *id)
+{
+    int changed = 0;
+    enum kw_err err = delete_by(st, SQ_KEY_DELETE, "DELETE FROM keys WHERE id = ?", id, &changed);
+
+    return err == KW_OK && changed == 0 ? KW_ERR_NOT_FOUND : err;
+}
+
+enum kw_err kw_sq_key_each(struct kw_store *st, kw_store_key_cb cb, void *ctx)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_EACH, "SELECT " KEY_COLS " FROM keys ORDER BY seq");
+    struct kw_key k;
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        key_row(q, &k);
+        if (cb(ctx, &k) != 0) {
+            err = KW_ERR_INTERNAL;
+            break;
+        }
+    }
+    if (err == KW_OK && rc != SQLITE_DONE)
+        err = kw_sq_fail(SQ(st), "key_each", rc);
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_key_touch(struct kw_store *st, const char *id, int64_t at, const char *ip)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_TOUCH,
+                                  "UPDATE keys SET last_used_at = max(last_used_at, ?), last_used_ip = ? WHERE id = ?");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    sqlite3_bind_int64(q, 1, at);
+    TEXT(q, 2, ip ? ip : "");
+    TEXT(q, 3, id);
+    err = kw_sq_done(SQ(st), q, "key_touch");
+    kw_sq_end(SQ(st), q);
+    return err;
+}
+
+enum kw_err kw_sq_usage_add(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
+                            int64_t valid, int64_t denied)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_USAGE_ADD,
+                                  "INSERT INTO usage(key_id, service_id, minute, valid, denied) VALUES (?,?,?,?,?) "
+                                  "ON CONFLICT(key_id, minute) DO UPDATE SET valid = valid + excluded.valid, "
+                                  "denied = denied + excluded.denied");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, key_id);
+    TEXT(q, 2, service_id);
+    sqlite3_bind_int64(q, 3, minute_ms);
+    sqlite3_bind_int64(q, 4, valid);
+    sqlite3_bind_int64(q, 5, denied);
+    err = kw_sq_done(SQ(st), q, "usage_add");
+    kw_sq_end(SQ(st), q);
+    return err;
+}

@@ -1,0 +1,47 @@
+/* store_internal.h - the backend function table behind store.h. A backend allocates a struct that
+ * begins with struct kw_store and fills ops; store.c dispatches every public call through it. */
+#ifndef KW_STORE_STORE_INTERNAL_H
+#define KW_STORE_STORE_INTERNAL_H
+
+#include "store/store.h"
+
+struct kw_store_ops {
+    void (*free)(struct kw_store *st);
+    enum kw_err (*migrate)(struct kw_store *st, int *applied, int *version);
+    enum kw_err (*schema_version)(struct kw_store *st, int *version);
+    enum kw_err (*begin)(struct kw_store *st);
+    enum kw_err (*commit)(struct kw_store *st);
+    void (*rollback)(struct kw_store *st);
+    enum kw_err (*meta_get)(struct kw_store *st, const char *name, char *out, size_t cap);
+    enum kw_err (*meta_set)(struct kw_store *st, const char *name, const char *value);
+    enum kw_err (*service_insert)(struct kw_store *st, struct kw_service *svc);
+    enum kw_err (*service_get)(struct kw_store *st, const char *id, struct kw_service *out);
+    enum kw_err (*service_list)(struct kw_store *st, int64_t after, struct kw_service *items, size_t cap, size_t *n);
+    enum kw_err (*service_update)(struct kw_store *st, const struct kw_service *svc);
+    enum kw_err (*service_delete)(struct kw_store *st, const char *id);
+    enum kw_err (*service_live_keys)(struct kw_store *st, const char *id, int64_t now_ms, int64_t *count);
+    enum kw_err (*key_insert)(struct kw_store *st, struct kw_key *key);
+    enum kw_err (*key_get)(struct kw_store *st, const char *id, struct kw_key *out);
+    enum kw_err (*key_list)(struct kw_store *st, const char *service_id, int64_t after, struct kw_key *items,
+                            size_t cap, size_t *n);
+    enum kw_err (*key_update)(struct kw_store *st, const struct kw_key *key);
+    enum kw_err (*key_delete)(struct kw_store *st, const char *id);
+    enum kw_err (*key_each)(struct kw_store *st, kw_store_key_cb cb, void *ctx);
+    enum kw_err (*key_touch)(struct kw_store *st, const char *id, int64_t at, const char *ip);
+    enum kw_err (*usage_add)(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
+                             int64_t valid, int64_t denied);
+    enum kw_err (*audit_head)(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
+    enum kw_err (*audit_append)(struct kw_store *st, const struct kw_audit_event *ev);
+    enum kw_err (*audit_list)(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,
+                              size_t cap, size_t *n);
+    enum kw_err (*audit_each)(struct kw_store *st, kw_store_audit_cb cb, void *ctx);
+};
+
+struct kw_store {
+    const struct kw_store_ops *ops;
+};
+
+/* Backends. */
+enum kw_err kw_store_sqlite_open(const char *data_dir, struct kw_store **out);
+
+#endif
