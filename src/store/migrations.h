@@ -1,4 +1,4 @@
-/* migrations.h - numbered schema migrations, embedded at build time from store/migrations/*.sql
+/* migrations.h - numbered schema migrations, embedded at build time from store/migrations/NNNN_name.sql
  * by cmake/embed_migrations.cmake. Version = the file's leading number. */
 #ifndef KW_STORE_MIGRATIONS_H
 #define KW_STORE_MIGRATIONS_H
