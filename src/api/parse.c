@@ -41,7 +41,7 @@ json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *co
     }
     o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (o == NULL || !json_is_object(o)) {
-        snprintf(detail, sizeof(detail), "The body is not a JSON object%s%s.", o ? "" : ": ",
+        snprintf(detail, sizeof(detail), "The body is not a JSON object%s%.100s.", o ? "" : ": ",
                  o ? "" : jerr.text);
         json_decref(o);
         kw_api_fail(c, res, 400, "BAD_JSON", detail, NULL);

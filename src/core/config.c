@@ -1,0 +1,295 @@
+/* config.c - every setting in one table; see config.h for the precedence rules. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum setting_type { T_STR, T_INT, T_INT64 };
+
+struct setting {
+    const char *name; /* flag --name, env KEYWARD_NAME (upper, '-' -> '_'), file key */
+    enum setting_type type;
+    size_t offset;
+    size_t size; /* strings: buffer size */
+    long long min, max;
+    const char *def;
+    int secret; /* env or file only; never printed */
+    int (*check)(const char *value); /* extra validation for strings, 0 = ok */
+    const char *rule;                /* said when check fails */
+    const char *help;
+};
+
+static int check_listen(const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    char *end;
+    long port;
+
+    if (colon == NULL || colon == v)
+        return -1;
+    if (v[0] == '[' && colon[-1] != ']')
+        return -1;
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    return (errno != 0 || end == colon + 1 || *end != '\0' || port < 1 || port > 65535) ? -1 : 0;
+}
+
+static int check_level(const char *v)
+{
+    return strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error") ? -1 : 0;
+}
+
+static int check_root(const char *v)
+{
+    size_t n = strlen(v);
+    return n != 0 && (n < 32 || n > 255) ? -1 : 0;
+}
+
+static int check_nonempty(const char *v)
+{
+    return v[0] == '\0' ? -1 : 0;
+}
+
+#define S(field) offsetof(struct kw_config, field), sizeof(((struct kw_config *)0)->field)
+static const struct setting settings[] = {
+    {"listen", T_STR, S(listen), 0, 0, "127.0.0.1:8080", 0, check_listen, "must be HOST:PORT with PORT in 1..65535",
+     "address to listen on (HOST:PORT, [IPv6]:PORT)"},
+    {"data-dir", T_STR, S(data_dir), 0, 0, "./var", 0, check_nonempty, "must not be empty",
+     "directory for the SQLite database"},
+    {"store", T_STR, S(store), 0, 0, "sqlite", 0, check_nonempty, "must not be empty", "storage backend: sqlite"},
+    {"threads", T_INT, S(threads), 0, 64, "0", 0, NULL, NULL, "event-loop threads; 0 = one per core"},
+    {"max-body-bytes", T_INT64, S(max_body_bytes), 1024, 16777216, "65536", 0, NULL, NULL,
+     "largest request body accepted (413 above)"},
+    {"max-header-bytes", T_INT64, S(max_header_bytes), 1024, 65536, "8192", 0, NULL, NULL,
+     "largest total size of request headers (431 above)"},
+    {"idle-timeout", T_INT, S(idle_timeout_s), 1, 3600, "10", 0, NULL, NULL,
+     "seconds before an idle connection is closed"},
+    {"log-level", T_STR, S(log_level), 0, 0, "info", 0, check_level, "must be debug, info, warn or error",
+     "minimum level logged"},
+    {"flush-interval-ms", T_INT, S(flush_interval_ms), 10, 1000, "200", 0, NULL, NULL,
+     "write-behind period for last-used, usage and audit (ms)"},
+    {"root-token", T_STR, S(root_token), 0, 0, "", 1, check_root, "must be 32 to 255 characters",
+     "root token to use at first start (secret: environment or file only)"},
+};
+#undef S
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+static void say(char *err, size_t cap, const char *where, const struct setting *s, const char *rule)
+{
+    if (where[0] != '\0')
+        snprintf(err, cap, "%s: %s %s", where, s->name, rule);
+    else
+        snprintf(err, cap, "%s %s", s->name, rule);
+}
+
+/* Stores value into cfg for s; KW_ERR_INVALID with a message naming the setting and its bounds. */
+static enum kw_err set_value(struct kw_config *cfg, const struct setting *s, const char *value, const char *where,
+                             char *err, size_t errcap)
+{
+    char *dst = (char *)cfg + s->offset, *end, rule[96];
+    long long v;
+
+    if (s->type == T_STR) {
+        if (strlen(value) >= s->size) {
+            snprintf(rule, sizeof(rule), "must be shorter than %zu bytes", s->size);
+            say(err, errcap, where, s, rule);
+            return KW_ERR_INVALID;
+        }
+        if (s->check != NULL && s->check(value) != 0) {
+            say(err, errcap, where, s, s->rule);
+            return KW_ERR_INVALID;
+        }
+        memcpy(dst, value, strlen(value) + 1);
+        return KW_OK;
+    }
+    errno = 0;
+    v = strtoll(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || v < s->min || v > s->max) {
+        snprintf(rule, sizeof(rule), "must be an integer in %lld..%lld", s->min, s->max);
+        say(err, errcap, where, s, rule);
+        return KW_ERR_INVALID;
+    }
+    if (s->type == T_INT) {
+        int iv = (int)v;
+        memcpy(dst, &iv, sizeof(iv));
+    } else {
+        int64_t lv = (int64_t)v;
+        memcpy(dst, &lv, sizeof(lv));
+    }
+    return KW_OK;
+}
+
+static const struct setting *find(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < NSETTINGS; i++) {
+        if (strlen(settings[i].name) == len && strncmp(settings[i].name, name, len) == 0)
+            return &settings[i];
+    }
+    return NULL;
+}
+
+void kw_config_defaults(struct kw_config *cfg)
+{
+    char err[8];
+    size_t i;
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (i = 0; i < NSETTINGS; i++)
+        set_value(cfg, &settings[i], settings[i].def, "", err, sizeof(err));
+}
+
+static char *trim(char *s)
+{
+    char *e;
+
+    while (isspace((unsigned char)*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static enum kw_err load_file(struct kw_config *cfg, const char *path, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024], where[600];
+    enum kw_err rc = KW_OK;
+    int lineno = 0;
+
+    if (f == NULL) {
+        snprintf(err, errcap, "cannot read config file %s: %s", path, strerror(errno));
+        return KW_ERR_INVALID;
+    }
+    while (rc == KW_OK && fgets(line, sizeof(line), f) != NULL) {
+        char *l = trim(line), *eq;
+        const struct setting *s;
+        lineno++;
+        if (*l == '\0' || *l == '#')
+            continue;
+        snprintf(where, sizeof(where), "%s:%d", path, lineno);
+        eq = strchr(l, '=');
+        if (eq == NULL) {
+            snprintf(err, errcap, "%s: expected \"name = value\"", where);
+            rc = KW_ERR_INVALID;
+            break;
+        }
+        *eq = '\0';
+        s = find(trim(l), strlen(trim(l)));
+        if (s == NULL) {
+            snprintf(err, errcap, "%s: unknown setting \"%.64s\"", where, trim(l));
+            rc = KW_ERR_INVALID;
+            break;
+        }
+        rc = set_value(cfg, s, trim(eq + 1), where, err, errcap);
+    }
+    fclose(f);
+    return rc;
+}
+
+static enum kw_err load_env(struct kw_config *cfg, char *err, size_t errcap)
+{
+    char var[64], where[80];
+    size_t i, j;
+
+    for (i = 0; i < NSETTINGS; i++) {
+        const char *v;
+        j = (size_t)snprintf(var, sizeof(var), "KEYWARD_");
+        for (const char *p = settings[i].name; *p && j + 1 < sizeof(var); p++)
+            var[j++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        var[j] = '\0';
+        v = getenv(var);
+        if (v == NULL)
+            continue;
+        snprintf(where, sizeof(where), "%s", var);
+        if (set_value(cfg, &settings[i], v, where, err, errcap) != KW_OK)
+            return KW_ERR_INVALID;
+    }
+    return KW_OK;
+}
+
+static enum kw_err load_flags(struct kw_config *cfg, int argc, char **argv, char *err, size_t errcap)
+{
+    int i;
+
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i], *eq, *value;
+        const struct setting *s;
+        size_t nlen;
+        if (strncmp(a, "--", 2) != 0) {
+            snprintf(err, errcap, "unexpected argument \"%.64s\" (settings are --name value)", a);
+            return KW_ERR_INVALID;
+        }
+        a += 2;
+        eq = strchr(a, '=');
+        nlen = eq ? (size_t)(eq - a) : strlen(a);
+        if (nlen == 6 && strncmp(a, "config", 6) == 0) { /* read by the caller */
+            i += eq ? 0 : 1;
+            continue;
+        }
+        s = find(a, nlen);
+        if (s == NULL) {
+            snprintf(err, errcap, "unknown flag --%.*s (keyward serve --help lists them)", (int)(nlen > 64 ? 64 : nlen), a);
+            return KW_ERR_INVALID;
+        }
+        if (s->secret) {
+            snprintf(err, errcap, "--%s is a secret and is not taken on the command line (visible in ps): "
+                                  "set KEYWARD_ROOT_TOKEN instead", s->name);
+            return KW_ERR_INVALID;
+        }
+        if (eq == NULL && i + 1 >= argc) {
+            snprintf(err, errcap, "--%s needs a value", s->name);
+            return KW_ERR_INVALID;
+        }
+        value = eq ? eq + 1 : argv[++i];
+        if (set_value(cfg, s, value, "", err, errcap) != KW_OK)
+            return KW_ERR_INVALID;
+    }
+    return KW_OK;
+}
+
+enum kw_err kw_config_load(struct kw_config *cfg, const char *file, int argc, char **argv, char *err,
+                           size_t errcap)
+{
+    enum kw_err rc = KW_OK;
+
+    err[0] = '\0';
+    if (file != NULL)
+        rc = load_file(cfg, file, err, errcap);
+    if (rc == KW_OK)
+        rc = load_env(cfg, err, errcap);
+    if (rc == KW_OK)
+        rc = load_flags(cfg, argc, argv, err, errcap);
+    return rc;
+}
+
+void kw_config_help(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: keyward serve [--name value]...\n\n"
+                 "Precedence: defaults < --config FILE (name = value) < KEYWARD_* environment < flags.\n\n");
+    fprintf(out, "  %-20s %-28s %-14s %s\n", "FLAG", "ENVIRONMENT", "DEFAULT", "MEANING");
+    for (i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        char flag[40], env[48], bounds[48] = "";
+        size_t j;
+        snprintf(flag, sizeof(flag), "--%s", s->name);
+        j = (size_t)snprintf(env, sizeof(env), "KEYWARD_");
+        for (const char *p = s->name; *p && j + 1 < sizeof(env); p++)
+            env[j++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        env[j] = '\0';
+        if (s->type != T_STR)
+            snprintf(bounds, sizeof(bounds), " [%lld..%lld]", s->min, s->max);
+        fprintf(out, "  %-20s %-28s %-14s %s%s\n", s->secret ? "(env/file only)" : flag, env,
+                s->secret ? "(secret)" : (s->def[0] ? s->def : "\"\""), s->help, bounds);
+    }
+    fprintf(out, "  %-20s %-28s %-14s %s\n", "--config", "KEYWARD_CONFIG", "", "config file to read first");
+}
