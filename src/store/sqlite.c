@@ -209,6 +209,7 @@ static enum kw_err open_db(struct kw_sqlite *s, const char *path)
                      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         return KW_ERR_STORE;
     }
+    sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, 5000);
     return exec(s, pragmas, "pragmas");
 }

@@ -1,0 +1,326 @@
+// cli.test.mjs - `keyward services ...` and `keyward keys ...` end to end: starts the real server,
+// drives the CLI binary against it, and checks exit codes, tables, --json output and error lines.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import net from 'node:net';
+import crypto from 'node:crypto';
+
+const BIN = process.env.KEYWARD_BIN ?? '/work/main/build/keyward';
+const ROOT_TOKEN = crypto.randomBytes(36).toString('base64url'); // 48 characters
+
+let server; // { child, addr, dir, log }
+const stderrSeen = []; // every CLI stderr, to check no secret ever went there
+const secrets = [];
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startServer() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'keyward-cli-'));
+  const port = await freePort();
+  const addr = `http://127.0.0.1:${port}`;
+  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir], {
+    env: { ...process.env, KEYWARD_ROOT_TOKEN: ROOT_TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const srv = { child, addr, dir, log: '', exited: false };
+  child.stdout.on('data', (d) => (srv.log += d));
+  child.stderr.on('data', (d) => (srv.log += d));
+  child.on('exit', () => (srv.exited = true));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (srv.exited) throw new Error(`keyward serve exited early:\n${srv.log}`);
+    try {
+      const r = await fetch(`${addr}/readyz`);
+      if (r.status === 200) return srv;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`keyward serve not ready within 10 s:\n${srv.log}`);
+}
+
+async function stopServer(srv) {
+  if (!srv) return;
+  if (!srv.exited) {
+    const gone = new Promise((r) => srv.child.once('exit', r));
+    process.kill(srv.child.pid, 'SIGTERM');
+    const t = setTimeout(() => !srv.exited && process.kill(srv.child.pid, 'SIGKILL'), 5000);
+    await gone;
+    clearTimeout(t);
+  }
+  await rm(srv.dir, { recursive: true, force: true });
+}
+
+// Runs the CLI; env overrides are merged over a clean KEYWARD_ADDR/KEYWARD_TOKEN pair.
+function cli(args, envOver = {}) {
+  const env = { ...process.env, KEYWARD_ADDR: server.addr, KEYWARD_TOKEN: ROOT_TOKEN, ...envOver };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      stderrSeen.push(stderr);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function ok(args, envOver) {
+  const r = await cli(args, envOver);
+  assert.equal(r.code, 0, `keyward ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  assert.equal(r.stderr, '', `unexpected stderr from keyward ${args.join(' ')}`);
+  return r;
+}
+
+async function okJson(args) {
+  const r = await ok([...args, '--json']);
+  return JSON.parse(r.stdout);
+}
+
+async function verify(key) {
+  const r = await fetch(`${server.addr}/api/v1/keys/verify`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ key }),
+  });
+  assert.equal(r.status, 200);
+  return r.json();
+}
+
+// The header row of a table, split on runs of 2+ spaces.
+const columns = (line) => line.trim().split(/ {2,}/);
+
+before(async () => {
+  server = await startServer();
+});
+
+after(async () => {
+  await stopServer(server);
+});
+
+let svc; // created service
+let key1; // created key (with secret)
+let key2; // rolled key (with secret)
+
+test('services create and list', async () => {
+  svc = await okJson(['services', 'create', '--name', 'CLI test', '--description', 'made by cli.test', '--key-prefix', 'clit']);
+  assert.match(svc.id, /^svc_/);
+  assert.equal(svc.name, 'CLI test');
+  assert.equal(svc.keyPrefix, 'clit');
+
+  const human = await ok(['services', 'create', '--name', 'second one']);
+  assert.match(human.stdout, /^id\s+svc_\S+$/m);
+  assert.match(human.stdout, /^name\s+second one$/m);
+
+  const list = await ok(['services', 'list']);
+  const lines = list.stdout.trimEnd().split('\n');
+  assert.deepEqual(columns(lines[0]), ['ID', 'NAME', 'PREFIX', 'CREATED']);
+  const row = lines.find((l) => l.startsWith(svc.id));
+  assert.ok(row, `service ${svc.id} missing from:\n${list.stdout}`);
+  assert.deepEqual(columns(row).slice(0, 3), [svc.id, 'CLI test', 'clit']);
+  // Columns are aligned: NAME starts at the same offset in every line.
+  const at = lines[0].indexOf('NAME');
+  for (const l of lines.slice(1)) assert.notEqual(l[at], ' ', `misaligned row: ${l}`);
+
+  const all = await okJson(['services', 'list', '--all', '--limit', '1']);
+  assert.ok(all.items.length >= 2);
+  assert.equal(all.nextCursor, null);
+  assert.ok(all.items.some((s) => s.id === svc.id));
+
+  const shown = await okJson(['services', 'show', svc.id]);
+  assert.equal(shown.id, svc.id);
+  const upd = await okJson(['services', 'update', svc.id, '--description', 'changed']);
+  assert.equal(upd.description, 'changed');
+  assert.equal(upd.keyPrefix, 'clit');
+});
+
+test('keys create prints the secret once, to stdout', async () => {
+  key1 = await okJson([
+    'keys', 'create', '--service', svc.id, '--scope', 'attributes', '--description', 'integrator one',
+    '--permission', 'candidates:archive', '--permission', 'keys:verify', '--archive-after', '3600',
+  ]);
+  assert.match(key1.id, /^key_/);
+  assert.match(key1.key, /^clit_[0-9A-Za-z]{49}$/);
+  assert.ok(key1.key.startsWith(key1.start));
+  assert.equal(key1.scope, 'attributes');
+  assert.equal(key1.status, 'active');
+  assert.deepEqual(key1.permissions, ['candidates:read', 'candidates:archive', 'keys:verify']);
+  assert.equal(key1.archiveAfterExtractSeconds, 3600);
+  secrets.push(key1.key);
+  assert.equal((await verify(key1.key)).code, 'VALID');
+
+  const human = await ok(['keys', 'create', '--service', svc.id, '--scope', 'metadata']);
+  const secret = human.stdout.match(/\bclit_[0-9A-Za-z]{49}\b/);
+  assert.ok(secret, `no secret in:\n${human.stdout}`);
+  secrets.push(secret[0]);
+  assert.match(human.stdout, /shown only once/);
+  assert.match(human.stdout, /\bkey_\S+/);
+  assert.equal((await verify(secret[0])).code, 'VALID');
+
+  const shown = await okJson(['keys', 'show', key1.id]);
+  assert.equal(shown.key, undefined, 'show must not return a secret');
+  const showHuman = await ok(['keys', 'show', key1.id]);
+  for (const s of secrets) assert.ok(!showHuman.stdout.includes(s));
+});
+
+test('keys list shows an aligned table', async () => {
+  const r = await ok(['keys', 'list', '--service', svc.id]);
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.deepEqual(columns(lines[0]), ['ID', 'DESCRIPTION', 'START', 'SCOPE', 'STATUS', 'CREATED', 'LAST USED']);
+  assert.equal(lines.length, 3);
+  const row = lines.find((l) => l.startsWith(key1.id));
+  assert.ok(row);
+  const cells = columns(row);
+  assert.equal(cells[1], 'integrator one');
+  assert.equal(cells[2], key1.start);
+  assert.equal(cells[3], 'attributes');
+  assert.equal(cells[4], 'active');
+  assert.equal(lines[0].indexOf('STATUS'), row.indexOf('active'));
+
+  const all = await okJson(['keys', 'list', '--service', svc.id, '--all', '--limit', '1']);
+  assert.equal(all.items.length, 2);
+  assert.equal(all.nextCursor, null);
+  for (const k of all.items) assert.equal(k.key, undefined);
+});
+
+test('keys update --disable, then --enable', async () => {
+  const r = await ok(['keys', 'update', key1.id, '--disable']);
+  assert.match(r.stdout, /^status\s+disabled$/m);
+  assert.equal((await verify(key1.key)).code, 'DISABLED');
+  const k = await okJson(['keys', 'update', key1.id, '--enable', '--description', 'renamed', '--archive-after', 'none']);
+  assert.equal(k.status, 'active');
+  assert.equal(k.enabled, true);
+  assert.equal(k.description, 'renamed');
+  assert.equal(k.archiveAfterExtractSeconds, null);
+  assert.equal((await verify(key1.key)).code, 'VALID');
+});
+
+test('keys roll --grace 60 gives a new secret; the old one expires later', async () => {
+  const before = Date.now();
+  key2 = await okJson(['keys', 'roll', key1.id, '--grace', '60']);
+  secrets.push(key2.key);
+  assert.notEqual(key2.id, key1.id);
+  assert.notEqual(key2.key, key1.key);
+  assert.equal(key2.rolledFrom, key1.id);
+  assert.equal(key2.description, 'renamed');
+  assert.equal((await verify(key2.key)).code, 'VALID');
+  assert.equal((await verify(key1.key)).code, 'VALID'); // still in its grace period
+  const old = await okJson(['keys', 'show', key1.id]);
+  const expires = Date.parse(old.expiresAt);
+  assert.ok(expires >= before + 55_000 && expires <= Date.now() + 65_000, `old key expiresAt ${old.expiresAt}`);
+
+  const human = await ok(['keys', 'roll', key2.id]);
+  const secret = human.stdout.match(/\bclit_[0-9A-Za-z]{49}\b/);
+  assert.ok(secret);
+  secrets.push(secret[0]);
+  assert.match(human.stdout, /shown only once/);
+  assert.equal((await verify(key2.key)).code, 'EXPIRED'); // grace 0: stops at once
+});
+
+test('keys revoke, then update is refused', async () => {
+  const r = await ok(['keys', 'revoke', key1.id]);
+  assert.match(r.stdout, /^status\s+revoked$/m);
+  assert.equal((await verify(key1.key)).code, 'REVOKED');
+  const again = await cli(['keys', 'update', key1.id, '--description', 'x']);
+  assert.equal(again.code, 1);
+  assert.equal(again.stdout, '');
+  assert.match(again.stderr, /^error: .+ \(KEY_REVOKED\)\n$/);
+});
+
+test('keys delete, then show is NOT_FOUND', async () => {
+  const r = await ok(['keys', 'delete', key2.id]);
+  assert.match(r.stdout, new RegExp(key2.id));
+  assert.equal((await verify(key2.key)).valid, false);
+  const gone = await cli(['keys', 'show', key2.id]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /^error: .+ \(NOT_FOUND\)\n$/);
+});
+
+test('services delete needs --force while keys are live', async () => {
+  const refused = await cli(['services', 'delete', svc.id]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /\(SERVICE_HAS_LIVE_KEYS\)/);
+  await ok(['services', 'delete', svc.id, '--force']);
+  const gone = await cli(['services', 'show', svc.id, '--json']);
+  assert.equal(gone.code, 1);
+  assert.equal(gone.stdout, '');
+  assert.match(gone.stderr, /\(NOT_FOUND\)/);
+  for (const s of secrets) assert.equal((await verify(s)).valid, false);
+});
+
+test('a missing KEYWARD_TOKEN exits 2 before any request', async () => {
+  const r = await cli(['services', 'list'], { KEYWARD_TOKEN: undefined });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /KEYWARD_TOKEN/);
+  assert.equal(r.stdout, '');
+});
+
+test('a wrong token is refused with exit 1', async () => {
+  const r = await cli(['services', 'list'], { KEYWARD_TOKEN: 'kwroot_not_the_token_at_all_0000000000' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /\(UNAUTHENTICATED\)/);
+});
+
+test('an unreachable KEYWARD_ADDR exits 3', async () => {
+  const port = await freePort();
+  const addr = `http://127.0.0.1:${port}`;
+  const r = await cli(['keys', 'list', '--service', 'svc_x'], { KEYWARD_ADDR: addr });
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, new RegExp(`^cannot reach keyward at ${addr}: `));
+});
+
+test('usage errors exit 2 with one line; --help exits 0', async () => {
+  for (const args of [
+    ['keys'],
+    ['keys', 'frobnicate'],
+    ['keys', 'create', '--service', 'svc_x'],
+    ['keys', 'create', '--service', 'svc_x', '--scope', 'everything'],
+    ['keys', 'show'],
+    ['keys', 'show', 'a', 'b'],
+    ['keys', 'update', 'key_x'],
+    ['keys', 'update', 'key_x', '--enable', '--disable'],
+    ['keys', 'roll', 'key_x', '--grace', 'soon'],
+    ['keys', 'list', '--service', 'svc_x', '--limit', '0'],
+    ['keys', 'list', '--service'],
+    ['services', 'create'],
+    ['services', 'list', '--bogus'],
+  ]) {
+    const r = await cli(args, { KEYWARD_TOKEN: undefined });
+    assert.equal(r.code, 2, `keyward ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+    assert.equal(r.stdout, '');
+    if (args.length > 1) assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+  }
+  for (const args of [['keys', '--help'], ['services', '--help'], ['keys', 'create', '--help'], ['services', 'delete', '--help']]) {
+    const r = await cli(args, { KEYWARD_TOKEN: undefined });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^usage: keyward /);
+  }
+});
+
+test('no secret ever reached stderr', () => {
+  assert.ok(secrets.length >= 4);
+  const all = stderrSeen.join('\n');
+  for (const s of [...secrets, ROOT_TOKEN]) assert.ok(!all.includes(s));
+});
