@@ -137,7 +137,7 @@ static const struct setting *find(const char *name, size_t len)
 
 void kw_config_defaults(struct kw_config *cfg)
 {
-    char err[8];
+    char err[256]; /* defaults always pass; the buffer is only for the signature */
     size_t i;
 
     memset(cfg, 0, sizeof(*cfg));
