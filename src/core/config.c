@@ -71,7 +71,7 @@ static const struct setting settings[] = {
      "seconds before an idle connection is closed"},
     {"log-level", T_STR, S(log_level), 0, 0, "info", 0, check_level, "must be debug, info, warn or error",
      "minimum level logged"},
-    {"flush-interval-ms", T_INT, S(flush_interval_ms), 10, 1000, "200", 0, NULL, NULL,
+    {"flush-interval-ms", T_INT, S(flush_interval_ms), 10, 1000, "500", 0, NULL, NULL,
      "write-behind period for last-used, usage and audit (ms)"},
     {"root-token", T_STR, S(root_token), 0, 0, "", 1, check_root, "must be 32 to 255 characters",
      "root token to use at first start (secret: environment or file only)"},

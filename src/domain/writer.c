@@ -2,6 +2,8 @@
 #include "domain/writer.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -86,6 +88,10 @@ static void *writer_main(void *arg)
     struct kw_writer *w = arg;
     struct timespec ts;
     int stop;
+
+    /* Background work: let the event loops win the CPU when both want it (Linux nice is per thread). */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
+        kw_log_debug("writer priority unchanged", "%s", "");
 
     for (;;) {
         pthread_mutex_lock(&w->mu);

@@ -13,7 +13,7 @@ describe('audit', () => {
     await s.api('PATCH', `/api/v1/keys/${key.id}`, { description: 'changed' }, { headers: { 'X-Request-Id': 'req-patch-1' } });
     await s.api('POST', `/api/v1/keys/${key.id}/revoke`);
     await api(s.url, 'GET', '/api/v1/services', undefined, { token: 'not-a-valid-token-at-all-0123456789' });
-    await sleep(500); // write-behind events
+    await sleep(1100); // write-behind events (flush every 500 ms)
   });
   after(() => s.cleanup());
 
@@ -56,7 +56,7 @@ describe('audit', () => {
 
   test('pages newest first and each prevHash is the previous event\'s hash', async () => {
     for (let i = 0; i < 4; i++) await verify(s, key.key);
-    await sleep(400);
+    await sleep(1100);
     const all = [];
     let cursor = null;
     do {

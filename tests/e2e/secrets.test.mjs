@@ -38,7 +38,7 @@ describe('secrets', () => {
         }
       }
     };
-    await new Promise((r) => setTimeout(r, 400)); // let the write-behind flush
+    await new Promise((r) => setTimeout(r, 1100)); // let the write-behind flush
     scan('running');
     assert.ok(readdirSync(s.dataDir).some((f) => f.endsWith('-wal')), 'the WAL was scanned too');
     await s.stop();
