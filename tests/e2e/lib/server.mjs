@@ -60,12 +60,16 @@ export async function startServer({ dataDir, rootToken, env = {}, args = [], kee
     logs: () => out,
     exited: () => exited,
     async stop() {
-      if (exited) return exited;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      const r = await exitP;
-      clearTimeout(t);
-      return r;
+      if (!exited) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exitP;
+        clearTimeout(t);
+      }
+      // Under `make test-asan` a sanitizer report is a failure even if every assertion passed.
+      const m = out.match(/(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)[^\n]*/);
+      if (m) throw new Error(`sanitizer report from keyward: ${m[0]}\n${out.slice(-4000)}`);
+      return exited;
     },
     async kill9() {
       if (!exited) child.kill('SIGKILL');
