@@ -14,15 +14,16 @@ static int load_key(void *ctx, const struct kw_key *key)
     return kw_keycache_put(ctx, key) == KW_OK ? 0 : 1;
 }
 
-static void announce_root(const char *token)
+static void announce_root(const char *token, const struct kw_config *cfg)
 {
     /* Shown once, on stdout, never through the log. */
     printf("\n  keyward: first start. Your root token (shown only this once; store it now):\n\n"
            "    %s\n\n"
-           "  Use it as: export KEYWARD_TOKEN=%s\n"
-           "             curl -H \"Authorization: Bearer $KEYWARD_TOKEN\" http://<listen>/api/v1/services\n"
-           "  Lost it? Stop keyward and run: keyward root-token rotate --data-dir <dir>\n\n",
-           token, token);
+           "  Next:  export KEYWARD_TOKEN=%s\n"
+           "         curl -H \"Authorization: Bearer $KEYWARD_TOKEN\" http://%s/api/v1/services\n"
+           "         then follow README.md (create a service, then a key).\n"
+           "  Lost it? Stop keyward and run: keyward root-token rotate --data-dir %s\n\n",
+           token, token, cfg->listen, cfg->data_dir);
     fflush(stdout);
 }
 
@@ -48,7 +49,7 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (err != KW_OK)
         goto out;
     if (created && generated[0] != '\0')
-        announce_root(generated);
+        announce_root(generated, cfg);
     memset(generated, 0, sizeof(generated));
     err = kw_keycache_new(&app->keys);
     if (err == KW_OK)
