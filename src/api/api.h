@@ -50,6 +50,9 @@ struct kw_api_res {
     int verify_code;    /* enum kw_verify_code of a verification, or -1 */
 };
 
+/* Reason phrase / problem title of an HTTP status ("Not Found"). Never NULL. */
+const char *kw_api_status_title(int status);
+
 void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_api_res *res);
 void kw_api_res_cleanup(struct kw_api_res *res);
 

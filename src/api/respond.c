@@ -44,9 +44,12 @@ void kw_api_json(struct kw_api_res *res, int status, json_t *body)
     res->content_type = "application/json";
 }
 
-static const char *title_of(int status)
+const char *kw_api_status_title(int status)
 {
     switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -68,7 +71,7 @@ void kw_api_problem(struct kw_api_res *res, int status, const char *code, const 
     json_t *p;
 
     snprintf(type, sizeof(type), "urn:keyward:problem:%s", code);
-    p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", title_of(status), "status", status,
+    p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", kw_api_status_title(status), "status", status,
                   "detail", detail, "code", code);
     if (p != NULL && request_id != NULL)
         json_object_set_new(p, "requestId", json_string(request_id));

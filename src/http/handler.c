@@ -14,26 +14,6 @@ struct kw_handler {
     struct kw_server *srv;
 };
 
-static const char *reason_of(int status)
-{
-    switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return status >= 500 ? "Internal Server Error" : "OK";
-    }
-}
-
 static const h2o_header_t *find(h2o_req_t *req, const char *name, size_t len)
 {
     ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
@@ -86,7 +66,7 @@ static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *r
     size_t i;
 
     req->res.status = res->status;
-    req->res.reason = reason_of(res->status);
+    req->res.reason = kw_api_status_title(res->status);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid, strlen(rid));
     for (i = 0; i < res->nheaders; i++) {
         const struct kw_api_header *h = &res->headers[i];
