@@ -29,6 +29,10 @@ struct kw_api_req {
     size_t authorization_len;
     const char *api_key; /* X-API-Key, or NULL */
     size_t api_key_len;
+    const char *cookie; /* raw Cookie header, or NULL */
+    size_t cookie_len;
+    const char *csrf; /* X-CSRF-Token, or NULL */
+    size_t csrf_len;
     const char *ip;         /* peer address as text */
     const char *request_id; /* already chosen by http/ */
     int64_t now_ms;

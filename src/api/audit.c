@@ -70,6 +70,18 @@ void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res)
     f.action = kw_api_query(c->req, "action", action, sizeof(action)) > 0 ? action : NULL;
     f.target_id = kw_api_query(c->req, "target", target, sizeof(target)) > 0 ? target : NULL;
     f.service_id = kw_api_query(c->req, "serviceId", service, sizeof(service)) > 0 ? service : NULL;
+    if (!kw_auth_is_admin(&c->principal)) {
+        char role[16] = "";
+        if (f.service_id == NULL) {
+            kw_api_fail(c, res, 403, "FORBIDDEN", "Only a System Administrator reads the whole audit trail; "
+                                                  "add serviceId= for a service you are a member of.", "serviceId");
+            return;
+        }
+        if (kw_auth_service_role(c->app, &c->principal, f.service_id, role) != KW_OK || role[0] == '\0') {
+            kw_api_fail(c, res, 404, "NOT_FOUND", "No such service (or you are not a member of it).", "serviceId");
+            return;
+        }
+    }
     items = calloc(limit + 1, sizeof(*items));
     if (items == NULL) {
         kw_api_fail_err(c, res, KW_ERR_NOMEM, "event", NULL, NULL);

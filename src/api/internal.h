@@ -13,13 +13,14 @@
 
 #define KW_API_LIST_DEFAULT 50
 #define KW_API_LIST_MAX 200
+#define KW_API_PARAM_MAX 72
 
 /* What a handler gets: the request, the caller, and up to two path parameters. */
 struct kw_api_ctx {
     struct kw_app *app;
     const struct kw_api_req *req;
     struct kw_principal principal;
-    char params[2][KW_ID_MAX + 8]; /* decoded path parameters, "" if absent */
+    char params[2][KW_API_PARAM_MAX]; /* path parameters, "" if absent */
     struct kw_actor actor;
     const char *action; /* audit action for a failed write, set by the route */
 };
@@ -50,6 +51,9 @@ int kw_api_int(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const ch
                int64_t max, int nullable, int64_t *out, int *is_null);
 int kw_api_bool(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int *out);
 int kw_api_time(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int64_t *out_ms);
+
+/* The value of cookie name in the request's Cookie header (borrowed; *len set), or NULL. */
+const char *kw_api_cookie(const struct kw_api_req *req, const char *name, size_t *len);
 
 /* Query: copies the percent-decoded value of name into out; 0 absent, 1 found, -1 malformed. */
 int kw_api_query(const struct kw_api_req *req, const char *name, char *out, size_t cap);
@@ -83,6 +87,18 @@ void kw_api_keys_delete(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_session_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_session_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_session_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_users_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_users_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_users_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_users_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_members_add(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_members_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_members_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_members_remove(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_healthz(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
 

@@ -234,3 +234,24 @@ json_t *kw_api_list(json_t *items, int has_more, int64_t last_seq)
     cursor[12] = '\0';
     return json_pack("{s:o, s:s}", "items", items, "nextCursor", cursor);
 }
+
+const char *kw_api_cookie(const struct kw_api_req *req, const char *name, size_t *len)
+{
+    const char *p = req->cookie, *end = req->cookie + req->cookie_len;
+    size_t nlen = strlen(name);
+
+    if (p == NULL)
+        return NULL;
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *stop = semi ? semi : end;
+        while (p < stop && *p == ' ')
+            p++;
+        if ((size_t)(stop - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            *len = (size_t)(stop - p - (ptrdiff_t)nlen - 1);
+            return p + nlen + 1;
+        }
+        p = stop + 1;
+    }
+    return NULL;
+}

@@ -3,13 +3,19 @@
 #include <string.h>
 
 #include "api/internal.h"
+#include "crypto/crypto.h"
+#include "domain/accounts.h"
 #include "domain/commit_internal.h"
 
 enum route_auth {
-    AUTH_NONE,   /* public */
-    AUTH_SELF,   /* the handler reads the credential itself (auth/check) */
-    AUTH_ROOT,   /* root token only */
-    AUTH_VERIFY, /* root, or a credential holding keys:verify */
+    AUTH_NONE,      /* public */
+    AUTH_SELF,      /* the handler reads the credential itself (auth/check) */
+    AUTH_ROOT,      /* root token or a sysadmin */
+    AUTH_VERIFY,    /* root, sysadmin, or a credential holding keys:verify */
+    AUTH_PERSON,    /* root or any logged-in person (handlers narrow it) */
+    AUTH_SVC_READ,  /* any member of the service in param 0 (non-members: 404) */
+    AUTH_SVC_ADMIN, /* an admin member of the service in param 0 */
+    AUTH_KEY_READ,  /* any member of the service owning the key in param 0 */
 };
 
 struct route {
@@ -26,25 +32,38 @@ static const struct route routes[] = {
     {"GET", "/readyz", kw_api_readyz, AUTH_NONE, NULL, 0},
     {"GET", "/api/v1/auth/check", kw_api_auth_check, AUTH_SELF, NULL, 0},
     {"POST", "/api/v1/keys/verify", kw_api_verify, AUTH_VERIFY, "key.verify", 0},
+    {"POST", "/api/v1/session", kw_api_session_create, AUTH_NONE, NULL, 0},
+    {"GET", "/api/v1/session", kw_api_session_get, AUTH_PERSON, NULL, 0},
+    {"DELETE", "/api/v1/session", kw_api_session_delete, AUTH_PERSON, NULL, 0},
+    {"POST", "/api/v1/users", kw_api_users_create, AUTH_ROOT, "user.create", 1},
+    {"GET", "/api/v1/users", kw_api_users_list, AUTH_ROOT, "user.list", 0},
+    {"PATCH", "/api/v1/users/{username}", kw_api_users_update, AUTH_PERSON, "user.update", 1},
+    {"DELETE", "/api/v1/users/{username}", kw_api_users_delete, AUTH_ROOT, "user.delete", 1},
     {"POST", "/api/v1/services", kw_api_services_create, AUTH_ROOT, "service.create", 1},
-    {"GET", "/api/v1/services", kw_api_services_list, AUTH_ROOT, "service.list", 0},
-    {"GET", "/api/v1/services/{serviceId}", kw_api_services_get, AUTH_ROOT, "service.read", 0},
+    {"GET", "/api/v1/services", kw_api_services_list, AUTH_PERSON, "service.list", 0},
+    {"GET", "/api/v1/services/{serviceId}", kw_api_services_get, AUTH_SVC_READ, "service.read", 0},
     {"PATCH", "/api/v1/services/{serviceId}", kw_api_services_update, AUTH_ROOT, "service.update", 1},
     {"DELETE", "/api/v1/services/{serviceId}", kw_api_services_delete, AUTH_ROOT, "service.delete", 1},
     {"POST", "/api/v1/services/{serviceId}/keys", kw_api_keys_create, AUTH_ROOT, "key.create", 1},
-    {"GET", "/api/v1/services/{serviceId}/keys", kw_api_keys_list, AUTH_ROOT, "key.list", 0},
-    {"GET", "/api/v1/keys/{keyId}", kw_api_keys_get, AUTH_ROOT, "key.read", 0},
+    {"GET", "/api/v1/services/{serviceId}/keys", kw_api_keys_list, AUTH_SVC_READ, "key.list", 0},
+    {"POST", "/api/v1/services/{serviceId}/members", kw_api_members_add, AUTH_SVC_ADMIN, "member.add", 1},
+    {"GET", "/api/v1/services/{serviceId}/members", kw_api_members_list, AUTH_SVC_READ, "member.list", 0},
+    {"PATCH", "/api/v1/services/{serviceId}/members/{username}", kw_api_members_update, AUTH_SVC_ADMIN,
+     "member.update", 1},
+    {"DELETE", "/api/v1/services/{serviceId}/members/{username}", kw_api_members_remove, AUTH_SVC_ADMIN,
+     "member.remove", 1},
+    {"GET", "/api/v1/services/{serviceId}/usage", kw_api_usage, AUTH_SVC_READ, "usage.read", 0},
+    {"GET", "/api/v1/keys/{keyId}", kw_api_keys_get, AUTH_KEY_READ, "key.read", 0},
     {"PATCH", "/api/v1/keys/{keyId}", kw_api_keys_update, AUTH_ROOT, "key.update", 1},
     {"DELETE", "/api/v1/keys/{keyId}", kw_api_keys_delete, AUTH_ROOT, "key.delete", 1},
     {"POST", "/api/v1/keys/{keyId}/revoke", kw_api_keys_revoke, AUTH_ROOT, "key.revoke", 1},
     {"POST", "/api/v1/keys/{keyId}/roll", kw_api_keys_roll, AUTH_ROOT, "key.roll", 1},
-    {"GET", "/api/v1/audit", kw_api_audit_list, AUTH_ROOT, "audit.list", 0},
+    {"GET", "/api/v1/audit", kw_api_audit_list, AUTH_PERSON, "audit.list", 0},
 };
-
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 /* Matches path against pattern segment by segment; fills params. 1 on a match. */
-static int match(const char *pattern, const char *path, size_t len, char params[2][KW_ID_MAX + 8])
+static int match(const char *pattern, const char *path, size_t len, char params[2][KW_API_PARAM_MAX])
 {
     const char *p = pattern, *end = path + len;
     int np = 0;
@@ -60,7 +79,7 @@ static int match(const char *pattern, const char *path, size_t len, char params[
             path++;
         size_t plen = (size_t)(p - pseg), slen = (size_t)(path - seg);
         if (plen > 0 && pseg[0] == '{') {
-            if (slen == 0 || slen >= KW_ID_MAX + 8 || np >= 2)
+            if (slen == 0 || slen >= KW_API_PARAM_MAX || np >= 2)
                 return 0;
             memcpy(params[np], seg, slen);
             params[np++][slen] = '\0';
@@ -94,13 +113,58 @@ static void credentials(const struct kw_api_req *req, struct kw_credentials *c)
         c->api_key = req->api_key;
         c->api_key_len = req->api_key_len;
     }
+    c->session = kw_api_cookie(req, KW_SESSION_COOKIE, &c->session_len);
 }
 
-/* 1 if the caller may go on; otherwise answers 401/403 and audits the refusal. */
+static int refuse(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *res, int status,
+                  const char *code, const char *detail)
+{
+    kw_api_fail(c, res, status, code, detail, NULL);
+    kw_domain_audit_async(c->app, &c->actor, r->action ? r->action : "request", NULL,
+                          c->params[0][0] ? c->params[0] : NULL, NULL, "denied", NULL);
+    return 0;
+}
+
+/* Service-scoped routes: the caller's role on the service in param 0 (or the key's service). */
+static int authorise_service(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *res)
+{
+    char role[16];
+    const char *svc = c->params[0];
+    struct kw_key k;
+
+    if (c->principal.kind == KW_PRINCIPAL_KEY)
+        return refuse(c, r, res, 403, "FORBIDDEN", "API keys cannot use the admin API.");
+    if (r->auth == AUTH_KEY_READ && !kw_auth_is_admin(&c->principal)) {
+        if (kw_store_key_get(c->app->store, c->params[0], &k) != KW_OK)
+            return refuse(c, r, res, 404, "NOT_FOUND", "No such key.");
+        svc = k.service_id;
+    }
+    if (kw_auth_service_role(c->app, &c->principal, svc, role) != KW_OK) {
+        kw_api_fail_err(c, res, KW_ERR_STORE, "service", NULL, NULL);
+        return 0;
+    }
+    if (role[0] == '\0')
+        return refuse(c, r, res, 404, "NOT_FOUND", "No such service (or you are not a member of it).");
+    if (r->auth == AUTH_SVC_ADMIN && strcmp(role, "admin") != 0)
+        return refuse(c, r, res, 403, "FORBIDDEN", "Only the service's admins (or a sysadmin) manage members.");
+    return 1;
+}
+
+/* Cookie-authenticated unsafe requests must echo the session's CSRF token. */
+static int csrf_ok(struct kw_api_ctx *c)
+{
+    const struct kw_api_req *req = c->req;
+    size_t n = strlen(c->principal.csrf);
+
+    if (!c->principal.via_session || method_is(req, "GET") || method_is(req, "HEAD"))
+        return 1;
+    return req->csrf != NULL && req->csrf_len == n && kw_crypto_equal(req->csrf, c->principal.csrf, n);
+}
+
+/* 1 if the caller may go on; otherwise answers 401/403/404 and audits the refusal. */
 static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *res)
 {
     struct kw_credentials cred;
-    int ok;
 
     if (r->auth == AUTH_NONE || r->auth == AUTH_SELF)
         return 1;
@@ -111,24 +175,30 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     if (c->principal.kind == KW_PRINCIPAL_NONE) {
         kw_api_header(res, "WWW-Authenticate", "Bearer realm=\"keyward\"");
         kw_api_fail(c, res, 401, "UNAUTHENTICATED",
-                    c->principal.presented ? "The credential is not valid." : "No credential was sent: "
-                                                                               "use Authorization: Bearer.",
+                    c->principal.presented ? "The credential or session is not valid (or has expired)."
+                                           : "No credential was sent: use Authorization: Bearer, or log in.",
                     NULL);
         kw_domain_audit_async(c->app, &c->actor, "auth.denied", NULL, NULL, NULL, "denied", NULL);
         return 0;
     }
-    ok = r->auth == AUTH_ROOT ? c->principal.kind == KW_PRINCIPAL_ROOT
-                              : kw_auth_allows(&c->principal, NULL, KW_PERM_KEYS_VERIFY);
-    if (!ok) {
-        kw_api_fail(c, res, 403, "FORBIDDEN",
-                    r->auth == AUTH_ROOT ? "This endpoint needs the root token."
-                                         : "This credential lacks the keys:verify permission.",
-                    NULL);
-        kw_domain_audit_async(c->app, &c->actor, r->action, NULL, NULL,
-                              c->principal.service_id[0] ? c->principal.service_id : NULL, "denied", NULL);
-        return 0;
+    if (!csrf_ok(c))
+        return refuse(c, r, res, 403, "CSRF_FAILED", "Send the X-CSRF-Token header you received at login.");
+    switch (r->auth) {
+    case AUTH_ROOT:
+        if (!kw_auth_is_admin(&c->principal))
+            return refuse(c, r, res, 403, "FORBIDDEN", "Only a System Administrator may do this.");
+        return 1;
+    case AUTH_VERIFY:
+        if (!kw_auth_allows(&c->principal, NULL, KW_PERM_KEYS_VERIFY))
+            return refuse(c, r, res, 403, "FORBIDDEN", "This credential lacks the keys:verify permission.");
+        return 1;
+    case AUTH_PERSON:
+        if (c->principal.kind == KW_PRINCIPAL_KEY)
+            return refuse(c, r, res, 403, "FORBIDDEN", "API keys cannot use the admin API.");
+        return 1;
+    default:
+        return authorise_service(c, r, res);
     }
-    return 1;
 }
 
 static void not_routed(struct kw_api_ctx *c, struct kw_api_res *res, const char *allow)

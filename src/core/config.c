@@ -73,6 +73,13 @@ static const struct setting settings[] = {
      "minimum level logged"},
     {"flush-interval-ms", T_INT, S(flush_interval_ms), 10, 1000, "500", 0, NULL, NULL,
      "write-behind period for last-used, usage and audit (ms)"},
+    {"argon2-memory-kib", T_INT, S(argon2_memory_kib), 1024, 4194304, "19456", 0, NULL, NULL,
+     "Argon2id memory cost for passwords (KiB)"},
+    {"argon2-iterations", T_INT, S(argon2_iterations), 1, 20, "2", 0, NULL, NULL, "Argon2id time cost"},
+    {"session-idle", T_INT, S(session_idle_s), 60, 86400, "1800", 0, NULL, NULL,
+     "seconds of inactivity before a console session ends"},
+    {"session-max", T_INT, S(session_max_s), 300, 604800, "43200", 0, NULL, NULL,
+     "seconds after login when a console session ends regardless"},
     {"root-token", T_STR, S(root_token), 0, 0, "", 1, check_root, "must be 32 to 255 characters",
      "root token to use at first start (secret: environment or file only)"},
 };

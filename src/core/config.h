@@ -23,6 +23,10 @@ struct kw_config {
     int idle_timeout_s;      /* idle connection timeout; default 10 */
     char log_level[16];      /* debug|info|warn|error */
     int flush_interval_ms;   /* write-behind flush period; default 200 */
+    int argon2_memory_kib;   /* Argon2id memory cost; default 19456 (OWASP) */
+    int argon2_iterations;   /* Argon2id time cost; default 2 */
+    int session_idle_s;      /* session idle expiry; default 1800 */
+    int session_max_s;       /* session absolute expiry; default 43200 */
     char root_token[256];    /* secret: used only at first start (KEYWARD_ROOT_TOKEN) */
 };
 

@@ -2,6 +2,7 @@
  * EVP_MD_CTX (freed at thread exit by a pthread key destructor), so hashing allocates nothing. */
 #include "crypto/crypto.h"
 
+#include <argon2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -116,4 +117,22 @@ int kw_crypto_unhex(const char *hex, uint8_t *out, size_t len)
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
+}
+
+enum kw_err kw_crypto_password_hash(const char *pw, size_t len, uint32_t memory_kib, uint32_t iterations,
+                                    char out[KW_PASSWORD_HASH_MAX])
+{
+    uint8_t salt[16];
+
+    if (kw_crypto_random(salt, sizeof(salt)) != KW_OK)
+        return KW_ERR_CRYPTO;
+    if (argon2id_hash_encoded(iterations, memory_kib, 1, pw, len, salt, sizeof(salt), 32, out,
+                              KW_PASSWORD_HASH_MAX) != ARGON2_OK)
+        return KW_ERR_CRYPTO;
+    return KW_OK;
+}
+
+int kw_crypto_password_verify(const char *encoded, const char *pw, size_t len)
+{
+    return argon2id_verify(encoded, pw, len) == ARGON2_OK;
 }

@@ -28,4 +28,12 @@ void kw_crypto_hex(const uint8_t *in, size_t len, char *out);
 /* Parses 2*len hex chars into out. Returns 0 or -1. */
 int kw_crypto_unhex(const char *hex, uint8_t *out, size_t len);
 
+/* Argon2id (libargon2) of a password into out as the PHC encoded string ($argon2id$v=19$m=..).
+ * memory_kib and iterations come from config; parallelism 1; 16-byte random salt. */
+#define KW_PASSWORD_HASH_MAX 192
+enum kw_err kw_crypto_password_hash(const char *pw, size_t len, uint32_t memory_kib, uint32_t iterations,
+                                    char out[KW_PASSWORD_HASH_MAX]);
+/* 1 if pw matches the encoded hash (libargon2 compares in constant time), else 0. */
+int kw_crypto_password_verify(const char *encoded, const char *pw, size_t len);
+
 #endif

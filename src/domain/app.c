@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "domain/root.h"
+#include "domain/throttle.h"
 #include "domain/writer.h"
 
 static int load_key(void *ctx, const struct kw_key *key)
@@ -51,7 +52,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (created && generated[0] != '\0')
         announce_root(generated, cfg);
     memset(generated, 0, sizeof(generated));
-    err = kw_keycache_new(&app->keys);
+    app->throttle = kw_throttle_new();
+    err = app->throttle ? kw_keycache_new(&app->keys) : KW_ERR_NOMEM;
     if (err == KW_OK)
         err = kw_store_key_each(app->store, load_key, app->keys);
     if (err != KW_OK)
@@ -77,4 +79,6 @@ void kw_app_close(struct kw_app *app)
     app->keys = NULL;
     kw_store_free(app->store);
     app->store = NULL;
+    kw_throttle_free(app->throttle);
+    app->throttle = NULL;
 }

@@ -11,12 +11,14 @@
 #include "store/store.h"
 
 struct kw_writer;
+struct kw_throttle;
 
 struct kw_app {
     const struct kw_config *cfg;  /* borrowed */
     struct kw_store *store;       /* owned */
     struct kw_keycache *keys;     /* owned */
     struct kw_writer *writer;     /* owned */
+    struct kw_throttle *throttle; /* owned: failed-login counters */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
 };
 

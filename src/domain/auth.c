@@ -1,8 +1,10 @@
 /* auth.c - credential -> principal; see auth.h. */
 #include "domain/auth.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "domain/accounts.h"
 #include "domain/keyfmt.h"
 #include "domain/root.h"
 
@@ -44,6 +46,26 @@ static int auth_root(struct kw_app *app, const char *cred, size_t len, const cha
     return 1;
 }
 
+static int auth_session(struct kw_app *app, const char *cred, size_t len, const char *ip, int64_t now_ms,
+                        struct kw_principal *out)
+{
+    struct kw_session s;
+    struct kw_user u;
+
+    if (kw_accounts_session(app, cred, len, now_ms, &s, &u) != KW_OK)
+        return 0;
+    out->kind = KW_PRINCIPAL_USER;
+    out->type = "user";
+    snprintf(out->id, sizeof(out->id), "%s", u.username);
+    out->sysadmin = strcmp(u.role, "sysadmin") == 0;
+    out->perms = out->sysadmin ? KW_PERM_ALL : 0;
+    out->via_session = 1;
+    out->code = KW_VERIFY_VALID;
+    memcpy(out->csrf, s.csrf, sizeof(out->csrf));
+    memcpy(out->session_hash, s.id_hash, sizeof(out->session_hash));
+    return 1;
+}
+
 static const kw_authenticator_fn authenticators[] = {auth_key, auth_root};
 
 void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
@@ -56,6 +78,11 @@ void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, in
     out->type = "anonymous";
     memcpy(out->id, "anonymous", sizeof("anonymous"));
     out->code = KW_VERIFY_NOT_FOUND;
+    if ((cred == NULL || len == 0) && c->session != NULL && c->session_len > 0) {
+        out->presented = 1;
+        auth_session(app, c->session, c->session_len, c->ip, now_ms, out);
+        return;
+    }
     if (cred == NULL || len == 0)
         return;
     out->presented = 1;
@@ -65,9 +92,33 @@ void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, in
     }
 }
 
+int kw_auth_is_admin(const struct kw_principal *p)
+{
+    return p->kind == KW_PRINCIPAL_ROOT || (p->kind == KW_PRINCIPAL_USER && p->sysadmin);
+}
+
+enum kw_err kw_auth_service_role(struct kw_app *app, const struct kw_principal *p, const char *service_id,
+                                 char role[16])
+{
+    struct kw_member m;
+    enum kw_err err;
+
+    role[0] = '\0';
+    if (kw_auth_is_admin(p)) {
+        memcpy(role, "admin", sizeof("admin"));
+        return KW_OK;
+    }
+    if (p->kind != KW_PRINCIPAL_USER)
+        return KW_OK;
+    err = kw_store_member_get(app->store, service_id, p->id, &m);
+    if (err == KW_OK)
+        snprintf(role, 16, "%s", m.role);
+    return err == KW_ERR_NOT_FOUND ? KW_OK : err;
+}
+
 int kw_auth_allows(const struct kw_principal *p, const char *service_id, uint32_t perm)
 {
-    if (p->kind == KW_PRINCIPAL_ROOT)
+    if (kw_auth_is_admin(p))
         return 1;
     if (p->kind != KW_PRINCIPAL_KEY)
         return 0;

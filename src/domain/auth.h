@@ -15,6 +15,7 @@ enum kw_principal_kind {
     KW_PRINCIPAL_NONE = 0, /* no credential, or not valid */
     KW_PRINCIPAL_ROOT,     /* the root token: every permission on every service */
     KW_PRINCIPAL_KEY,      /* an API key: its own service, its permissions */
+    KW_PRINCIPAL_USER,     /* a person, by console session: role sysadmin or per-service memberships */
 };
 
 struct kw_principal {
@@ -27,6 +28,10 @@ struct kw_principal {
     int64_t expires_at;
     enum kw_verify_code code;      /* the verify outcome when a key was presented */
     int presented;                 /* 1 if any credential was sent */
+    int sysadmin;                  /* USER: global role sysadmin */
+    int via_session;               /* authenticated by the session cookie: unsafe methods need CSRF */
+    char csrf[64];                 /* USER: the session's CSRF token */
+    uint8_t session_hash[32];      /* USER: SHA-256 of the session id */
 };
 
 /* What a request carries. Pointers are borrowed; lengths exclude any NUL. */
@@ -35,12 +40,21 @@ struct kw_credentials {
     size_t bearer_len;
     const char *api_key; /* X-API-Key, or NULL */
     size_t api_key_len;
+    const char *session; /* kw_session cookie value, or NULL */
+    size_t session_len;
     const char *ip;
 };
 
 /* Always fills out; kind NONE when nothing valid was presented. */
 void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
                           struct kw_principal *out);
+
+/* 1 for root and sysadmin users: everything, everywhere. */
+int kw_auth_is_admin(const struct kw_principal *p);
+/* The role ("admin", "operator", "viewer") of a USER principal on service_id into role, or "" when
+ * not a member; root and sysadmin get "admin". */
+enum kw_err kw_auth_service_role(struct kw_app *app, const struct kw_principal *p, const char *service_id,
+                                 char role[16]);
 
 /* 1 if p may act on service_id with perm (root may do anything). */
 int kw_auth_allows(const struct kw_principal *p, const char *service_id, uint32_t perm);

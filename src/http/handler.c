@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "http/assets.h"
 #include "http/internal.h"
 
 struct kw_handler {
@@ -109,6 +110,38 @@ static void serve_metrics(struct kw_server *srv, struct kw_api_res *res)
     res->route = "/metrics";
 }
 
+/* GET / and /console redirect to /console/; /console/<file> comes from the embedded table. Returns 1
+ * if it answered. Static files are public; the API behind them checks every call. */
+static int serve_console(h2o_req_t *req, const char *rid)
+{
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    const struct kw_asset *a;
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
+        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+        return 0;
+    if ((plen == 1 && req->path.base[0] == '/') || h2o_memis(req->path.base, plen, H2O_STRLIT("/console"))) {
+        h2o_send_redirect(req, 302, "Found", H2O_STRLIT("/console/"));
+        return 1;
+    }
+    if (plen < 9 || memcmp(req->path.base, "/console/", 9) != 0 || (a = kw_asset_find(req->path.base, plen)) == NULL)
+        return 0;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, a->type, strlen(a->type));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid, strlen(rid));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL,
+                          H2O_STRLIT("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                                     "base-uri 'none'; form-action 'self'"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-content-type-options"), 0, NULL,
+                          H2O_STRLIT("nosniff"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("referrer-policy"), 0, NULL,
+                          H2O_STRLIT("no-referrer"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-cache"));
+    req->res.content_length = a->len;
+    h2o_send_inline(req, (const char *)a->data, a->len);
+    return 1;
+}
+
 static void fill_api_req(h2o_req_t *req, struct kw_api_req *a, const char *ip, const char *rid)
 {
     const h2o_header_t *h;
@@ -140,6 +173,14 @@ static void fill_api_req(h2o_req_t *req, struct kw_api_req *a, const char *ip, c
         a->api_key = h->value.base;
         a->api_key_len = h->value.len;
     }
+    if ((h = find(req, H2O_STRLIT("cookie"))) != NULL) {
+        a->cookie = h->value.base;
+        a->cookie_len = h->value.len;
+    }
+    if ((h = find(req, H2O_STRLIT("x-csrf-token"))) != NULL) {
+        a->csrf = h->value.base;
+        a->csrf_len = h->value.len;
+    }
     a->ip = ip;
     a->request_id = rid;
     a->now_ms = kw_time_now_ms();
@@ -155,6 +196,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     char rid[40], ip[64];
 
     request_id(w, req, rid);
+    if (serve_console(req, rid))
+        return 0;
     memset(&res, 0, sizeof(res));
     res.verify_code = -1;
     res.route = "unmatched";

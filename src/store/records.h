@@ -81,4 +81,41 @@ struct kw_audit_event {
     uint8_t hash[KW_HASH_LEN];
 };
 
+#define KW_USERNAME_MAX 64 /* 63 + NUL */
+#define KW_PWHASH_MAX 192
+
+struct kw_user {
+    int64_t seq;
+    char username[KW_USERNAME_MAX];
+    char password_hash[KW_PWHASH_MAX]; /* Argon2id encoded string */
+    char role[16];                     /* sysadmin | user */
+    int disabled;
+    int64_t created_at;
+    int64_t last_login_at;
+};
+
+struct kw_session {
+    uint8_t id_hash[KW_HASH_LEN]; /* SHA-256 of the cookie value */
+    char username[KW_USERNAME_MAX];
+    char csrf[64];                /* derived from the session id, never stored (stored as "") */
+    int64_t created_at;
+    int64_t last_seen;
+    int64_t expires_at; /* absolute expiry */
+};
+
+struct kw_member {
+    int64_t seq;
+    char service_id[KW_ID_MAX];
+    char username[KW_USERNAME_MAX];
+    char role[16]; /* admin | operator | viewer */
+    int64_t created_at;
+};
+
+struct kw_usage_point {
+    char key_id[KW_ID_MAX];
+    int64_t minute; /* bucket start, ms */
+    int64_t valid;
+    int64_t denied;
+};
+
 #endif

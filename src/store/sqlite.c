@@ -57,6 +57,18 @@ void kw_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
     dst[n] = '\0';
 }
 
+enum kw_err kw_sq_collect(struct kw_sqlite *s, sqlite3_stmt *q, kw_sq_row_fn row, void *items, size_t item_size,
+                          size_t cap, size_t *n, const char *op)
+{
+    size_t i = 0;
+    int rc = SQLITE_DONE;
+
+    while (i < cap && (rc = sqlite3_step(q)) == SQLITE_ROW)
+        row(q, (char *)items + i++ * item_size);
+    *n = i;
+    return (i < cap && rc != SQLITE_DONE) ? kw_sq_fail(s, op, rc) : KW_OK;
+}
+
 enum kw_err kw_sq_done(struct kw_sqlite *s, sqlite3_stmt *st, const char *op)
 {
     int rc = sqlite3_step(st);
@@ -195,6 +207,10 @@ const struct kw_store_ops kw_sqlite_ops = {
     kw_sq_service_live_keys,
     kw_sq_key_insert, kw_sq_key_get, kw_sq_key_list, kw_sq_key_update, kw_sq_key_delete, kw_sq_key_each,
     kw_sq_key_touch, kw_sq_usage_add,
+    kw_sq_usage_list, kw_sq_user_insert, kw_sq_user_get, kw_sq_user_list, kw_sq_user_update, kw_sq_user_delete,
+    kw_sq_session_insert, kw_sq_session_get, kw_sq_session_touch, kw_sq_session_delete, kw_sq_session_delete_user,
+    kw_sq_member_insert, kw_sq_member_get, kw_sq_member_list, kw_sq_member_update, kw_sq_member_delete,
+    kw_sq_service_list_for,
     kw_sq_audit_head, kw_sq_audit_append, kw_sq_audit_list, kw_sq_audit_each,
 };
 

@@ -13,6 +13,10 @@ enum kw_sq_stmt {
     SQ_SVC_INSERT, SQ_SVC_GET, SQ_SVC_LIST, SQ_SVC_UPDATE, SQ_SVC_DELETE, SQ_SVC_LIVE,
     SQ_KEY_INSERT, SQ_KEY_GET, SQ_KEY_LIST, SQ_KEY_UPDATE, SQ_KEY_DELETE, SQ_KEY_EACH, SQ_KEY_TOUCH,
     SQ_KEY_DELETE_SVC, SQ_USAGE_ADD, SQ_USAGE_DELETE_SVC,
+    SQ_USAGE_LIST, SQ_USER_INSERT, SQ_USER_GET, SQ_USER_LIST, SQ_USER_UPDATE, SQ_USER_DELETE,
+    SQ_SESS_INSERT, SQ_SESS_GET, SQ_SESS_TOUCH, SQ_SESS_DELETE, SQ_SESS_DELETE_USER,
+    SQ_MEM_INSERT, SQ_MEM_GET, SQ_MEM_LIST_SVC, SQ_MEM_LIST_USER, SQ_MEM_UPDATE, SQ_MEM_DELETE, SQ_MEM_DELETE_USER,
+    SQ_SVC_LIST_FOR,
     SQ_AUDIT_HEAD, SQ_AUDIT_APPEND, SQ_AUDIT_LIST, SQ_AUDIT_EACH,
     SQ_NSTMT
 };
@@ -57,6 +61,31 @@ enum kw_err kw_sq_key_each(struct kw_store *st, kw_store_key_cb cb, void *ctx);
 enum kw_err kw_sq_key_touch(struct kw_store *st, const char *id, int64_t at, const char *ip);
 enum kw_err kw_sq_usage_add(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
                             int64_t valid, int64_t denied);
+enum kw_err kw_sq_usage_list(struct kw_store *st, const char *service_id, int64_t from_ms,
+                             struct kw_usage_point *items, size_t cap, size_t *n);
+enum kw_err kw_sq_user_insert(struct kw_store *st, struct kw_user *u);
+enum kw_err kw_sq_user_get(struct kw_store *st, const char *username, struct kw_user *out);
+enum kw_err kw_sq_user_list(struct kw_store *st, int64_t after, struct kw_user *items, size_t cap, size_t *n);
+enum kw_err kw_sq_user_update(struct kw_store *st, const struct kw_user *u);
+enum kw_err kw_sq_user_delete(struct kw_store *st, const char *username);
+enum kw_err kw_sq_session_insert(struct kw_store *st, const struct kw_session *s);
+enum kw_err kw_sq_session_get(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
+enum kw_err kw_sq_session_touch(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
+enum kw_err kw_sq_session_delete(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN]);
+enum kw_err kw_sq_session_delete_user(struct kw_store *st, const char *username);
+enum kw_err kw_sq_member_insert(struct kw_store *st, struct kw_member *m);
+enum kw_err kw_sq_member_get(struct kw_store *st, const char *service_id, const char *username,
+                             struct kw_member *out);
+enum kw_err kw_sq_member_list(struct kw_store *st, const char *service_id, const char *username, int64_t after,
+                              struct kw_member *items, size_t cap, size_t *n);
+enum kw_err kw_sq_member_update(struct kw_store *st, const struct kw_member *m);
+enum kw_err kw_sq_member_delete(struct kw_store *st, const char *service_id, const char *username);
+enum kw_err kw_sq_service_list_for(struct kw_store *st, const char *username, int64_t after,
+                                   struct kw_service *items, size_t cap, size_t *n);
+/* Shared by row files: run a one-row-per-step SELECT into items via row(). */
+typedef void (*kw_sq_row_fn)(sqlite3_stmt *q, void *item);
+enum kw_err kw_sq_collect(struct kw_sqlite *s, sqlite3_stmt *q, kw_sq_row_fn row, void *items, size_t item_size,
+                          size_t cap, size_t *n, const char *op);
 enum kw_err kw_sq_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
 enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event *ev);
 enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,

@@ -63,6 +63,38 @@ KW_DISPATCH(audit_list,
             (st, f, items, cap, n))
 KW_DISPATCH(audit_each, (struct kw_store * st, kw_store_audit_cb cb, void *ctx), (st, cb, ctx))
 
+KW_DISPATCH(usage_list,
+            (struct kw_store * st, const char *service_id, int64_t from_ms, struct kw_usage_point *items, size_t cap,
+             size_t *n),
+            (st, service_id, from_ms, items, cap, n))
+KW_DISPATCH(user_insert, (struct kw_store * st, struct kw_user *u), (st, u))
+KW_DISPATCH(user_get, (struct kw_store * st, const char *username, struct kw_user *out), (st, username, out))
+KW_DISPATCH(user_list, (struct kw_store * st, int64_t after, struct kw_user *items, size_t cap, size_t *n),
+            (st, after, items, cap, n))
+KW_DISPATCH(user_update, (struct kw_store * st, const struct kw_user *u), (st, u))
+KW_DISPATCH(user_delete, (struct kw_store * st, const char *username), (st, username))
+KW_DISPATCH(session_insert, (struct kw_store * st, const struct kw_session *s), (st, s))
+KW_DISPATCH(session_get, (struct kw_store * st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out),
+            (st, id_hash, out))
+KW_DISPATCH(session_touch, (struct kw_store * st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen),
+            (st, id_hash, last_seen))
+KW_DISPATCH(session_delete, (struct kw_store * st, const uint8_t id_hash[KW_HASH_LEN]), (st, id_hash))
+KW_DISPATCH(session_delete_user, (struct kw_store * st, const char *username), (st, username))
+KW_DISPATCH(member_insert, (struct kw_store * st, struct kw_member *m), (st, m))
+KW_DISPATCH(member_get, (struct kw_store * st, const char *service_id, const char *username, struct kw_member *out),
+            (st, service_id, username, out))
+KW_DISPATCH(member_list,
+            (struct kw_store * st, const char *service_id, const char *username, int64_t after,
+             struct kw_member *items, size_t cap, size_t *n),
+            (st, service_id, username, after, items, cap, n))
+KW_DISPATCH(member_update, (struct kw_store * st, const struct kw_member *m), (st, m))
+KW_DISPATCH(member_delete, (struct kw_store * st, const char *service_id, const char *username),
+            (st, service_id, username))
+KW_DISPATCH(service_list_for,
+            (struct kw_store * st, const char *username, int64_t after, struct kw_service *items, size_t cap,
+             size_t *n),
+            (st, username, after, items, cap, n))
+
 void kw_store_rollback(struct kw_store *st)
 {
     st->ops->rollback(st);

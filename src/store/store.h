@@ -77,6 +77,41 @@ enum kw_err kw_store_key_touch(struct kw_store *st, const char *id, int64_t last
 enum kw_err kw_store_usage_add(struct kw_store *st, const char *key_id, const char *service_id,
                                int64_t minute_ms, int64_t valid, int64_t denied);
 
+/* Usage of a service's keys since from_ms, summed per key per hour (minute = the hour's start),
+ * ordered by hour then key. */
+enum kw_err kw_store_usage_list(struct kw_store *st, const char *service_id, int64_t from_ms,
+                                struct kw_usage_point *items, size_t cap, size_t *n);
+
+/* Users. insert: KW_ERR_EXISTS on a duplicate username. update writes password_hash, role,
+ * disabled, last_login_at. delete also removes the user's sessions and memberships. */
+enum kw_err kw_store_user_insert(struct kw_store *st, struct kw_user *u);
+enum kw_err kw_store_user_get(struct kw_store *st, const char *username, struct kw_user *out);
+enum kw_err kw_store_user_list(struct kw_store *st, int64_t after_seq, struct kw_user *items, size_t cap,
+                               size_t *n);
+enum kw_err kw_store_user_update(struct kw_store *st, const struct kw_user *u);
+enum kw_err kw_store_user_delete(struct kw_store *st, const char *username);
+
+/* Sessions, keyed by the SHA-256 of the cookie value. */
+enum kw_err kw_store_session_insert(struct kw_store *st, const struct kw_session *s);
+enum kw_err kw_store_session_get(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
+enum kw_err kw_store_session_touch(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
+enum kw_err kw_store_session_delete(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN]);
+/* Ends every session of a user. */
+enum kw_err kw_store_session_delete_user(struct kw_store *st, const char *username);
+
+/* Memberships. insert: KW_ERR_EXISTS if already a member. */
+enum kw_err kw_store_member_insert(struct kw_store *st, struct kw_member *m);
+enum kw_err kw_store_member_get(struct kw_store *st, const char *service_id, const char *username,
+                                struct kw_member *out);
+/* service_id non-NULL: that service's members; else username's memberships. Ascending seq. */
+enum kw_err kw_store_member_list(struct kw_store *st, const char *service_id, const char *username,
+                                 int64_t after_seq, struct kw_member *items, size_t cap, size_t *n);
+enum kw_err kw_store_member_update(struct kw_store *st, const struct kw_member *m);
+enum kw_err kw_store_member_delete(struct kw_store *st, const char *service_id, const char *username);
+/* Services username is a member of (ascending seq). */
+enum kw_err kw_store_service_list_for(struct kw_store *st, const char *username, int64_t after_seq,
+                                      struct kw_service *items, size_t cap, size_t *n);
+
 /* Audit log, append-only. head: the last event's seq and hash (seq 0 and 32 zero bytes when empty).
  * append writes ev as given (seq and hashes computed by domain/audit.c). */
 enum kw_err kw_store_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);

@@ -30,6 +30,27 @@ struct kw_store_ops {
     enum kw_err (*key_touch)(struct kw_store *st, const char *id, int64_t at, const char *ip);
     enum kw_err (*usage_add)(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
                              int64_t valid, int64_t denied);
+    enum kw_err (*usage_list)(struct kw_store *st, const char *service_id, int64_t from_ms,
+                              struct kw_usage_point *items, size_t cap, size_t *n);
+    enum kw_err (*user_insert)(struct kw_store *st, struct kw_user *u);
+    enum kw_err (*user_get)(struct kw_store *st, const char *username, struct kw_user *out);
+    enum kw_err (*user_list)(struct kw_store *st, int64_t after, struct kw_user *items, size_t cap, size_t *n);
+    enum kw_err (*user_update)(struct kw_store *st, const struct kw_user *u);
+    enum kw_err (*user_delete)(struct kw_store *st, const char *username);
+    enum kw_err (*session_insert)(struct kw_store *st, const struct kw_session *s);
+    enum kw_err (*session_get)(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
+    enum kw_err (*session_touch)(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
+    enum kw_err (*session_delete)(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN]);
+    enum kw_err (*session_delete_user)(struct kw_store *st, const char *username);
+    enum kw_err (*member_insert)(struct kw_store *st, struct kw_member *m);
+    enum kw_err (*member_get)(struct kw_store *st, const char *service_id, const char *username,
+                              struct kw_member *out);
+    enum kw_err (*member_list)(struct kw_store *st, const char *service_id, const char *username, int64_t after,
+                               struct kw_member *items, size_t cap, size_t *n);
+    enum kw_err (*member_update)(struct kw_store *st, const struct kw_member *m);
+    enum kw_err (*member_delete)(struct kw_store *st, const char *service_id, const char *username);
+    enum kw_err (*service_list_for)(struct kw_store *st, const char *username, int64_t after,
+                                    struct kw_service *items, size_t cap, size_t *n);
     enum kw_err (*audit_head)(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
     enum kw_err (*audit_append)(struct kw_store *st, const struct kw_audit_event *ev);
     enum kw_err (*audit_list)(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,

@@ -25,6 +25,16 @@ describe('secrets', () => {
     }
     const rolled = (await s.api('POST', `/api/v1/keys/${(await createKey(s, svc.id)).id}/roll`, { expireOldAfterSeconds: 5 })).json;
     secrets.push(rolled.key);
+    // A person: their password, session id and CSRF token are secrets too.
+    const password = `pw-${randomToken(24)}`;
+    secrets.push(password);
+    assert.equal((await s.api('POST', '/api/v1/users', { username: 'dora', password, role: 'sysadmin' })).status, 201);
+    const login = await api(s.url, 'POST', '/api/v1/session', { username: 'dora', password });
+    assert.equal(login.status, 200);
+    const sid = login.headers.get('set-cookie').match(/kw_session=([^;]+)/)[1];
+    secrets.push(sid, login.json.csrfToken);
+    await api(s.url, 'POST', '/api/v1/session', { username: 'dora', password: `${password}x` });
+    secrets.push(`${password}x`);
     // A wrong credential must not be echoed either.
     const wrong = randomToken(48);
     secrets.push(wrong);
