@@ -1,5 +1,7 @@
 /* main.c - command dispatch only: keyward serve | migrate | root-token | audit | services | keys. */
 #include <stdio.h>
+#include <termios.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +9,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "domain/accounts.h"
 #include "domain/app.h"
 #include "domain/audit.h"
 #include "domain/root.h"
@@ -23,7 +26,8 @@ static void usage(FILE *out)
                  "  serve               run the server (keyward serve --help lists every setting)\n"
                  "  migrate             apply pending schema migrations and exit\n"
                  "  root-token rotate   replace the root token and print the new one once\n"
-                 "  audit verify        check the audit log's hash chain\n\n"
+                 "  audit verify        check the audit log's hash chain\n"
+                 "  users create        create a person (first sysadmin); password read from stdin\n\n"
                  "admin API clients (KEYWARD_ADDR, KEYWARD_TOKEN):\n"
                  "  services ...        create, list, show, update, delete services\n"
                  "  keys ...            create, list, show, update, revoke, roll, delete API keys\n\n"
@@ -172,6 +176,82 @@ static int cmd_audit(int argc, char **argv)
     return rc;
 }
 
+/* Reads one line (the password) from stdin without echo when it is a terminal. 0 ok. */
+static int read_password(const char *prompt, char *out, size_t cap)
+{
+    struct termios old, quiet;
+    int tty = isatty(STDIN_FILENO);
+    size_t n;
+
+    if (tty) {
+        fprintf(stderr, "%s", prompt);
+        tcgetattr(STDIN_FILENO, &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    if (fgets(out, (int)cap, stdin) == NULL)
+        out[0] = '\0';
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fprintf(stderr, "\n");
+    }
+    n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return n >= KW_PASSWORD_MIN && n <= KW_PASSWORD_MAX ? 0 : -1;
+}
+
+/* keyward users create --username NAME [--role sysadmin|user] [--data-dir DIR]: the first-run path
+ * (no default password exists). The password comes from stdin, never from argv. */
+static int cmd_users(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    char password[KW_PASSWORD_MAX + 2], *rest[16];
+    const char *username = NULL, *role = "sysadmin";
+    struct kw_app app;
+    struct kw_user u;
+    struct kw_actor actor = {"system", "cli", NULL, NULL};
+    int i, nrest = 0, rc;
+
+    if (argc < 1 || strcmp(argv[0], "create") != 0) {
+        fprintf(stderr, "usage: keyward users create --username NAME [--role sysadmin|user] [--data-dir DIR]\n"
+                        "       (the password is read from the terminal or stdin)\n"
+                        "       other user commands go through the API: see README.md\n");
+        return 2;
+    }
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--username") == 0 && i + 1 < argc)
+            username = argv[++i];
+        else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+            role = argv[++i];
+        else if (nrest < 16)
+            rest[nrest++] = argv[i];
+    }
+    if (username == NULL || !kw_accounts_username_valid(username) || !kw_accounts_user_role_valid(role)) {
+        fprintf(stderr, "keyward: --username must be 3-63 of a-z 0-9 . _ - and --role sysadmin or user\n");
+        return 2;
+    }
+    if ((rc = load_config(&cfg, nrest, rest)) != 0)
+        return rc == 1 ? 0 : rc;
+    if (read_password("Password (12 to 256 characters): ", password, sizeof(password)) != 0) {
+        fprintf(stderr, "keyward: the password must be 12 to 256 characters\n");
+        return 2;
+    }
+    if (kw_app_open(&app, &cfg) != KW_OK) {
+        kw_app_close(&app);
+        return 1;
+    }
+    rc = kw_accounts_user_create(&app, &actor, username, password, role, &u);
+    memset(password, 0, sizeof(password));
+    kw_app_close(&app);
+    if (rc == KW_ERR_EXISTS)
+        fprintf(stderr, "keyward: user %s exists\n", username);
+    else if (rc == KW_OK)
+        printf("created %s user %s; log in at http://%s/console/\n", u.role, u.username, cfg.listen);
+    return rc == KW_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -189,6 +269,8 @@ int main(int argc, char **argv)
         rc = cmd_root_token(argc - 2, argv + 2);
     else if (strcmp(cmd, "audit") == 0)
         rc = cmd_audit(argc - 2, argv + 2);
+    else if (strcmp(cmd, "users") == 0)
+        rc = cmd_users(argc - 2, argv + 2);
     else if (strcmp(cmd, "services") == 0)
         rc = kw_cli_services(argc - 1, argv + 1);
     else if (strcmp(cmd, "keys") == 0)

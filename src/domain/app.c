@@ -23,8 +23,10 @@ static void announce_root(const char *token, const struct kw_config *cfg)
            "  Next:  export KEYWARD_TOKEN=%s\n"
            "         curl -H \"Authorization: Bearer $KEYWARD_TOKEN\" http://%s/api/v1/services\n"
            "         then follow README.md (create a service, then a key).\n"
+           "  Console: create your login with  keyward users create --username you --data-dir %s\n"
+           "           then open http://%s/console/\n"
            "  Lost it? Stop keyward and run: keyward root-token rotate --data-dir %s\n\n",
-           token, token, cfg->listen, cfg->data_dir);
+           token, token, cfg->listen, cfg->data_dir, cfg->data_dir, cfg->listen);
     fflush(stdout);
 }
 

@@ -32,8 +32,8 @@ export function randomToken(n = 48) {
 }
 
 // Runs a keyward command (not serve) to completion.
-export function run(args, { env = {} } = {}) {
-  const r = spawnSync(BIN, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30000 });
+export function run(args, { env = {}, input } = {}) {
+  const r = spawnSync(BIN, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30000, input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
