@@ -3,7 +3,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build run test test-unit test-e2e test-asan bench lint-api clean
+.PHONY: all deps build run test test-asan bench fuzz clean
 
 all: build
 
@@ -33,6 +33,9 @@ bench: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 	@bench/run $(BUILD)
+
+fuzz: build
+	@fuzz/run
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
