@@ -8,7 +8,8 @@ const root = new URL('../../', import.meta.url).pathname;
 function routedOperations() {
   const src = readFileSync(`${root}src/api/router.c`, 'utf8');
   const ops = [...src.matchAll(/\{"(GET|POST|PATCH|PUT|DELETE)", "([^"]+)",/g)].map((m) => `${m[1]} ${m[2]}`);
-  ops.push('GET /metrics'); // served by http/ before routing
+  // Served by http/ before routing: metrics and the console.
+  ops.push('GET /metrics', 'GET /', 'GET /console/', 'GET /console/{file}');
   return ops.sort();
 }
 
