@@ -60,7 +60,9 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         err = kw_store_key_each(app->store, load_key, app->keys);
     if (err != KW_OK)
         goto out;
-    err = kw_writer_start(app->store, app->keys, cfg->flush_interval_ms, &app->writer);
+    err = kw_store_open_relaxed(app->store, &app->wb_store);
+    if (err == KW_OK)
+        err = kw_writer_start(app->wb_store, app->keys, cfg->flush_interval_ms, &app->writer);
     if (err != KW_OK)
         goto out;
     kw_log_info("store ready", "store=%s data_dir=%s keys=%zu", cfg->store, cfg->data_dir,
@@ -79,6 +81,8 @@ void kw_app_close(struct kw_app *app)
     app->writer = NULL;
     kw_keycache_free(app->keys);
     app->keys = NULL;
+    kw_store_free(app->wb_store);
+    app->wb_store = NULL;
     kw_store_free(app->store);
     app->store = NULL;
     kw_throttle_free(app->throttle);

@@ -16,6 +16,7 @@ struct kw_throttle;
 struct kw_app {
     const struct kw_config *cfg;  /* borrowed */
     struct kw_store *store;       /* owned */
+    struct kw_store *wb_store;    /* owned: relaxed-durability handle for the write-behind thread */
     struct kw_keycache *keys;     /* owned */
     struct kw_writer *writer;     /* owned */
     struct kw_throttle *throttle; /* owned: failed-login counters */

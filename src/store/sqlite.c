@@ -200,8 +200,10 @@ static void sq_free(struct kw_store *st)
     free(s);
 }
 
+static enum kw_err sq_open_relaxed(struct kw_store *st, struct kw_store **out);
+
 const struct kw_store_ops kw_sqlite_ops = {
-    sq_free, sq_migrate, sq_schema_version, sq_begin, sq_commit, sq_rollback,
+    sq_free, sq_open_relaxed, sq_migrate, sq_schema_version, sq_begin, sq_commit, sq_rollback,
     kw_sq_meta_get, kw_sq_meta_set,
     kw_sq_service_insert, kw_sq_service_get, kw_sq_service_list, kw_sq_service_update, kw_sq_service_delete,
     kw_sq_service_live_keys,
@@ -214,9 +216,10 @@ const struct kw_store_ops kw_sqlite_ops = {
     kw_sq_audit_head, kw_sq_audit_append, kw_sq_audit_list, kw_sq_audit_each,
 };
 
-static enum kw_err open_db(struct kw_sqlite *s, const char *path)
+static enum kw_err open_db(struct kw_sqlite *s, const char *path, int relaxed)
 {
-    static const char pragmas[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+    const char *pragmas = relaxed ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
 
@@ -230,32 +233,59 @@ static enum kw_err open_db(struct kw_sqlite *s, const char *path)
     return exec(s, pragmas, "pragmas");
 }
 
-enum kw_err kw_store_sqlite_open(const char *data_dir, struct kw_store **out)
+static struct kw_sqlite *sq_new(void)
 {
     struct kw_sqlite *s = calloc(1, sizeof(*s));
     pthread_mutexattr_t attr;
-    char path[1024];
-    enum kw_err err = KW_ERR_NOMEM;
 
-    *out = NULL;
     if (s == NULL)
-        return err;
+        return NULL;
     s->base.ops = &kw_sqlite_ops;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&s->mu, &attr);
     pthread_mutexattr_destroy(&attr);
+    return s;
+}
+
+static enum kw_err sq_open_relaxed(struct kw_store *st, struct kw_store **out)
+{
+    struct kw_sqlite *s = sq_new();
+    enum kw_err err;
+
+    if (s == NULL)
+        return KW_ERR_NOMEM;
+    memcpy(s->path, SQ(st)->path, sizeof(s->path));
+    err = open_db(s, s->path, 1);
+    if (err != KW_OK) {
+        sq_free(&s->base);
+        return err;
+    }
+    *out = &s->base;
+    return KW_OK;
+}
+
+enum kw_err kw_store_sqlite_open(const char *data_dir, struct kw_store **out)
+{
+    struct kw_sqlite *s = sq_new();
+    char *path;
+    enum kw_err err = KW_ERR_NOMEM;
+
+    *out = NULL;
+    if (s == NULL)
+        return err;
+    path = s->path;
     if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
         kw_log_error("cannot create data directory", "path=\"%s\" err=\"%s\"", data_dir, strerror(errno));
         err = KW_ERR_IO;
         goto fail;
     }
-    if (snprintf(path, sizeof(path), "%s/keyward.db", data_dir) >= (int)sizeof(path)) {
+    if (snprintf(path, sizeof(s->path), "%s/keyward.db", data_dir) >= (int)sizeof(s->path)) {
         err = KW_ERR_INVALID;
         goto fail;
     }
     umask(077);
-    err = open_db(s, path);
+    err = open_db(s, path, 0);
     if (err != KW_OK)
         goto fail;
     *out = &s->base;

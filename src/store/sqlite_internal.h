@@ -26,6 +26,7 @@ struct kw_sqlite {
     sqlite3 *db;
     pthread_mutex_t mu; /* recursive: a transaction holds it from begin to commit/rollback */
     sqlite3_stmt *stmts[SQ_NSTMT];
+    char path[1024];
 };
 
 /* Locks the connection and returns the cached statement for slot (prepared on first use), reset and

@@ -31,6 +31,12 @@ struct kw_store;
 enum kw_err kw_store_open(const char *spec, const char *data_dir, struct kw_store **out);
 void kw_store_free(struct kw_store *st); /* NULL is a no-op */
 
+/* A second handle on the same database for write-behind data (last use, usage, integrator audit
+ * events): its commits reach the OS at once but are made durable against power loss at the next
+ * checkpoint instead of at every commit (SQLite WAL: synchronous=NORMAL). A process crash loses
+ * nothing it committed. Transactions on both handles are serialised by the database. */
+enum kw_err kw_store_open_relaxed(struct kw_store *st, struct kw_store **out);
+
 /* Applies pending numbered migrations (store/migrations/NNNN_*.sql), each in its own transaction.
  * *applied (may be NULL) = how many ran. *version (may be NULL) = schema version afterwards. */
 enum kw_err kw_store_migrate(struct kw_store *st, int *applied, int *version);

@@ -7,6 +7,7 @@
 
 struct kw_store_ops {
     void (*free)(struct kw_store *st);
+    enum kw_err (*open_relaxed)(struct kw_store *st, struct kw_store **out);
     enum kw_err (*migrate)(struct kw_store *st, int *applied, int *version);
     enum kw_err (*schema_version)(struct kw_store *st, int *version);
     enum kw_err (*begin)(struct kw_store *st);

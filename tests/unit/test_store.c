@@ -315,6 +315,35 @@ static void test_audit_chain_and_tamper(void **state)
     assert_int_equal(broken, 2);
 }
 
+static void test_relaxed_handle(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_store *wb = NULL;
+    struct kw_service s, got;
+    struct kw_audit_event a, b;
+    int64_t checked = 0, broken = -1;
+
+    assert_int_equal(kw_store_open_relaxed(f->st, &wb), KW_OK);
+    assert_non_null(wb);
+    assert_int_equal(kw_store_begin(wb), KW_OK);
+    mk_service(wb, &s, "written behind");
+    assert_int_equal(kw_store_commit(wb), KW_OK);
+    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
+    /* One chain across both handles: each append reads the head inside its own transaction. */
+    kw_audit_event_init(&a, "root", "root", "service.create", "service", s.id, s.id, "success");
+    kw_audit_event_init(&b, "key", "key_x", "key.verify", NULL, NULL, NULL, "success");
+    assert_int_equal(kw_store_begin(f->st), KW_OK);
+    assert_int_equal(kw_audit_chain(f->st, &a, 1), KW_OK);
+    assert_int_equal(kw_store_commit(f->st), KW_OK);
+    assert_int_equal(kw_store_begin(wb), KW_OK);
+    assert_int_equal(kw_audit_chain(wb, &b, 1), KW_OK);
+    assert_int_equal(kw_store_commit(wb), KW_OK);
+    assert_int_equal(b.seq, a.seq + 1);
+    assert_int_equal(kw_audit_verify(f->st, &checked, &broken), KW_OK);
+    assert_int_equal(broken, 0);
+    kw_store_free(wb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions_persist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_chain_and_tamper, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relaxed_handle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
