@@ -30,6 +30,11 @@ static json_t *event_json(const struct kw_audit_event *e)
                      "prevHash", prev);
 }
 
+static json_t *render_event(const void *item, int64_t now_ms)
+{
+    return event_json(item);
+}
+
 /* Reads an RFC 3339 query parameter; 1 ok (or absent), 0 after answering. */
 static int query_time(struct kw_api_ctx *c, struct kw_api_res *res, const char *name, int64_t *out)
 {
@@ -50,8 +55,7 @@ void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res)
     char actor[KW_ACTOR_MAX], action[48], target[KW_ACTOR_MAX], service[KW_ID_MAX];
     struct kw_audit_filter f;
     struct kw_audit_event *items = NULL;
-    size_t limit, n = 0, i;
-    json_t *arr;
+    size_t limit, n = 0;
     enum kw_err err;
 
     memset(&f, 0, sizeof(f));
@@ -92,10 +96,7 @@ void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail_err(c, res, err, "event", NULL, NULL);
         goto out;
     }
-    arr = json_array();
-    for (i = 0; i < n && i < limit; i++)
-        json_array_append_new(arr, event_json(&items[i]));
-    kw_api_json(res, 200, kw_api_list(arr, n > limit, n > 0 ? items[(n > limit ? limit : n) - 1].seq : 0));
+    kw_api_page_reply(res, items, sizeof(*items), n, limit, render_event, 0);
 out:
     free(items);
 }

@@ -61,6 +61,11 @@ int kw_api_query(const struct kw_api_req *req, const char *name, char *out, size
 int kw_api_page(struct kw_api_ctx *c, struct kw_api_res *res, size_t *limit, int64_t *after);
 /* Cursor text for a seq ("c" + base62), and the list envelope. */
 json_t *kw_api_list(json_t *items, int has_more, int64_t last_seq);
+/* Answers 200 with one page: items[0..n) of item_size bytes, each a record struct that begins with
+ * its int64_t seq; n == limit + 1 means there is a next page (the extra item is not rendered). */
+typedef json_t *(*kw_api_render_fn)(const void *item, int64_t now_ms);
+void kw_api_page_reply(struct kw_api_res *res, const void *items, size_t item_size, size_t n, size_t limit,
+                       kw_api_render_fn render, int64_t now_ms);
 
 /* JSON renderers shared by handlers. */
 json_t *kw_api_time_json(int64_t ms); /* null when 0 */

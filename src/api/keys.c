@@ -116,12 +116,16 @@ out:
     json_decref(b);
 }
 
+static json_t *render_key(const void *item, int64_t now_ms)
+{
+    return kw_api_key_json(item, now_ms);
+}
+
 void kw_api_keys_list(struct kw_api_ctx *c, struct kw_api_res *res)
 {
-    size_t limit, n = 0, i;
+    size_t limit, n = 0;
     int64_t after;
     struct kw_key *items;
-    json_t *arr;
     enum kw_err err;
 
     if (!kw_api_page(c, res, &limit, &after))
@@ -136,10 +140,7 @@ void kw_api_keys_list(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail_err(c, res, err, "service", NULL, NULL);
         goto out;
     }
-    arr = json_array();
-    for (i = 0; i < n && i < limit; i++)
-        json_array_append_new(arr, kw_api_key_json(&items[i], c->req->now_ms));
-    kw_api_json(res, 200, kw_api_list(arr, n > limit, n > 0 ? items[(n > limit ? limit : n) - 1].seq : 0));
+    kw_api_page_reply(res, items, sizeof(*items), n, limit, render_key, c->req->now_ms);
 out:
     free(items);
 }

@@ -255,3 +255,17 @@ const char *kw_api_cookie(const struct kw_api_req *req, const char *name, size_t
     }
     return NULL;
 }
+
+void kw_api_page_reply(struct kw_api_res *res, const void *items, size_t item_size, size_t n, size_t limit,
+                       kw_api_render_fn render, int64_t now_ms)
+{
+    json_t *arr = json_array();
+    size_t shown = n > limit ? limit : n, i;
+    int64_t last = 0;
+
+    for (i = 0; i < shown; i++)
+        json_array_append_new(arr, render((const char *)items + i * item_size, now_ms));
+    if (shown > 0)
+        memcpy(&last, (const char *)items + (shown - 1) * item_size, sizeof(last));
+    kw_api_json(res, 200, kw_api_list(arr, n > limit, last));
+}

@@ -158,12 +158,16 @@ out:
     json_decref(b);
 }
 
+static json_t *render_user(const void *item, int64_t now_ms)
+{
+    return user_json(item);
+}
+
 void kw_api_users_list(struct kw_api_ctx *c, struct kw_api_res *res)
 {
-    size_t limit, n = 0, i;
+    size_t limit, n = 0;
     int64_t after;
     struct kw_user *items;
-    json_t *arr;
 
     if (!kw_api_page(c, res, &limit, &after))
         return;
@@ -173,10 +177,7 @@ void kw_api_users_list(struct kw_api_ctx *c, struct kw_api_res *res)
         free(items);
         return;
     }
-    arr = json_array();
-    for (i = 0; i < n && i < limit; i++)
-        json_array_append_new(arr, user_json(&items[i]));
-    kw_api_json(res, 200, kw_api_list(arr, n > limit, n > 0 ? items[(n > limit ? limit : n) - 1].seq : 0));
+    kw_api_page_reply(res, items, sizeof(*items), n, limit, render_user, 0);
     free(items);
 }
 

@@ -57,12 +57,16 @@ out:
     json_decref(b);
 }
 
+static json_t *render_service(const void *item, int64_t now_ms)
+{
+    return kw_api_service_json(item);
+}
+
 void kw_api_services_list(struct kw_api_ctx *c, struct kw_api_res *res)
 {
-    size_t limit, n = 0, i;
+    size_t limit, n = 0;
     int64_t after;
     struct kw_service *items;
-    json_t *arr;
     enum kw_err err;
 
     if (!kw_api_page(c, res, &limit, &after))
@@ -80,10 +84,7 @@ void kw_api_services_list(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail_err(c, res, err, "service", NULL, NULL);
         goto out;
     }
-    arr = json_array();
-    for (i = 0; i < n && i < limit; i++)
-        json_array_append_new(arr, kw_api_service_json(&items[i]));
-    kw_api_json(res, 200, kw_api_list(arr, n > limit, n > 0 ? items[(n > limit ? limit : n) - 1].seq : 0));
+    kw_api_page_reply(res, items, sizeof(*items), n, limit, render_service, 0);
 out:
     free(items);
 }

@@ -118,4 +118,12 @@ struct kw_usage_point {
     int64_t denied;
 };
 
+/* List rendering (api/ kw_api_page_reply) reads the keyset cursor from the first member. */
+#include <stddef.h>
+_Static_assert(offsetof(struct kw_service, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_key, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_audit_event, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_user, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_member, seq) == 0, "seq first");
+
 #endif

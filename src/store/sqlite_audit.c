@@ -17,8 +17,10 @@ static void blob32(sqlite3_stmt *q, int col, uint8_t out[KW_HASH_LEN])
         memset(out, 0, KW_HASH_LEN);
 }
 
-static void ev_row(sqlite3_stmt *q, struct kw_audit_event *e)
+static void ev_row(sqlite3_stmt *q, void *item)
 {
+    struct kw_audit_event *e = item;
+
     memset(e, 0, sizeof(*e));
     e->seq = sqlite3_column_int64(q, 0);
     kw_sq_text(q, 1, e->id, sizeof(e->id));
@@ -118,9 +120,7 @@ enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *
                                   "AND (?7 = 0 OR time >= ?7) AND (?8 = 0 OR time < ?8) "
                                   "ORDER BY seq DESC LIMIT ?9");
     char prefix[64];
-    enum kw_err err = KW_OK;
-    size_t i = 0;
-    int rc = SQLITE_DONE;
+    enum kw_err err;
 
     if (q == NULL)
         return KW_ERR_STORE;
@@ -135,11 +135,7 @@ enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *
     sqlite3_bind_int64(q, 7, f->since);
     sqlite3_bind_int64(q, 8, f->until);
     sqlite3_bind_int64(q, 9, (sqlite3_int64)cap);
-    while (i < cap && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        ev_row(q, &items[i++]);
-    if (i < cap && rc != SQLITE_DONE)
-        err = kw_sq_fail(SQ(st), "audit_list", rc);
-    *n = i;
+    err = kw_sq_collect(SQ(st), q, ev_row, items, sizeof(*items), cap, n, "audit_list");
     kw_sq_end(SQ(st), q);
     return err;
 }

@@ -87,6 +87,8 @@ enum kw_err kw_sq_service_list_for(struct kw_store *st, const char *username, in
 typedef void (*kw_sq_row_fn)(sqlite3_stmt *q, void *item);
 enum kw_err kw_sq_collect(struct kw_sqlite *s, sqlite3_stmt *q, kw_sq_row_fn row, void *items, size_t item_size,
                           size_t cap, size_t *n, const char *op);
+/* Row reader for the services columns "seq, id, name, description, key_prefix, created_at, updated_at". */
+void kw_sq_service_row(sqlite3_stmt *q, void *item);
 enum kw_err kw_sq_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
 enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event *ev);
 enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,

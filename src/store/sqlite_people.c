@@ -335,19 +335,6 @@ enum kw_err kw_sq_member_delete(struct kw_store *st, const char *service_id, con
     return write_row(SQ(st), q, 1, "member_delete");
 }
 
-static void service_row(sqlite3_stmt *q, void *item)
-{
-    struct kw_service *s = item;
-    memset(s, 0, sizeof(*s));
-    s->seq = sqlite3_column_int64(q, 0);
-    kw_sq_text(q, 1, s->id, sizeof(s->id));
-    kw_sq_text(q, 2, s->name, sizeof(s->name));
-    kw_sq_text(q, 3, s->description, sizeof(s->description));
-    kw_sq_text(q, 4, s->key_prefix, sizeof(s->key_prefix));
-    s->created_at = sqlite3_column_int64(q, 5);
-    s->updated_at = sqlite3_column_int64(q, 6);
-}
-
 enum kw_err kw_sq_service_list_for(struct kw_store *st, const char *username, int64_t after,
                                    struct kw_service *items, size_t cap, size_t *n)
 {
@@ -362,7 +349,7 @@ enum kw_err kw_sq_service_list_for(struct kw_store *st, const char *username, in
     TEXT(q, 1, username);
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, service_row, items, sizeof(*items), cap, n, "service_list_for");
+    err = kw_sq_collect(SQ(st), q, kw_sq_service_row, items, sizeof(*items), cap, n, "service_list_for");
     kw_sq_end(SQ(st), q);
     return err;
 }

@@ -50,8 +50,10 @@ enum kw_err kw_sq_meta_set(struct kw_store *st, const char *name, const char *va
 
 #define SVC_COLS "seq, id, name, description, key_prefix, created_at, updated_at"
 
-static void svc_row(sqlite3_stmt *q, struct kw_service *s)
+void kw_sq_service_row(sqlite3_stmt *q, void *item)
 {
+    struct kw_service *s = item;
+
     memset(s, 0, sizeof(*s));
     s->seq = sqlite3_column_int64(q, 0);
     kw_sq_text(q, 1, s->id, sizeof(s->id));
@@ -95,7 +97,7 @@ enum kw_err kw_sq_service_get(struct kw_store *st, const char *id, struct kw_ser
     TEXT(q, 1, id);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
-        svc_row(q, out);
+        kw_sq_service_row(q, out);
     else
         err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(st), "service_get", rc);
     kw_sq_end(SQ(st), q);
@@ -106,19 +108,13 @@ enum kw_err kw_sq_service_list(struct kw_store *st, int64_t after, struct kw_ser
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_LIST,
                                   "SELECT " SVC_COLS " FROM services WHERE seq > ? ORDER BY seq LIMIT ?");
-    enum kw_err err = KW_OK;
-    size_t i = 0;
-    int rc;
+    enum kw_err err;
 
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, after);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)cap);
-    while (i < cap && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        svc_row(q, &items[i++]);
-    if (i < cap && rc != SQLITE_DONE)
-        err = kw_sq_fail(SQ(st), "service_list", rc);
-    *n = i;
+    err = kw_sq_collect(SQ(st), q, kw_sq_service_row, items, sizeof(*items), cap, n, "service_list");
     kw_sq_end(SQ(st), q);
     return err;
 }
@@ -206,8 +202,10 @@ enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t
     "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "   \
     "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from"
 
-static void key_row(sqlite3_stmt *q, struct kw_key *k)
+static void key_row(sqlite3_stmt *q, void *item)
 {
+    struct kw_key *k = item;
+
     memset(k, 0, sizeof(*k));
     k->seq = sqlite3_column_int64(q, 0);
     kw_sq_text(q, 1, k->id, sizeof(k->id));
@@ -288,20 +286,14 @@ enum kw_err kw_sq_key_list(struct kw_store *st, const char *service_id, int64_t 
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_LIST,
                                   "SELECT " KEY_COLS " FROM keys WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?");
-    enum kw_err err = KW_OK;
-    size_t i = 0;
-    int rc = SQLITE_DONE;
+    enum kw_err err;
 
     if (q == NULL)
         return KW_ERR_STORE;
     TEXT(q, 1, service_id);
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
-    while (i < cap && (rc = sqlite3_step(q)) == SQLITE_ROW)
-        key_row(q, &items[i++]);
-    if (i < cap && rc != SQLITE_DONE)
-        err = kw_sq_fail(SQ(st), "key_list", rc);
-    *n = i;
+    err = kw_sq_collect(SQ(st), q, key_row, items, sizeof(*items), cap, n, "key_list");
     kw_sq_end(SQ(st), q);
     return err;
 }
