@@ -1,5 +1,9 @@
-/* verify_bench.c - in-process verifications per second: the key cache with 100,000 keys, hit from
- * one thread and then from one thread per core. Also times the pieces: the format check and SHA-256. */
+/* verify_bench.c - in-process verifications per second (DESIGN.md: >= 2M/s per core).
+ *
+ * Fills a kw_keycache with 100,000 active keys, then for ~2 s each: kw_keyfmt_check alone,
+ * kw_crypto_sha256 alone, and kw_keycache_verify over a rotating sample of valid secrets, on one
+ * thread and then on one thread per online core. A benchmark, not a test: exits 0 whether or not
+ * the target is met; 1 only if it could not run or a verification did not come out VALID. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +16,23 @@
 #include "domain/keyfmt.h"
 
 #define NKEYS 100000
-#define NSAMPLE 4096
+#define NSAMPLE 4096 /* rotated over; power of two */
 #define SECONDS 2.0
+#define MAX_THREADS 64
 #define TARGET_PER_CORE 2000000.0
+
+enum mode { MODE_VERIFY, MODE_CHECK, MODE_SHA256 };
 
 static char samples[NSAMPLE][KW_KEYFMT_MAX];
 static size_t sample_len[NSAMPLE];
 
 struct run {
     struct kw_keycache *kc;
-    int mode; /* 0 verify, 1 format check, 2 sha256 */
+    enum mode mode;
+    int64_t now_ms;
     unsigned long n;
     unsigned long bad;
+    unsigned offset;
 };
 
 static void *worker(void *arg)
@@ -34,15 +43,16 @@ static void *worker(void *arg)
     uint64_t end = kw_time_mono_ns() + (uint64_t)(SECONDS * 1e9);
     unsigned long i = 0;
 
+    /* Reads the clock every 1024 calls; stops by itself after SECONDS. */
     while ((i & 1023) != 0 || kw_time_mono_ns() < end) {
-        size_t j = i % NSAMPLE;
-        if (r->mode == 0) {
-            kw_keycache_verify(r->kc, samples[j], sample_len[j], 1, "127.0.0.1", &res);
+        size_t j = (i + r->offset) & (NSAMPLE - 1);
+        if (r->mode == MODE_VERIFY) {
+            kw_keycache_verify(r->kc, samples[j], sample_len[j], r->now_ms, "127.0.0.1", &res);
             r->bad += res.code != KW_VERIFY_VALID;
-        } else if (r->mode == 1) {
+        } else if (r->mode == MODE_CHECK) {
             r->bad += kw_keyfmt_check(samples[j], sample_len[j]) != KW_OK;
         } else {
-            kw_crypto_sha256(samples[j], sample_len[j], h);
+            r->bad += kw_crypto_sha256(samples[j], sample_len[j], h) != KW_OK;
         }
         i++;
     }
@@ -50,70 +60,106 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static double measure(struct kw_keycache *kc, int mode, int threads)
+/* Calls per second, summed over threads; -1 if a thread could not start or a call went wrong. */
+static double measure(struct kw_keycache *kc, enum mode mode, int threads)
 {
-    pthread_t t[64];
-    struct run r[64];
+    pthread_t t[MAX_THREADS];
+    struct run r[MAX_THREADS];
     unsigned long total = 0, bad = 0;
-    int i;
+    int i, started = 0;
 
     for (i = 0; i < threads; i++) {
-        r[i] = (struct run){kc, mode, 0, 0};
-        pthread_create(&t[i], NULL, worker, &r[i]);
+        r[i] = (struct run){kc, mode, kw_time_now_ms(), 0, 0, (unsigned)i * (NSAMPLE / MAX_THREADS)};
+        if (pthread_create(&t[i], NULL, worker, &r[i]) != 0)
+            break;
+        started++;
     }
-    for (i = 0; i < threads; i++) {
+    for (i = 0; i < started; i++) {
         pthread_join(t[i], NULL);
         total += r[i].n;
         bad += r[i].bad;
     }
-    if (bad != 0)
-        fprintf(stderr, "verify_bench: %lu unexpected results\n", bad);
+    if (started != threads) {
+        fprintf(stderr, "verify_bench: could not start %d threads\n", threads);
+        return -1;
+    }
+    if (bad != 0) {
+        fprintf(stderr, "verify_bench: %lu of %lu calls did not succeed\n", bad, total);
+        return -1;
+    }
     return (double)total / SECONDS;
 }
 
-static void drain_cb(void *ctx, const char *a, const char *b, int64_t c, const char *d, uint64_t e, uint64_t f)
+static void drain_cb(void *ctx, const char *key_id, const char *service_id, int64_t last_used_at,
+                     const char *ip, uint64_t valid, uint64_t denied)
 {
+    *(uint64_t *)ctx += valid;
 }
 
-int main(void)
+static int fill(struct kw_keycache *kc)
 {
-    struct kw_keycache *kc;
     struct kw_key k;
     char secret[KW_KEYFMT_MAX];
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    double one, all, fmt, sha;
     int i;
 
-    if (kw_crypto_init() != KW_OK || kw_keycache_new(&kc) != KW_OK)
-        return 1;
     for (i = 0; i < NKEYS; i++) {
         memset(&k, 0, sizeof(k));
-        kw_keyfmt_generate("kw", secret);
-        kw_crypto_sha256(secret, strlen(secret), k.hash);
-        snprintf(k.id, sizeof(k.id), "key_%d", i);
+        if (kw_keyfmt_generate("kw", secret) != KW_OK ||
+            kw_crypto_sha256(secret, strlen(secret), k.hash) != KW_OK)
+            return -1;
+        snprintf(k.id, sizeof(k.id), "key_bench%06d", i);
         snprintf(k.service_id, sizeof(k.service_id), "svc_bench");
+        kw_keyfmt_start(secret, k.start, sizeof(k.start));
+        k.scope = KW_SCOPE_METADATA;
         k.enabled = 1;
-        kw_keycache_put(kc, &k);
+        k.archive_after_extract_s = -1;
+        if (kw_keycache_put(kc, &k) != KW_OK)
+            return -1;
         if (i < NSAMPLE) {
             memcpy(samples[i], secret, sizeof(secret));
             sample_len[i] = strlen(secret);
         }
     }
-    if (cores < 1 || cores > 64)
-        cores = 1;
-    fmt = measure(kc, 1, 1);
-    sha = measure(kc, 2, 1);
-    one = measure(kc, 0, 1);
-    kw_keycache_drain(kc, drain_cb, NULL);
-    all = measure(kc, 0, (int)cores);
-    kw_keycache_drain(kc, drain_cb, NULL);
-    printf("in-process (100,000 keys cached):\n");
-    printf("  format+CRC check      %12.0f /s  (1 thread)\n", fmt);
-    printf("  SHA-256               %12.0f /s  (1 thread)\n", sha);
-    printf("  verify                %12.0f /s  (1 thread)\n", one);
-    printf("  verify                %12.0f /s  (%ld threads, %.0f per core)\n", all, cores, all / (double)cores);
-    printf("  target >= %.0f per core: %s\n", TARGET_PER_CORE, one >= TARGET_PER_CORE ? "met" : "NOT met");
+    return kw_keycache_count(kc) == NKEYS ? 0 : -1;
+}
+
+int main(void)
+{
+    struct kw_keycache *kc = NULL;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    double one, all, fmt, sha, per_core;
+    uint64_t drained = 0;
+    int rc = 1;
+
+    if (cores < 1 || cores > MAX_THREADS)
+        cores = cores < 1 ? 1 : MAX_THREADS;
+    if (kw_crypto_init() != KW_OK || kw_keycache_new(&kc) != KW_OK || fill(kc) != 0) {
+        fprintf(stderr, "verify_bench: cannot build the key cache\n");
+        goto out;
+    }
+    fmt = measure(kc, MODE_CHECK, 1);
+    sha = measure(kc, MODE_SHA256, 1);
+    one = measure(kc, MODE_VERIFY, 1);
+    kw_keycache_drain(kc, drain_cb, &drained); /* as the write-behind thread would, between runs */
+    all = measure(kc, MODE_VERIFY, (int)cores);
+    kw_keycache_drain(kc, drain_cb, &drained);
+    if (fmt < 0 || sha < 0 || one < 0 || all < 0)
+        goto out;
+    per_core = all / (double)cores;
+    printf("in-process verify (%d keys cached, %d secrets rotated, %.0f s per figure):\n", NKEYS, NSAMPLE,
+           SECONDS);
+    printf("  format + CRC check      %12.0f /s  (1 thread)\n", fmt);
+    printf("  SHA-256                 %12.0f /s  (1 thread)\n", sha);
+    printf("  kw_keycache_verify      %12.0f /s  (1 thread)\n", one);
+    printf("  kw_keycache_verify      %12.0f /s  (%ld threads = nproc; %.0f per core)\n", all, cores,
+           per_core);
+    printf("  target >= %.0f per core: %s (1 thread: %s; %ld threads: %s)\n", TARGET_PER_CORE,
+           one >= TARGET_PER_CORE && per_core >= TARGET_PER_CORE ? "met" : "NOT met",
+           one >= TARGET_PER_CORE ? "met" : "not met", cores,
+           per_core >= TARGET_PER_CORE ? "met" : "not met");
+    rc = 0;
+out:
     kw_keycache_free(kc);
     kw_crypto_cleanup();
-    return 0;
+    return rc;
 }
