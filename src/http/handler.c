@@ -21,13 +21,15 @@ static const h2o_header_t *find(h2o_req_t *req, const char *name, size_t len)
     return i < 0 ? NULL : &req->headers.entries[i];
 }
 
-/* A client's X-Request-Id is kept when it is 1..64 characters of [A-Za-z0-9._-]. */
-static void request_id(struct kw_worker *w, h2o_req_t *req, char out[40])
+/* A client's X-Request-Id is kept when it is 1..KW_REQUEST_ID_MAX characters of [A-Za-z0-9._-]. */
+#define KW_REQUEST_ID_MAX 64 /* a client's X-Request-Id up to this many characters is kept */
+
+static void request_id(struct kw_worker *w, h2o_req_t *req, char out[KW_REQUEST_ID_MAX + 1])
 {
     const h2o_header_t *h = find(req, H2O_STRLIT("x-request-id"));
     size_t i;
 
-    if (h != NULL && h->value.len > 0 && h->value.len < 40) {
+    if (h != NULL && h->value.len > 0 && h->value.len <= KW_REQUEST_ID_MAX) {
         for (i = 0; i < h->value.len; i++) {
             char ch = h->value.base[i];
             if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' ||
@@ -40,7 +42,7 @@ static void request_id(struct kw_worker *w, h2o_req_t *req, char out[40])
             return;
         }
     }
-    snprintf(out, 40, "%s-%d-%llx", w->srv->boot_id, w->index, (unsigned long long)++w->requests);
+    snprintf(out, KW_REQUEST_ID_MAX + 1, "%s-%d-%llx", w->srv->boot_id, w->index, (unsigned long long)++w->requests);
 }
 
 static void peer(h2o_req_t *req, char out[64])
@@ -193,7 +195,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     uint64_t t0 = kw_time_mono_ns();
     struct kw_api_req a;
     struct kw_api_res res;
-    char rid[40], ip[64];
+    char rid[KW_REQUEST_ID_MAX + 1], ip[64];
 
     request_id(w, req, rid);
     if (serve_console(req, rid))

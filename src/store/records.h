@@ -75,7 +75,7 @@ struct kw_audit_event {
     char service_id[KW_ID_MAX];  /* "" when not service-specific */
     char outcome[16];            /* success | denied | failure */
     char ip[KW_IP_MAX];
-    char request_id[40];
+    char request_id[65];         /* up to 64 characters, as the API echoes them */
     char detail[512];            /* a JSON object as text, or "" */
     uint8_t prev_hash[KW_HASH_LEN];
     uint8_t hash[KW_HASH_LEN];

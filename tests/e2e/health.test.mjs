@@ -22,6 +22,10 @@ describe('operations', () => {
     assert.notEqual(a.headers.get('x-request-id'), b.headers.get('x-request-id'));
     const c = await api(s.url, 'GET', '/healthz', undefined, { headers: { 'X-Request-Id': 'trace-abc.123' } });
     assert.equal(c.headers.get('x-request-id'), 'trace-abc.123');
+    const long64 = 'r'.repeat(64);
+    assert.equal((await api(s.url, 'GET', '/healthz', undefined, { headers: { 'X-Request-Id': long64 } })).headers.get('x-request-id'), long64);
+    const long65 = 'r'.repeat(65);
+    assert.notEqual((await api(s.url, 'GET', '/healthz', undefined, { headers: { 'X-Request-Id': long65 } })).headers.get('x-request-id'), long65);
     const d = await api(s.url, 'GET', '/healthz', undefined, { headers: { 'X-Request-Id': 'bad id with spaces' } });
     assert.notEqual(d.headers.get('x-request-id'), 'bad id with spaces');
     const e = await api(s.url, 'GET', '/nope', undefined, { headers: { 'X-Request-Id': 'trace-404' } });
