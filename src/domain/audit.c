@@ -1,4 +1,11 @@
-/* audit.c - the hash chain; see audit.h. */
+/* audit.c - the hash chain; see audit.h.
+ *
+ * canonical(event), the bytes hashed after prev_hash, is every field in this fixed order:
+ *   seq (8-byte big-endian), id, time (8-byte big-endian), actor_type, actor_id, action, target_type,
+ *   target_id, service_id, outcome, ip, request_id, detail
+ * each text field as a 4-byte big-endian length then its bytes (no NUL). Length prefixes make the
+ * encoding injective: no two different events serialise alike. hash = SHA-256(prev_hash || canonical).
+ * Text is read up to its NUL or the end of its fixed-size field, the same bytes the store writes. */
 #include "domain/audit.h"
 
 #include <stdio.h>
@@ -7,27 +14,46 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 
-#define CANON_MAX 2048
+/* Upper bound of canonical(): two integers plus every text field at full size with its prefix. */
+#define TEXT_FIELDS 11
+#define CANON_MAX                                                                                            \
+    (2 * 8 + TEXT_FIELDS * 4 + sizeof(((struct kw_audit_event *)0)->id) +                                    \
+     sizeof(((struct kw_audit_event *)0)->actor_type) + sizeof(((struct kw_audit_event *)0)->actor_id) +     \
+     sizeof(((struct kw_audit_event *)0)->action) + sizeof(((struct kw_audit_event *)0)->target_type) +      \
+     sizeof(((struct kw_audit_event *)0)->target_id) + sizeof(((struct kw_audit_event *)0)->service_id) +    \
+     sizeof(((struct kw_audit_event *)0)->outcome) + sizeof(((struct kw_audit_event *)0)->ip) +              \
+     sizeof(((struct kw_audit_event *)0)->request_id) + sizeof(((struct kw_audit_event *)0)->detail))
 
-static void put_str(uint8_t *buf, size_t *off, const char *s)
+struct canon {
+    uint8_t buf[CANON_MAX];
+    size_t len;
+};
+
+static void put_u32(struct canon *c, uint32_t v)
 {
-    size_t n = strnlen(s, 1024);
-    uint32_t be = (uint32_t)n;
-
-    buf[(*off)++] = (uint8_t)(be >> 24);
-    buf[(*off)++] = (uint8_t)(be >> 16);
-    buf[(*off)++] = (uint8_t)(be >> 8);
-    buf[(*off)++] = (uint8_t)be;
-    memcpy(buf + *off, s, n);
-    *off += n;
+    c->buf[c->len++] = (uint8_t)(v >> 24);
+    c->buf[c->len++] = (uint8_t)(v >> 16);
+    c->buf[c->len++] = (uint8_t)(v >> 8);
+    c->buf[c->len++] = (uint8_t)v;
 }
 
-static void put_i64(uint8_t *buf, size_t *off, int64_t v)
+static void put_i64(struct canon *c, int64_t v)
 {
-    int i;
-    for (i = 7; i >= 0; i--)
-        buf[(*off)++] = (uint8_t)((uint64_t)v >> (i * 8));
+    put_u32(c, (uint32_t)((uint64_t)v >> 32));
+    put_u32(c, (uint32_t)(uint64_t)v);
 }
+
+/* A text field of cap bytes: never reads past the field, so CANON_MAX always holds. */
+static void put_text(struct canon *c, const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+
+    put_u32(c, (uint32_t)n);
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+}
+
+#define PUT_FIELD(c, e, f) put_text(c, (e)->f, sizeof((e)->f))
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -51,43 +77,48 @@ void kw_audit_event_init(struct kw_audit_event *ev, const char *actor_type, cons
     copy(ev->outcome, sizeof(ev->outcome), outcome);
 }
 
-/* Every field in a fixed order, each string length-prefixed: no two events serialise alike. */
 enum kw_err kw_audit_hash(const struct kw_audit_event *e, uint8_t out[KW_HASH_LEN])
 {
-    uint8_t buf[CANON_MAX];
-    size_t off = 0;
+    struct canon c;
 
-    put_i64(buf, &off, e->seq);
-    put_str(buf, &off, e->id);
-    put_i64(buf, &off, e->time);
-    put_str(buf, &off, e->actor_type);
-    put_str(buf, &off, e->actor_id);
-    put_str(buf, &off, e->action);
-    put_str(buf, &off, e->target_type);
-    put_str(buf, &off, e->target_id);
-    put_str(buf, &off, e->service_id);
-    put_str(buf, &off, e->outcome);
-    put_str(buf, &off, e->ip);
-    put_str(buf, &off, e->request_id);
-    put_str(buf, &off, e->detail);
-    return kw_crypto_sha256_2(e->prev_hash, KW_HASH_LEN, buf, off, out);
+    c.len = 0;
+    put_i64(&c, e->seq);
+    PUT_FIELD(&c, e, id);
+    put_i64(&c, e->time);
+    PUT_FIELD(&c, e, actor_type);
+    PUT_FIELD(&c, e, actor_id);
+    PUT_FIELD(&c, e, action);
+    PUT_FIELD(&c, e, target_type);
+    PUT_FIELD(&c, e, target_id);
+    PUT_FIELD(&c, e, service_id);
+    PUT_FIELD(&c, e, outcome);
+    PUT_FIELD(&c, e, ip);
+    PUT_FIELD(&c, e, request_id);
+    PUT_FIELD(&c, e, detail);
+    return kw_crypto_sha256_2(e->prev_hash, KW_HASH_LEN, c.buf, c.len, out);
 }
 
 enum kw_err kw_audit_chain(struct kw_store *st, struct kw_audit_event *events, size_t n)
 {
     uint8_t prev[KW_HASH_LEN];
-    int64_t seq;
+    int64_t seq = 0;
     size_t i;
     enum kw_err err = kw_store_audit_head(st, &seq, prev);
 
-    for (i = 0; err == KW_OK && i < n; i++) {
+    if (err != KW_OK)
+        goto out;
+    for (i = 0; i < n; i++) {
         events[i].seq = ++seq;
         memcpy(events[i].prev_hash, prev, KW_HASH_LEN);
         err = kw_audit_hash(&events[i], events[i].hash);
-        if (err == KW_OK)
-            err = kw_store_audit_append(st, &events[i]);
+        if (err != KW_OK)
+            goto out;
+        err = kw_store_audit_append(st, &events[i]);
+        if (err != KW_OK)
+            goto out;
         memcpy(prev, events[i].hash, KW_HASH_LEN);
     }
+out:
     return err;
 }
 
@@ -96,6 +127,8 @@ struct walk {
     uint8_t prev[KW_HASH_LEN];
 };
 
+/* An event is intact when it directly follows the previous one (seq + 1), names its hash as
+ * prev_hash, and its own hash recomputes. */
 static int check_one(void *ctx, const struct kw_audit_event *e)
 {
     struct walk *w = ctx;
@@ -104,7 +137,7 @@ static int check_one(void *ctx, const struct kw_audit_event *e)
     w->checked++;
     if (e->seq != w->last_seq + 1 || !kw_crypto_equal(e->prev_hash, w->prev, KW_HASH_LEN) ||
         kw_audit_hash(e, h) != KW_OK || !kw_crypto_equal(h, e->hash, KW_HASH_LEN)) {
-        w->broken = e->seq;
+        w->broken = e->seq != 0 ? e->seq : -1; /* never 0: 0 means intact */
         return 1;
     }
     w->last_seq = e->seq;

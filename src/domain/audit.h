@@ -32,7 +32,8 @@ enum kw_err kw_audit_hash(const struct kw_audit_event *ev, uint8_t out[KW_HASH_L
 enum kw_err kw_audit_chain(struct kw_store *st, struct kw_audit_event *events, size_t n);
 
 /* Walks the whole log. *checked = events read. *broken_seq = seq of the first event whose
- * prev_hash or hash does not match (or whose seq is not previous + 1), 0 if the chain is intact. */
+ * prev_hash or hash does not match (or whose seq is not previous + 1), 0 if the chain is intact
+ * (-1 if the first broken event is a forged row with seq 0). */
 enum kw_err kw_audit_verify(struct kw_store *st, int64_t *checked, int64_t *broken_seq);
 
 #endif

@@ -1,10 +1,12 @@
 /* sqlite.c - the SQLite backend: connection, transactions, migrations. WAL + synchronous=FULL, so
  * a commit is durable when it returns. One connection behind a recursive mutex. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/timeutil.h"
@@ -21,22 +23,28 @@ enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc)
     return KW_ERR_STORE;
 }
 
-sqlite3_stmt *kw_sq_begin(struct kw_sqlite *s, enum kw_sq_stmt slot, const char *sql)
+sqlite3_stmt *kw_sq_begin_at(struct kw_sqlite *s, sqlite3_stmt **slot, const char *sql)
 {
     int rc;
 
     pthread_mutex_lock(&s->mu);
-    if (s->stmts[slot] == NULL) {
-        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[slot], NULL);
-        if (rc != SQLITE_OK) {
-            kw_sq_fail(s, "prepare", rc);
+    if (*slot == NULL) {
+        rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (rc != SQLITE_OK || *slot == NULL) { /* an empty statement prepares to NULL */
+            kw_sq_fail(s, "prepare", rc != SQLITE_OK ? rc : SQLITE_MISUSE);
+            *slot = NULL;
             pthread_mutex_unlock(&s->mu);
             return NULL;
         }
     }
-    sqlite3_reset(s->stmts[slot]);
-    sqlite3_clear_bindings(s->stmts[slot]);
-    return s->stmts[slot];
+    sqlite3_reset(*slot);
+    sqlite3_clear_bindings(*slot);
+    return *slot;
+}
+
+sqlite3_stmt *kw_sq_begin(struct kw_sqlite *s, enum kw_sq_stmt slot, const char *sql)
+{
+    return kw_sq_begin_at(s, &s->stmts[slot], sql);
 }
 
 void kw_sq_end(struct kw_sqlite *s, sqlite3_stmt *st)
@@ -108,6 +116,28 @@ static void sq_rollback(struct kw_store *st)
     pthread_mutex_unlock(&SQ(st)->mu);
 }
 
+enum kw_err kw_sq_atomic_begin(struct kw_sqlite *s)
+{
+    enum kw_err err;
+
+    pthread_mutex_lock(&s->mu);
+    err = exec(s, "SAVEPOINT kw_atomic", "savepoint");
+    if (err != KW_OK)
+        pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+enum kw_err kw_sq_atomic_end(struct kw_sqlite *s, enum kw_err err)
+{
+    if (err == KW_OK)
+        err = exec(s, "RELEASE kw_atomic", "release");
+    if (err != KW_OK)
+        exec(s, "ROLLBACK TO kw_atomic; RELEASE kw_atomic", "rollback_to");
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}
+
+/* 0 when the bookkeeping table does not exist yet (an empty database). */
 static enum kw_err sq_schema_version(struct kw_store *st, int *version)
 {
     struct kw_sqlite *s = SQ(st);
@@ -116,12 +146,23 @@ static enum kw_err sq_schema_version(struct kw_store *st, int *version)
     int rc;
 
     pthread_mutex_lock(&s->mu);
-    rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &q, NULL);
-    if (rc != SQLITE_OK) {
-        *version = 0; /* no bookkeeping table yet: an empty database */
+    rc = sqlite3_prepare_v2(s->db,
+                            "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                            "AND name = 'schema_migrations') THEN 1 ELSE 0 END",
+                            -1, &q, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW && sqlite3_column_int(q, 0) == 0) {
+        *version = 0;
         goto out;
     }
-    rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        err = kw_sq_fail(s, "schema_version", rc);
+        goto out;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &q, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
         *version = sqlite3_column_int(q, 0);
     else
@@ -172,6 +213,9 @@ static enum kw_err sq_migrate(struct kw_store *st, int *applied, int *version)
                "migrate");
     if (err == KW_OK)
         err = sq_schema_version(st, &have);
+    if (err == KW_OK && kw_migrations_count > 0 && have > kw_migrations[kw_migrations_count - 1].version)
+        kw_log_warn("database schema is newer than this binary", "version=%d known=%d", have,
+                    kw_migrations[kw_migrations_count - 1].version);
     for (i = 0; err == KW_OK && i < kw_migrations_count; i++) {
         if (kw_migrations[i].version <= have)
             continue;
@@ -195,6 +239,8 @@ static void sq_free(struct kw_store *st)
 
     for (i = 0; i < SQ_NSTMT; i++)
         sqlite3_finalize(s->stmts[i]);
+    for (i = 0; i < KW_SQ_AUDIT_SHAPES; i++)
+        sqlite3_finalize(s->audit_list[i]);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -216,12 +262,27 @@ const struct kw_store_ops kw_sqlite_ops = {
     kw_sq_audit_head, kw_sq_audit_append, kw_sq_audit_list, kw_sq_audit_each,
 };
 
+/* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */
+static int is_wal(struct kw_sqlite *s)
+{
+    sqlite3_stmt *q = NULL;
+    int wal = 0;
+
+    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+        wal = sqlite3_stricmp((const char *)sqlite3_column_text(q, 0), "wal") == 0;
+    sqlite3_finalize(q);
+    return wal;
+}
+
 static enum kw_err open_db(struct kw_sqlite *s, const char *path, int relaxed)
 {
-    const char *pragmas = relaxed ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+    const char *pragmas = relaxed ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                                    "PRAGMA busy_timeout=5000;"
+                                  : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+                                    "PRAGMA busy_timeout=5000;";
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
+    enum kw_err err;
 
     if (rc != SQLITE_OK) {
         kw_log_error("cannot open database", "path=\"%s\" err=\"%s\"", path,
@@ -229,8 +290,12 @@ static enum kw_err open_db(struct kw_sqlite *s, const char *path, int relaxed)
         return KW_ERR_STORE;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, 5000);
-    return exec(s, pragmas, "pragmas");
+    err = exec(s, pragmas, "pragmas");
+    if (err == KW_OK && !is_wal(s)) {
+        kw_log_error("store failure", "op=pragmas err=\"journal_mode=WAL refused\" path=\"%s\"", path);
+        err = KW_ERR_STORE;
+    }
+    return err;
 }
 
 static struct kw_sqlite *sq_new(void)
@@ -265,27 +330,72 @@ static enum kw_err sq_open_relaxed(struct kw_store *st, struct kw_store **out)
     return KW_OK;
 }
 
+/* mkdir -p with mode 0700 for every directory it creates. */
+static enum kw_err mkdir_p(const char *dir)
+{
+    char buf[sizeof(((struct kw_sqlite *)0)->path)];
+    size_t len = strnlen(dir, sizeof(buf)), i;
+    struct stat sb;
+
+    if (len == 0 || len >= sizeof(buf))
+        return KW_ERR_INVALID;
+    memcpy(buf, dir, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return KW_ERR_IO;
+        buf[i] = i < len ? '/' : '\0';
+    }
+    if (stat(dir, &sb) != 0)
+        return KW_ERR_IO;
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return KW_ERR_IO;
+    }
+    return KW_OK;
+}
+
+/* Creates the database file owner-only before SQLite opens it; SQLite gives -wal and -shm the same
+ * mode. An existing file is tightened to 0600 too. */
+static enum kw_err create_private(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return KW_ERR_IO;
+    if (fchmod(fd, 0600) != 0)
+        kw_log_warn("cannot restrict database file mode", "path=\"%s\" err=\"%s\"", path, strerror(errno));
+    close(fd);
+    return KW_OK;
+}
+
 enum kw_err kw_store_sqlite_open(const char *data_dir, struct kw_store **out)
 {
     struct kw_sqlite *s = sq_new();
-    char *path;
     enum kw_err err = KW_ERR_NOMEM;
 
     *out = NULL;
     if (s == NULL)
         return err;
-    path = s->path;
-    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
-        kw_log_error("cannot create data directory", "path=\"%s\" err=\"%s\"", data_dir, strerror(errno));
-        err = KW_ERR_IO;
+    err = mkdir_p(data_dir);
+    if (err != KW_OK) {
+        kw_log_error("cannot create data directory", "path=\"%.256s\" err=\"%s\"", data_dir,
+                     err == KW_ERR_INVALID ? "path too long" : strerror(errno));
         goto fail;
     }
-    if (snprintf(path, sizeof(s->path), "%s/keyward.db", data_dir) >= (int)sizeof(s->path)) {
+    if (snprintf(s->path, sizeof(s->path), "%s/keyward.db", data_dir) >= (int)sizeof(s->path)) {
+        kw_log_error("cannot open database", "path=\"%.256s\" err=\"path too long\"", data_dir);
         err = KW_ERR_INVALID;
         goto fail;
     }
-    umask(077);
-    err = open_db(s, path, 0);
+    err = create_private(s->path);
+    if (err != KW_OK) {
+        kw_log_error("cannot open database", "path=\"%s\" err=\"%s\"", s->path, strerror(errno));
+        goto fail;
+    }
+    err = open_db(s, s->path, 0);
     if (err != KW_OK)
         goto fail;
     *out = &s->base;

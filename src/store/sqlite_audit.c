@@ -5,8 +5,8 @@
 
 #define SQ(s) ((struct kw_sqlite *)(s))
 #define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
-#define EV_COLS                                                                                        \
-    "seq, id, time, actor_type, actor_id, action, target_type, target_id, service_id, outcome, ip, "   \
+#define EV_COLS                                                                                              \
+    "seq, id, time, actor_type, actor_id, action, target_type, target_id, service_id, outcome, ip, "         \
     "request_id, detail, prev_hash, hash"
 
 static void blob32(sqlite3_stmt *q, int col, uint8_t out[KW_HASH_LEN])
@@ -41,7 +41,8 @@ static void ev_row(sqlite3_stmt *q, void *item)
 
 enum kw_err kw_sq_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN])
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_AUDIT_HEAD, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    sqlite3_stmt *q =
+        kw_sq_begin(SQ(st), SQ_AUDIT_HEAD, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
     enum kw_err err = KW_OK;
     int rc;
 
@@ -70,18 +71,18 @@ enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event 
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, e->seq);
-    TEXT(q, 2, e->id);
+    KW_SQ_FIELD(q, 2, e->id);
     sqlite3_bind_int64(q, 3, e->time);
-    TEXT(q, 4, e->actor_type);
-    TEXT(q, 5, e->actor_id);
-    TEXT(q, 6, e->action);
-    TEXT(q, 7, e->target_type);
-    TEXT(q, 8, e->target_id);
-    TEXT(q, 9, e->service_id);
-    TEXT(q, 10, e->outcome);
-    TEXT(q, 11, e->ip);
-    TEXT(q, 12, e->request_id);
-    TEXT(q, 13, e->detail);
+    KW_SQ_FIELD(q, 4, e->actor_type);
+    KW_SQ_FIELD(q, 5, e->actor_id);
+    KW_SQ_FIELD(q, 6, e->action);
+    KW_SQ_FIELD(q, 7, e->target_type);
+    KW_SQ_FIELD(q, 8, e->target_id);
+    KW_SQ_FIELD(q, 9, e->service_id);
+    KW_SQ_FIELD(q, 10, e->outcome);
+    KW_SQ_FIELD(q, 11, e->ip);
+    KW_SQ_FIELD(q, 12, e->request_id);
+    KW_SQ_FIELD(q, 13, e->detail);
     sqlite3_bind_blob(q, 14, e->prev_hash, KW_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_blob(q, 15, e->hash, KW_HASH_LEN, SQLITE_STATIC);
     err = kw_sq_done(SQ(st), q, "audit_append");
@@ -89,48 +90,114 @@ enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event 
     return err;
 }
 
-/* action "key.*" or "key." filters by prefix "key."; anything else is exact. */
-static void bind_action(sqlite3_stmt *q, const char *action, char *prefix, size_t cap)
-{
-    size_t n = action ? strlen(action) : 0;
+/* One WHERE fragment per filter, in bit order; the parameter numbers are fixed, so every shape binds
+ * the same way (a parameter a shape does not use is simply never read). Only these constant strings
+ * ever become SQL. */
+static const char *const where_frag[] = {
+    " AND seq < ?1",
+    " AND actor_id = ?2",
+    " AND action = ?3",
+    " AND substr(action, 1, length(?4)) = ?4", /* prefix: no LIKE, so '%' and '_' are literal */
+    " AND target_id = ?5",
+    " AND service_id = ?6",
+    " AND time >= ?7",
+    " AND time < ?8",
+};
+#define F_BEFORE (1u << 0)
+#define F_ACTOR (1u << 1)
+#define F_ACTION (1u << 2)
+#define F_PREFIX (1u << 3)
+#define F_TARGET (1u << 4)
+#define F_SERVICE (1u << 5)
+#define F_SINCE (1u << 6)
+#define F_UNTIL (1u << 7)
+_Static_assert(sizeof(where_frag) / sizeof(where_frag[0]) == 8 && KW_SQ_AUDIT_SHAPES == 1 << 8,
+               "one bit each");
 
-    if (n == 0)
-        return;
-    if (action[n - 1] == '*' || action[n - 1] == '.') {
-        if (action[n - 1] == '*')
-            n--;
-        if (n >= cap)
-            n = cap - 1;
-        memcpy(prefix, action, n);
-        prefix[n] = '\0';
-        sqlite3_bind_text(q, 4, prefix, (int)n, SQLITE_STATIC);
-    } else {
-        TEXT(q, 3, action);
-    }
+/* Length of the action prefix when action asks for one ("key.*" and "key." both mean "key."), else -1. */
+static long action_prefix(const char *action)
+{
+    size_t n = strlen(action);
+
+    if (n > 0 && (action[n - 1] == '*' || action[n - 1] == '.'))
+        return (long)(action[n - 1] == '*' ? n - 1 : n);
+    return -1;
 }
 
-enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,
-                             size_t cap, size_t *n)
+static unsigned filter_shape(const struct kw_audit_filter *f)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_AUDIT_LIST,
-                                  "SELECT " EV_COLS " FROM audit WHERE (?1 = 0 OR seq < ?1) "
-                                  "AND (?2 IS NULL OR actor_id = ?2) AND (?3 IS NULL OR action = ?3) "
-                                  "AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4) "
-                                  "AND (?5 IS NULL OR target_id = ?5) AND (?6 IS NULL OR service_id = ?6) "
-                                  "AND (?7 = 0 OR time >= ?7) AND (?8 = 0 OR time < ?8) "
-                                  "ORDER BY seq DESC LIMIT ?9");
-    char prefix[64];
+    unsigned m = 0;
+
+    m |= f->before_seq != 0 ? F_BEFORE : 0;
+    m |= f->actor_id != NULL ? F_ACTOR : 0;
+    if (f->action != NULL)
+        m |= action_prefix(f->action) >= 0 ? F_PREFIX : F_ACTION;
+    m |= f->target_id != NULL ? F_TARGET : 0;
+    m |= f->service_id != NULL ? F_SERVICE : 0;
+    m |= f->since != 0 ? F_SINCE : 0;
+    m |= f->until != 0 ? F_UNTIL : 0;
+    return m;
+}
+
+/* Appends src to dst (cap bytes, NUL-terminated); 0 if it did not fit. */
+static int append(char *dst, size_t cap, size_t *len, const char *src)
+{
+    size_t n = strlen(src);
+
+    if (*len + n >= cap)
+        return 0;
+    memcpy(dst + *len, src, n + 1);
+    *len += n;
+    return 1;
+}
+
+static void shape_sql(unsigned m, char *sql, size_t cap)
+{
+    size_t len = 0, i;
+    int ok = append(sql, cap, &len, "SELECT " EV_COLS " FROM audit WHERE 1");
+
+    for (i = 0; i < 8; i++)
+        if (m & (1u << i))
+            ok = ok && append(sql, cap, &len, where_frag[i]);
+    ok = ok && append(sql, cap, &len, " ORDER BY seq DESC LIMIT ?9");
+    if (!ok)
+        sql[0] = '\0'; /* cannot happen with these fragments; prepare then fails and is logged */
+}
+
+/* The cached statement for shape m, locked as kw_sq_begin leaves it. */
+static sqlite3_stmt *list_stmt(struct kw_sqlite *s, unsigned m)
+{
+    sqlite3_stmt *q;
+    char sql[1024];
+
+    pthread_mutex_lock(&s->mu); /* held while the slot is read; kw_sq_begin_at nests (recursive) */
+    sql[0] = '\0';
+    if (s->audit_list[m] == NULL)
+        shape_sql(m, sql, sizeof(sql));
+    q = kw_sq_begin_at(s, &s->audit_list[m], sql);
+    pthread_mutex_unlock(&s->mu);
+    return q;
+}
+
+enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *f,
+                             struct kw_audit_event *items, size_t cap, size_t *n)
+{
+    unsigned m = filter_shape(f);
+    sqlite3_stmt *q = list_stmt(SQ(st), m);
     enum kw_err err;
 
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, f->before_seq);
-    if (f->actor_id)
+    if (m & F_ACTOR)
         TEXT(q, 2, f->actor_id);
-    bind_action(q, f->action, prefix, sizeof(prefix));
-    if (f->target_id)
+    if (m & F_ACTION)
+        TEXT(q, 3, f->action);
+    if (m & F_PREFIX)
+        sqlite3_bind_text(q, 4, f->action, (int)action_prefix(f->action), SQLITE_STATIC);
+    if (m & F_TARGET)
         TEXT(q, 5, f->target_id);
-    if (f->service_id)
+    if (m & F_SERVICE)
         TEXT(q, 6, f->service_id);
     sqlite3_bind_int64(q, 7, f->since);
     sqlite3_bind_int64(q, 8, f->until);

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <string.h>
 
 #include "store/store_internal.h"
 
@@ -17,21 +18,28 @@ enum kw_sq_stmt {
     SQ_SESS_INSERT, SQ_SESS_GET, SQ_SESS_TOUCH, SQ_SESS_DELETE, SQ_SESS_DELETE_USER,
     SQ_MEM_INSERT, SQ_MEM_GET, SQ_MEM_LIST_SVC, SQ_MEM_LIST_USER, SQ_MEM_UPDATE, SQ_MEM_DELETE, SQ_MEM_DELETE_USER,
     SQ_SVC_LIST_FOR,
-    SQ_AUDIT_HEAD, SQ_AUDIT_APPEND, SQ_AUDIT_LIST, SQ_AUDIT_EACH,
+    SQ_AUDIT_HEAD, SQ_AUDIT_APPEND, SQ_AUDIT_EACH,
     SQ_NSTMT
 };
+
+/* kw_store_audit_list composes its WHERE clause from fixed fragments, one bit per filter present, so
+ * each shape can use its index; one cached statement per shape (sqlite_audit.c). */
+#define KW_SQ_AUDIT_SHAPES 256
 
 struct kw_sqlite {
     struct kw_store base;
     sqlite3 *db;
     pthread_mutex_t mu; /* recursive: a transaction holds it from begin to commit/rollback */
     sqlite3_stmt *stmts[SQ_NSTMT];
+    sqlite3_stmt *audit_list[KW_SQ_AUDIT_SHAPES];
     char path[1024];
 };
 
 /* Locks the connection and returns the cached statement for slot (prepared on first use), reset and
  * with bindings cleared; NULL (logged, unlocked) if it cannot be prepared. */
 sqlite3_stmt *kw_sq_begin(struct kw_sqlite *s, enum kw_sq_stmt slot, const char *sql);
+/* The same for a statement cached in *slot (sql is only read when *slot is still NULL). */
+sqlite3_stmt *kw_sq_begin_at(struct kw_sqlite *s, sqlite3_stmt **slot, const char *sql);
 /* Resets the statement and unlocks. */
 void kw_sq_end(struct kw_sqlite *s, sqlite3_stmt *st);
 /* Logs the database's message for op and returns KW_ERR_STORE (KW_ERR_EXISTS on a unique violation). */
@@ -40,6 +48,14 @@ enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc);
 void kw_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 /* Runs a statement that returns no rows: KW_OK, or kw_sq_fail. */
 enum kw_err kw_sq_done(struct kw_sqlite *s, sqlite3_stmt *st, const char *op);
+/* Several statements as one unit, whether or not the caller has a transaction open: locks the
+ * connection and opens a SAVEPOINT; atomic_end releases it when err is KW_OK, else rolls it back,
+ * unlocks and returns the final error. */
+enum kw_err kw_sq_atomic_begin(struct kw_sqlite *s);
+enum kw_err kw_sq_atomic_end(struct kw_sqlite *s, enum kw_err err);
+/* Binds a fixed-size text field, reading at most its size even if a caller left it unterminated. */
+#define KW_SQ_FIELD(q, i, field) \
+    sqlite3_bind_text(q, i, field, (int)strnlen(field, sizeof(field)), SQLITE_STATIC)
 
 extern const struct kw_store_ops kw_sqlite_ops;
 

@@ -85,9 +85,9 @@ enum kw_err kw_sq_user_insert(struct kw_store *st, struct kw_user *u)
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, u->username);
-    TEXT(q, 2, u->password_hash);
-    TEXT(q, 3, u->role);
+    KW_SQ_FIELD(q, 1, u->username);
+    KW_SQ_FIELD(q, 2, u->password_hash);
+    KW_SQ_FIELD(q, 3, u->role);
     sqlite3_bind_int(q, 4, u->disabled);
     sqlite3_bind_int64(q, 5, u->created_at);
     sqlite3_bind_int64(q, 6, u->last_login_at);
@@ -133,11 +133,11 @@ enum kw_err kw_sq_user_update(struct kw_store *st, const struct kw_user *u)
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, u->password_hash);
-    TEXT(q, 2, u->role);
+    KW_SQ_FIELD(q, 1, u->password_hash);
+    KW_SQ_FIELD(q, 2, u->role);
     sqlite3_bind_int(q, 3, u->disabled);
     sqlite3_bind_int64(q, 4, u->last_login_at);
-    TEXT(q, 5, u->username);
+    KW_SQ_FIELD(q, 5, u->username);
     return write_row(SQ(st), q, 1, "user_update");
 }
 
@@ -154,16 +154,16 @@ static enum kw_err delete_by_name(struct kw_store *st, enum kw_sq_stmt slot, con
 
 enum kw_err kw_sq_user_delete(struct kw_store *st, const char *username)
 {
-    enum kw_err err;
+    enum kw_err err = kw_sq_atomic_begin(SQ(st));
 
-    pthread_mutex_lock(&SQ(st)->mu);
+    if (err != KW_OK)
+        return err;
     err = delete_by_name(st, SQ_SESS_DELETE_USER, "DELETE FROM sessions WHERE username = ?", username, 0);
     if (err == KW_OK)
         err = delete_by_name(st, SQ_MEM_DELETE_USER, "DELETE FROM members WHERE username = ?", username, 0);
     if (err == KW_OK)
         err = delete_by_name(st, SQ_USER_DELETE, "DELETE FROM users WHERE username = ?", username, 1);
-    pthread_mutex_unlock(&SQ(st)->mu);
-    return err;
+    return kw_sq_atomic_end(SQ(st), err);
 }
 
 /* ---- sessions ---- */
@@ -190,8 +190,8 @@ enum kw_err kw_sq_session_insert(struct kw_store *st, const struct kw_session *s
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_blob(q, 1, s->id_hash, KW_HASH_LEN, SQLITE_STATIC);
-    TEXT(q, 2, s->username);
-    TEXT(q, 3, s->csrf);
+    KW_SQ_FIELD(q, 2, s->username);
+    KW_SQ_FIELD(q, 3, s->csrf);
     sqlite3_bind_int64(q, 4, s->created_at);
     sqlite3_bind_int64(q, 5, s->last_seen);
     sqlite3_bind_int64(q, 6, s->expires_at);
@@ -262,9 +262,9 @@ enum kw_err kw_sq_member_insert(struct kw_store *st, struct kw_member *m)
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, m->service_id);
-    TEXT(q, 2, m->username);
-    TEXT(q, 3, m->role);
+    KW_SQ_FIELD(q, 1, m->service_id);
+    KW_SQ_FIELD(q, 2, m->username);
+    KW_SQ_FIELD(q, 3, m->role);
     sqlite3_bind_int64(q, 4, m->created_at);
     err = kw_sq_done(SQ(st), q, "member_insert");
     if (err == KW_OK)
@@ -318,9 +318,9 @@ enum kw_err kw_sq_member_update(struct kw_store *st, const struct kw_member *m)
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, m->role);
-    TEXT(q, 2, m->service_id);
-    TEXT(q, 3, m->username);
+    KW_SQ_FIELD(q, 1, m->role);
+    KW_SQ_FIELD(q, 2, m->service_id);
+    KW_SQ_FIELD(q, 3, m->username);
     return write_row(SQ(st), q, 1, "member_update");
 }
 

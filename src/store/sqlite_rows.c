@@ -73,10 +73,10 @@ enum kw_err kw_sq_service_insert(struct kw_store *st, struct kw_service *svc)
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, svc->id);
-    TEXT(q, 2, svc->name);
-    TEXT(q, 3, svc->description);
-    TEXT(q, 4, svc->key_prefix);
+    KW_SQ_FIELD(q, 1, svc->id);
+    KW_SQ_FIELD(q, 2, svc->name);
+    KW_SQ_FIELD(q, 3, svc->description);
+    KW_SQ_FIELD(q, 4, svc->key_prefix);
     sqlite3_bind_int64(q, 5, svc->created_at);
     sqlite3_bind_int64(q, 6, svc->updated_at);
     err = kw_sq_done(SQ(st), q, "service_insert");
@@ -128,11 +128,11 @@ enum kw_err kw_sq_service_update(struct kw_store *st, const struct kw_service *s
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, svc->name);
-    TEXT(q, 2, svc->description);
-    TEXT(q, 3, svc->key_prefix);
+    KW_SQ_FIELD(q, 1, svc->name);
+    KW_SQ_FIELD(q, 2, svc->description);
+    KW_SQ_FIELD(q, 3, svc->key_prefix);
     sqlite3_bind_int64(q, 4, svc->updated_at);
-    TEXT(q, 5, svc->id);
+    KW_SQ_FIELD(q, 5, svc->id);
     err = kw_sq_done(SQ(st), q, "service_update");
     if (err == KW_OK && sqlite3_changes(SQ(st)->db) == 0)
         err = KW_ERR_NOT_FOUND;
@@ -156,14 +156,14 @@ static enum kw_err delete_by(struct kw_store *st, enum kw_sq_stmt slot, const ch
     return err;
 }
 
+/* Dependents first, all in one SAVEPOINT: atomic whether or not the caller has a transaction open. */
 enum kw_err kw_sq_service_delete(struct kw_store *st, const char *id)
 {
-    enum kw_err err;
+    enum kw_err err = kw_sq_atomic_begin(SQ(st));
     int changed = 0;
 
-    /* Inside the caller's transaction when there is one; alone, each statement is atomic and the
-     * order (dependents first) leaves no orphan visible. */
-    pthread_mutex_lock(&SQ(st)->mu);
+    if (err != KW_OK)
+        return err;
     err = delete_by(st, SQ_USAGE_DELETE_SVC, "DELETE FROM usage WHERE service_id = ?", id, NULL);
     if (err == KW_OK)
         err = delete_by(st, SQ_KEY_DELETE_SVC, "DELETE FROM keys WHERE service_id = ?", id, NULL);
@@ -171,8 +171,7 @@ enum kw_err kw_sq_service_delete(struct kw_store *st, const char *id)
         err = delete_by(st, SQ_SVC_DELETE, "DELETE FROM services WHERE id = ?", id, &changed);
     if (err == KW_OK && changed == 0)
         err = KW_ERR_NOT_FOUND;
-    pthread_mutex_unlock(&SQ(st)->mu);
-    return err;
+    return kw_sq_atomic_end(SQ(st), err);
 }
 
 enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t now_ms, int64_t *count)
@@ -239,23 +238,23 @@ enum kw_err kw_sq_key_insert(struct kw_store *st, struct kw_key *k)
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, k->id);
-    TEXT(q, 2, k->service_id);
+    KW_SQ_FIELD(q, 1, k->id);
+    KW_SQ_FIELD(q, 2, k->service_id);
     sqlite3_bind_blob(q, 3, k->hash, KW_HASH_LEN, SQLITE_STATIC);
-    TEXT(q, 4, k->start);
-    TEXT(q, 5, k->description);
+    KW_SQ_FIELD(q, 4, k->start);
+    KW_SQ_FIELD(q, 5, k->description);
     sqlite3_bind_int(q, 6, k->scope);
     sqlite3_bind_int64(q, 7, k->perms);
     sqlite3_bind_int(q, 8, k->enabled);
     sqlite3_bind_int64(q, 9, k->created_at);
-    TEXT(q, 10, k->created_by);
+    KW_SQ_FIELD(q, 10, k->created_by);
     sqlite3_bind_int64(q, 11, k->updated_at);
     sqlite3_bind_int64(q, 12, k->expires_at);
     sqlite3_bind_int64(q, 13, k->revoked_at);
     sqlite3_bind_int64(q, 14, k->archive_after_extract_s);
     sqlite3_bind_int64(q, 15, k->last_used_at);
-    TEXT(q, 16, k->last_used_ip);
-    TEXT(q, 17, k->rolled_from);
+    KW_SQ_FIELD(q, 16, k->last_used_ip);
+    KW_SQ_FIELD(q, 17, k->rolled_from);
     err = kw_sq_done(SQ(st), q, "key_insert");
     if (err == KW_OK)
         k->seq = sqlite3_last_insert_rowid(SQ(st)->db);
@@ -307,7 +306,7 @@ enum kw_err kw_sq_key_update(struct kw_store *st, const struct kw_key *k)
 
     if (q == NULL)
         return KW_ERR_STORE;
-    TEXT(q, 1, k->description);
+    KW_SQ_FIELD(q, 1, k->description);
     sqlite3_bind_int(q, 2, k->scope);
     sqlite3_bind_int64(q, 3, k->perms);
     sqlite3_bind_int(q, 4, k->enabled);
@@ -315,7 +314,7 @@ enum kw_err kw_sq_key_update(struct kw_store *st, const struct kw_key *k)
     sqlite3_bind_int64(q, 6, k->expires_at);
     sqlite3_bind_int64(q, 7, k->revoked_at);
     sqlite3_bind_int64(q, 8, k->archive_after_extract_s);
-    TEXT(q, 9, k->id);
+    KW_SQ_FIELD(q, 9, k->id);
     err = kw_sq_done(SQ(st), q, "key_update");
     if (err == KW_OK && sqlite3_changes(SQ(st)->db) == 0)
         err = KW_ERR_NOT_FOUND;

@@ -1,4 +1,5 @@
-/* test_store.c - the store contract (store.h) against the SQLite backend, plus the audit chain. */
+/* test_store.c - the store contract (store.h) against the SQLite backend. The audit chain has its own
+ * test (test_audit.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crypto/crypto.h"
@@ -28,7 +30,8 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/kwstoreXXXXXX");
     if (mkdtemp(f->dir) == NULL || kw_crypto_init() != KW_OK)
         return -1;
-    if (kw_store_open("sqlite", f->dir, &f->st) != KW_OK || kw_store_migrate(f->st, &applied, &version) != KW_OK)
+    if (kw_store_open("sqlite", f->dir, &f->st) != KW_OK ||
+        kw_store_migrate(f->st, &applied, &version) != KW_OK)
         return -1;
     if (applied < 1 || version < 1)
         return -1;
@@ -69,28 +72,110 @@ static void mk_key(struct kw_store *st, struct kw_key *k, const char *service_id
     k->hash[1] = (uint8_t)(n >> 8);
     k->hash[31] = 0xAB;
     snprintf(k->start, sizeof(k->start), "kw_%04d", n);
+    snprintf(k->created_by, sizeof(k->created_by), "root");
     k->enabled = 1;
+    k->perms = 1;
     k->archive_after_extract_s = -1;
     k->created_at = k->updated_at = 2000 + n;
     assert_int_equal(kw_store_key_insert(st, k), KW_OK);
 }
 
+/* Runs one statement on the database file through a separate raw connection. */
+static void raw_exec(const char *dir, const char *sql)
+{
+    char path[128];
+    sqlite3 *db;
+
+    snprintf(path, sizeof(path), "%s/keyward.db", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_open_layout(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_store *st = NULL;
+    char nested[160], path[200];
+    struct stat sb;
+
+    assert_int_equal(kw_store_open("postgres://u:secret@h/db", f->dir, &st), KW_ERR_INVALID);
+    assert_null(st);
+    assert_int_equal(kw_store_open("mysql", f->dir, &st), KW_ERR_INVALID);
+    assert_int_equal(kw_store_open(NULL, f->dir, &st), KW_ERR_INVALID);
+
+    /* mkdir -p: every missing directory created owner-only; the db file 0600. */
+    snprintf(nested, sizeof(nested), "%s/a/b/c", f->dir);
+    assert_int_equal(kw_store_open("sqlite", nested, &st), KW_OK);
+    assert_int_equal(kw_store_migrate(st, NULL, NULL), KW_OK);
+    assert_int_equal(stat(nested, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    snprintf(path, sizeof(path), "%s/a", f->dir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    snprintf(path, sizeof(path), "%s/keyward.db", nested);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    snprintf(path, sizeof(path), "%s/keyward.db-wal", nested);
+    assert_int_equal(stat(path, &sb), 0); /* WAL mode */
+    assert_int_equal(sb.st_mode & 0077, 0);
+    kw_store_free(st);
+    kw_store_free(NULL);
+
+    /* A data dir that is a file is refused. */
+    snprintf(path, sizeof(path), "%s/keyward.db", nested);
+    assert_int_equal(kw_store_open("sqlite", path, &st), KW_ERR_IO);
+    assert_null(st);
+}
+
 static void test_migrate_again_and_meta(void **state)
 {
     struct fixture *f = *state;
-    int applied = -1, version = 0;
-    char small[4], v[64];
+    int applied = -1, version = 0, v2 = 0;
+    char small[4], v[64], big[200];
 
     assert_int_equal(kw_store_migrate(f->st, &applied, &version), KW_OK);
     assert_int_equal(applied, 0);
-    assert_int_equal(kw_store_schema_version(f->st, &version), KW_OK);
-    assert_true(version >= 1);
+    assert_int_equal(kw_store_schema_version(f->st, &v2), KW_OK);
+    assert_true(version >= 2);
+    assert_int_equal(v2, version);
+    /* Reopen: still nothing to apply. */
+    kw_store_free(f->st);
+    assert_int_equal(kw_store_open("sqlite", f->dir, &f->st), KW_OK);
+    assert_int_equal(kw_store_migrate(f->st, &applied, &v2), KW_OK);
+    assert_int_equal(applied, 0);
+    assert_int_equal(v2, version);
+
     assert_int_equal(kw_store_meta_get(f->st, "x", v, sizeof(v)), KW_ERR_NOT_FOUND);
     assert_int_equal(kw_store_meta_set(f->st, "x", "hello"), KW_OK);
     assert_int_equal(kw_store_meta_set(f->st, "x", "world"), KW_OK);
     assert_int_equal(kw_store_meta_get(f->st, "x", v, sizeof(v)), KW_OK);
     assert_string_equal(v, "world");
     assert_int_equal(kw_store_meta_get(f->st, "x", small, sizeof(small)), KW_ERR_TOO_LARGE);
+    assert_int_equal(kw_store_meta_get(f->st, "x", v, 6), KW_OK); /* exactly fits with its NUL */
+    assert_int_equal(kw_store_meta_get(f->st, "x", v, 5), KW_ERR_TOO_LARGE);
+    memset(big, 'z', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(kw_store_meta_set(f->st, "big", big), KW_OK);
+    assert_int_equal(kw_store_meta_get(f->st, "big", v, sizeof(v)), KW_ERR_TOO_LARGE);
+}
+
+static void test_fresh_schema_version(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_store *st = NULL;
+    char dir[160];
+    int version = -1, applied = -1;
+
+    snprintf(dir, sizeof(dir), "%s/fresh", f->dir);
+    assert_int_equal(kw_store_open("sqlite", dir, &st), KW_OK);
+    assert_int_equal(kw_store_schema_version(st, &version), KW_OK);
+    assert_int_equal(version, 0);
+    assert_int_equal(kw_store_migrate(st, &applied, &version), KW_OK);
+    assert_true(applied >= 2);
+    assert_true(version >= 2);
+    kw_store_free(st);
 }
 
 static void test_services(void **state)
@@ -102,23 +187,54 @@ static void test_services(void **state)
 
     for (i = 0; i < 5; i++)
         mk_service(f->st, &s[i], "svc");
+    assert_int_equal(kw_store_service_insert(f->st, &s[0]), KW_ERR_EXISTS); /* same id */
     assert_int_equal(kw_store_service_list(f->st, 0, page, 3, &n), KW_OK);
     assert_int_equal(n, 3);
     assert_string_equal(page[0].id, s[0].id);
     assert_int_equal(kw_store_service_list(f->st, page[2].seq, page, 3, &n), KW_OK);
     assert_int_equal(n, 2);
     assert_string_equal(page[1].id, s[4].id);
+    assert_int_equal(kw_store_service_list(f->st, s[4].seq, page, 3, &n), KW_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(kw_store_service_list(f->st, 0, page, 1, &n), KW_OK); /* cap honoured */
+    assert_int_equal(n, 1);
+
     snprintf(s[1].name, sizeof(s[1].name), "renamed");
     snprintf(s[1].description, sizeof(s[1].description), "d");
     snprintf(s[1].key_prefix, sizeof(s[1].key_prefix), "acme");
     s[1].updated_at = 5000;
     assert_int_equal(kw_store_service_update(f->st, &s[1]), KW_OK);
     assert_int_equal(kw_store_service_get(f->st, s[1].id, &got), KW_OK);
+    assert_int_equal(got.seq, s[1].seq);
     assert_string_equal(got.name, "renamed");
+    assert_string_equal(got.description, "d");
     assert_string_equal(got.key_prefix, "acme");
+    assert_int_equal(got.created_at, 1000);
     assert_int_equal(got.updated_at, 5000);
     assert_int_equal(kw_store_service_get(f->st, "svc_nope", &got), KW_ERR_NOT_FOUND);
+    snprintf(got.id, sizeof(got.id), "svc_nope");
+    assert_int_equal(kw_store_service_update(f->st, &got), KW_ERR_NOT_FOUND);
     assert_int_equal(kw_store_service_delete(f->st, "svc_nope"), KW_ERR_NOT_FOUND);
+}
+
+/* Text longer than a record field (written by another tool) comes back truncated and terminated. */
+static void test_text_truncation(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_service s, got;
+    char sql[256];
+
+    mk_service(f->st, &s, "short");
+    snprintf(sql, sizeof(sql),
+             "UPDATE services SET name = printf('%%.300c', 'n'), key_prefix = "
+             "printf('%%.40c', 'p') WHERE id = '%s'",
+             s.id);
+    raw_exec(f->dir, sql);
+    memset(&got, 0x7f, sizeof(got));
+    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
+    assert_int_equal(strlen(got.name), KW_NAME_MAX - 1);
+    assert_int_equal(strlen(got.key_prefix), KW_PREFIX_MAX - 1);
+    assert_int_equal(got.name[0], 'n');
 }
 
 struct count {
@@ -136,15 +252,20 @@ static int count_key(void *ctx, const struct kw_key *k)
     return 0;
 }
 
-static void test_keys(void **state)
+static int stop_at_two(void *ctx, const struct kw_key *k)
+{
+    (void)k;
+    return ++*(int *)ctx == 2;
+}
+
+static void test_keys_basic(void **state)
 {
     struct fixture *f = *state;
     struct kw_service s, t;
-    struct kw_key k[4], got, dup, page[2];
+    struct kw_key k[4], got, dup, page[4];
     struct count c = {0, 0, 1};
-    int64_t live = 0;
     size_t n;
-    int i;
+    int i, calls = 0;
 
     mk_service(f->st, &s, "a");
     mk_service(f->st, &t, "b");
@@ -154,56 +275,177 @@ static void test_keys(void **state)
     dup = k[0];
     assert_int_equal(kw_id_new("key", dup.id), KW_OK);
     assert_int_equal(kw_store_key_insert(f->st, &dup), KW_ERR_EXISTS); /* same hash */
+    dup = k[0];
+    dup.hash[5] = 0x55;
+    assert_int_equal(kw_store_key_insert(f->st, &dup), KW_ERR_EXISTS); /* same id */
+    dup.hash[5] = 0x56;
+    assert_int_equal(kw_id_new("key", dup.id), KW_OK);
+    snprintf(dup.service_id, sizeof(dup.service_id), "svc_missing");
+    assert_int_not_equal(kw_store_key_insert(f->st, &dup), KW_OK); /* foreign key */
+
+    assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_OK);
+    assert_memory_equal(&got, &k[0], sizeof(got)); /* every field round-trips */
 
     assert_int_equal(kw_store_key_list(f->st, s.id, 0, page, 2, &n), KW_OK);
     assert_int_equal(n, 2);
+    assert_string_equal(page[0].id, k[0].id);
     assert_int_equal(kw_store_key_list(f->st, s.id, page[1].seq, page, 2, &n), KW_OK);
     assert_int_equal(n, 1);
     assert_string_equal(page[0].id, k[2].id);
+    assert_int_equal(kw_store_key_list(f->st, t.id, 0, page, 4, &n), KW_OK); /* per service */
+    assert_int_equal(n, 1);
+    assert_string_equal(page[0].id, k[3].id);
+    assert_int_equal(kw_store_key_list(f->st, "svc_none", 0, page, 4, &n), KW_OK);
+    assert_int_equal(n, 0);
 
-    /* Every mutable column round-trips. */
-    snprintf(k[1].description, sizeof(k[1].description), "changed");
-    k[1].scope = 2;
-    k[1].perms = 0x11;
-    k[1].enabled = 0;
-    k[1].updated_at = 7;
-    k[1].expires_at = 8;
-    k[1].revoked_at = 9;
-    k[1].archive_after_extract_s = 3600;
-    assert_int_equal(kw_store_key_update(f->st, &k[1]), KW_OK);
+    assert_int_equal(kw_store_key_each(f->st, count_key, &c), KW_OK);
+    assert_int_equal(c.n, 4);
+    assert_true(c.ordered);
+    assert_int_equal(kw_store_key_each(f->st, stop_at_two, &calls), KW_ERR_INTERNAL);
+    assert_int_equal(calls, 2);
+
+    assert_int_equal(kw_store_key_delete(f->st, k[0].id), KW_OK);
+    assert_int_equal(kw_store_key_delete(f->st, k[0].id), KW_ERR_NOT_FOUND);
+    assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_ERR_NOT_FOUND);
+}
+
+static void test_key_update_touch_live(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_service s;
+    struct kw_key k[4], got, want;
+    int64_t live = -1;
+
+    mk_service(f->st, &s, "a");
+    mk_key(f->st, &k[0], s.id, 1);
+    mk_key(f->st, &k[1], s.id, 2);
+    mk_key(f->st, &k[2], s.id, 3);
+    mk_key(f->st, &k[3], s.id, 4);
+
+    /* Every mutable column round-trips; the others are left alone. */
+    want = k[1];
+    snprintf(want.description, sizeof(want.description), "changed");
+    want.scope = 2;
+    want.perms = 0x11;
+    want.enabled = 0;
+    want.updated_at = 7;
+    want.expires_at = 8;
+    want.revoked_at = 9;
+    want.archive_after_extract_s = 3600;
+    got = want;
+    got.hash[0] ^= 1; /* immutable: must not be written */
+    snprintf(got.start, sizeof(got.start), "other");
+    got.last_used_at = 99;
+    assert_int_equal(kw_store_key_update(f->st, &got), KW_OK);
     assert_int_equal(kw_store_key_get(f->st, k[1].id, &got), KW_OK);
-    assert_string_equal(got.description, "changed");
-    assert_int_equal(got.scope, 2);
-    assert_int_equal(got.perms, 0x11);
-    assert_int_equal(got.enabled, 0);
-    assert_int_equal(got.expires_at, 8);
-    assert_int_equal(got.revoked_at, 9);
-    assert_int_equal(got.archive_after_extract_s, 3600);
-    assert_memory_equal(got.hash, k[1].hash, KW_HASH_LEN);
+    assert_memory_equal(&got, &want, sizeof(got));
+    snprintf(got.id, sizeof(got.id), "key_missing");
+    assert_int_equal(kw_store_key_update(f->st, &got), KW_ERR_NOT_FOUND);
 
     assert_int_equal(kw_store_key_touch(f->st, k[0].id, 12345, "10.1.2.3"), KW_OK);
     assert_int_equal(kw_store_key_touch(f->st, "key_missing", 1, "x"), KW_OK);
     assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_OK);
     assert_int_equal(got.last_used_at, 12345);
     assert_string_equal(got.last_used_ip, "10.1.2.3");
+    assert_int_equal(kw_store_key_touch(f->st, k[0].id, 12000, "10.9.9.9"), KW_OK); /* older: time kept */
+    assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_OK);
+    assert_int_equal(got.last_used_at, 12345);
 
-    k[2].expires_at = 100; /* expired at now = 1000 */
+    /* live = not revoked and not expired at now; disabled keys still count. */
+    k[2].expires_at = 1000; /* expired at now = 1000 (expiry is exclusive) */
     assert_int_equal(kw_store_key_update(f->st, &k[2]), KW_OK);
+    k[3].enabled = 0;
+    k[3].expires_at = 1001;
+    assert_int_equal(kw_store_key_update(f->st, &k[3]), KW_OK);
     assert_int_equal(kw_store_service_live_keys(f->st, s.id, 1000, &live), KW_OK);
-    assert_int_equal(live, 1); /* k0 only: k1 revoked, k2 expired */
+    assert_int_equal(live, 2); /* k0, k3; k1 revoked, k2 expired */
+    assert_int_equal(kw_store_service_live_keys(f->st, s.id, 2000, &live), KW_OK);
+    assert_int_equal(live, 1);
+    assert_int_equal(kw_store_service_live_keys(f->st, "svc_none", 0, &live), KW_OK);
+    assert_int_equal(live, 0);
+}
 
-    assert_int_equal(kw_store_usage_add(f->st, k[0].id, s.id, 60000, 3, 1), KW_OK);
-    assert_int_equal(kw_store_usage_add(f->st, k[0].id, s.id, 60000, 2, 0), KW_OK);
+static void test_usage_and_cascade(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_service s, t, got;
+    struct kw_key a, b, other, kg;
+    struct kw_usage_point pts[8];
+    struct kw_member m;
+    struct kw_user u;
+    size_t n = 0;
 
-    assert_int_equal(kw_store_key_each(f->st, count_key, &c), KW_OK);
-    assert_true(c.n >= 4);
-    assert_true(c.ordered);
+    mk_service(f->st, &s, "a");
+    mk_service(f->st, &t, "b");
+    mk_key(f->st, &a, s.id, 1);
+    mk_key(f->st, &b, s.id, 2);
+    mk_key(f->st, &other, t.id, 3);
+    assert_int_equal(kw_store_usage_add(f->st, a.id, s.id, 60000, 3, 1), KW_OK);
+    assert_int_equal(kw_store_usage_add(f->st, a.id, s.id, 60000, 2, 0), KW_OK);   /* same minute: adds */
+    assert_int_equal(kw_store_usage_add(f->st, a.id, s.id, 120000, 1, 1), KW_OK);  /* same hour */
+    assert_int_equal(kw_store_usage_add(f->st, b.id, s.id, 3600000, 4, 0), KW_OK); /* next hour */
+    assert_int_equal(kw_store_usage_add(f->st, other.id, t.id, 60000, 9, 9), KW_OK);
+    assert_int_equal(kw_store_usage_list(f->st, s.id, 0, pts, 8, &n), KW_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(pts[0].key_id, a.id);
+    assert_int_equal(pts[0].minute, 0);
+    assert_int_equal(pts[0].valid, 6);
+    assert_int_equal(pts[0].denied, 2);
+    assert_string_equal(pts[1].key_id, b.id);
+    assert_int_equal(pts[1].minute, 3600000);
+    assert_int_equal(pts[1].valid, 4);
+    assert_int_equal(kw_store_usage_list(f->st, s.id, 3600000, pts, 8, &n), KW_OK);
+    assert_int_equal(n, 1);
 
-    assert_int_equal(kw_store_key_delete(f->st, k[0].id), KW_OK);
-    assert_int_equal(kw_store_key_delete(f->st, k[0].id), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_service_delete(f->st, s.id), KW_OK); /* takes its keys along */
-    assert_int_equal(kw_store_key_get(f->st, k[1].id, &got), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_key_get(f->st, k[3].id, &got), KW_OK);
+    /* Deleting a service takes its keys, usage and members along, and nothing else. */
+    memset(&m, 0, sizeof(m));
+    snprintf(m.service_id, sizeof(m.service_id), "%s", s.id);
+    snprintf(m.username, sizeof(m.username), "alice");
+    snprintf(m.role, sizeof(m.role), "viewer");
+    memset(&u, 0, sizeof(u));
+    snprintf(u.username, sizeof(u.username), "alice");
+    snprintf(u.password_hash, sizeof(u.password_hash), "$argon2id$x");
+    snprintf(u.role, sizeof(u.role), "user");
+    assert_int_equal(kw_store_user_insert(f->st, &u), KW_OK);
+    assert_int_equal(kw_store_member_insert(f->st, &m), KW_OK);
+    assert_int_equal(kw_store_service_delete(f->st, s.id), KW_OK);
+    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_ERR_NOT_FOUND);
+    assert_int_equal(kw_store_key_get(f->st, a.id, &kg), KW_ERR_NOT_FOUND);
+    assert_int_equal(kw_store_key_get(f->st, b.id, &kg), KW_ERR_NOT_FOUND);
+    assert_int_equal(kw_store_usage_list(f->st, s.id, 0, pts, 8, &n), KW_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(kw_store_member_get(f->st, s.id, "alice", &m), KW_ERR_NOT_FOUND);
+    assert_int_equal(kw_store_key_get(f->st, other.id, &kg), KW_OK);
+    assert_int_equal(kw_store_usage_list(f->st, t.id, 0, pts, 8, &n), KW_OK);
+    assert_int_equal(n, 1);
+}
+
+/* The cascade is one unit: inside a caller's transaction, a rollback brings all of it back. */
+static void test_delete_inside_rollback(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_service s, got;
+    struct kw_key k, kg;
+    struct kw_usage_point pts[2];
+    size_t n = 0;
+
+    mk_service(f->st, &s, "a");
+    mk_key(f->st, &k, s.id, 1);
+    assert_int_equal(kw_store_usage_add(f->st, k.id, s.id, 0, 1, 0), KW_OK);
+    assert_int_equal(kw_store_begin(f->st), KW_OK);
+    assert_int_equal(kw_store_service_delete(f->st, s.id), KW_OK);
+    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_ERR_NOT_FOUND); /* seen inside */
+    kw_store_rollback(f->st);
+    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
+    assert_int_equal(kw_store_key_get(f->st, k.id, &kg), KW_OK);
+    assert_int_equal(kw_store_usage_list(f->st, s.id, 0, pts, 2, &n), KW_OK);
+    assert_int_equal(n, 1);
+    /* A failing delete inside a transaction leaves the transaction usable. */
+    assert_int_equal(kw_store_begin(f->st), KW_OK);
+    assert_int_equal(kw_store_service_delete(f->st, "svc_nope"), KW_ERR_NOT_FOUND);
+    assert_int_equal(kw_store_key_delete(f->st, k.id), KW_OK);
+    assert_int_equal(kw_store_commit(f->st), KW_OK);
+    assert_int_equal(kw_store_key_get(f->st, k.id, &kg), KW_ERR_NOT_FOUND);
 }
 
 static void test_transactions_persist(void **state)
@@ -223,96 +465,129 @@ static void test_transactions_persist(void **state)
     kw_store_free(f->st);
     assert_int_equal(kw_store_open("sqlite", f->dir, &f->st), KW_OK);
     assert_int_equal(kw_store_migrate(f->st, &applied, NULL), KW_OK);
+    assert_int_equal(applied, 0);
     assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
     assert_string_equal(got.name, "kept");
 }
 
-static void *writer_thread(void *arg)
+/* Each thread: transactions holding a service, a key and an audit event, plus plain calls. */
+static void *worker(void *arg)
 {
     struct kw_store *st = arg;
-    struct kw_service s;
-    int i;
+    struct kw_service s, got;
+    struct kw_key k;
+    struct kw_audit_event ev;
+    int i, bad = 0;
 
-    for (i = 0; i < 50; i++) {
+    for (i = 0; i < 40 && !bad; i++) {
+        memset(&s, 0, sizeof(s));
+        memset(&k, 0, sizeof(k));
+        kw_id_new("svc", s.id);
+        kw_id_new("key", k.id);
+        snprintf(s.key_prefix, sizeof(s.key_prefix), "kw");
+        snprintf(k.service_id, sizeof(k.service_id), "%s", s.id);
+        kw_crypto_sha256(k.id, strlen(k.id), k.hash);
+        kw_audit_event_init(&ev, "root", "root", "service.create", "service", s.id, s.id, "success");
         if (kw_store_begin(st) != KW_OK)
             return (void *)1;
-        memset(&s, 0, sizeof(s));
-        kw_id_new("svc", s.id);
-        snprintf(s.key_prefix, sizeof(s.key_prefix), "kw");
-        if (kw_store_service_insert(st, &s) != KW_OK) {
+        bad = kw_store_service_insert(st, &s) != KW_OK || kw_store_key_insert(st, &k) != KW_OK ||
+              kw_audit_chain(st, &ev, 1) != KW_OK;
+        if (bad) {
             kw_store_rollback(st);
-            return (void *)1;
+            break;
         }
-        if (kw_store_commit(st) != KW_OK)
-            return (void *)1;
+        bad = kw_store_commit(st) != KW_OK || kw_store_service_get(st, s.id, &got) != KW_OK ||
+              kw_store_usage_add(st, k.id, s.id, 0, 1, 0) != KW_OK;
     }
-    return NULL;
+    return bad ? (void *)1 : NULL;
 }
 
 static void test_two_threads(void **state)
 {
     struct fixture *f = *state;
     struct kw_service *items = calloc(200, sizeof(*items));
+    struct count c = {0, 0, 1};
+    int64_t checked = 0, broken = -1;
     pthread_t a, b;
     void *ra, *rb;
     size_t n = 0;
 
-    pthread_create(&a, NULL, writer_thread, f->st);
-    pthread_create(&b, NULL, writer_thread, f->st);
+    assert_int_equal(pthread_create(&a, NULL, worker, f->st), 0);
+    assert_int_equal(pthread_create(&b, NULL, worker, f->st), 0);
     pthread_join(a, &ra);
     pthread_join(b, &rb);
     assert_null(ra);
     assert_null(rb);
     assert_int_equal(kw_store_service_list(f->st, 0, items, 200, &n), KW_OK);
-    assert_int_equal(n, 100);
+    assert_int_equal(n, 80);
+    assert_int_equal(kw_store_key_each(f->st, count_key, &c), KW_OK);
+    assert_int_equal(c.n, 80);
+    assert_int_equal(kw_audit_verify(f->st, &checked, &broken), KW_OK);
+    assert_int_equal(checked, 80);
+    assert_int_equal(broken, 0);
     free(items);
 }
 
-static void test_audit_chain_and_tamper(void **state)
+/* 1 if needle occurs in the file's bytes. */
+static int file_contains(const char *path, const void *needle, size_t len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf;
+    long size;
+    int found = 0;
+
+    if (fp == NULL)
+        return 0;
+    fseek(fp, 0, SEEK_END);
+    size = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    buf = malloc((size_t)size + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)size, fp) == (size_t)size)
+        found = memmem(buf, (size_t)size, needle, len) != NULL;
+    free(buf);
+    fclose(fp);
+    return found;
+}
+
+/* The store only ever sees the SHA-256 of a secret: its text is in neither the db nor the WAL. */
+static void test_secret_never_stored(void **state)
 {
     struct fixture *f = *state;
-    struct kw_audit_event ev[5], got[10];
-    struct kw_audit_filter filter;
-    int64_t checked = 0, broken = -1;
-    char path[128];
-    sqlite3 *db;
-    size_t n = 0;
-    int i;
+    static const char secret[] = "kw_SecretDoNotStore0123456789abcdefghijABCDEFGHIJKL7x9Qz1";
+    struct kw_service s;
+    struct kw_key k, got;
+    struct kw_audit_event ev;
+    char db[128], wal[128];
 
-    for (i = 0; i < 5; i++)
-        kw_audit_event_init(&ev[i], "root", i == 4 ? "other" : "root", i < 3 ? "key.create" : "service.delete",
-                            "key", "key_x", "svc_y", "success");
+    mk_service(f->st, &s, "a");
+    memset(&k, 0, sizeof(k));
+    assert_int_equal(kw_id_new("key", k.id), KW_OK);
+    snprintf(k.service_id, sizeof(k.service_id), "%s", s.id);
+    assert_int_equal(kw_crypto_sha256(secret, strlen(secret), k.hash), KW_OK);
+    snprintf(k.start, sizeof(k.start), "kw_Secr");
+    assert_int_equal(kw_store_key_insert(f->st, &k), KW_OK);
+    assert_int_equal(kw_store_key_get(f->st, k.id, &got), KW_OK);
+    assert_memory_equal(got.hash, k.hash, KW_HASH_LEN);
+    kw_audit_event_init(&ev, "key", k.id, "key.create", "key", k.id, s.id, "success");
     assert_int_equal(kw_store_begin(f->st), KW_OK);
-    assert_int_equal(kw_audit_chain(f->st, ev, 5), KW_OK);
+    assert_int_equal(kw_audit_chain(f->st, &ev, 1), KW_OK);
     assert_int_equal(kw_store_commit(f->st), KW_OK);
-    assert_int_equal(ev[4].seq, 5);
-    assert_memory_equal(ev[1].prev_hash, ev[0].hash, KW_HASH_LEN);
-    assert_int_equal(kw_audit_verify(f->st, &checked, &broken), KW_OK);
-    assert_int_equal(checked, 5);
-    assert_int_equal(broken, 0);
 
-    memset(&filter, 0, sizeof(filter));
-    filter.action = "key.*";
-    assert_int_equal(kw_store_audit_list(f->st, &filter, got, 10, &n), KW_OK);
-    assert_int_equal(n, 3);
-    assert_int_equal(got[0].seq, 3); /* newest first */
-    filter.action = NULL;
-    filter.actor_id = "other";
-    assert_int_equal(kw_store_audit_list(f->st, &filter, got, 10, &n), KW_OK);
-    assert_int_equal(n, 1);
-    filter.actor_id = NULL;
-    filter.before_seq = 3;
-    assert_int_equal(kw_store_audit_list(f->st, &filter, got, 10, &n), KW_OK);
-    assert_int_equal(n, 2);
-    assert_int_equal(got[0].seq, 2);
-
-    snprintf(path, sizeof(path), "%s/keyward.db", f->dir);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE audit SET detail = '{\"x\":1}' WHERE seq = 2", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
-    assert_int_equal(kw_audit_verify(f->st, &checked, &broken), KW_OK);
-    assert_int_equal(broken, 2);
+    snprintf(db, sizeof(db), "%s/keyward.db", f->dir);
+    snprintf(wal, sizeof(wal), "%s/keyward.db-wal", f->dir);
+    /* The grep works: the hash and the id are found... */
+    assert_true(file_contains(db, k.hash, KW_HASH_LEN) || file_contains(wal, k.hash, KW_HASH_LEN));
+    assert_true(file_contains(db, k.id, strlen(k.id)) || file_contains(wal, k.id, strlen(k.id)));
+    /* ...and the secret, or any tail of it past the displayed start, is not. */
+    assert_false(file_contains(db, secret, strlen(secret)));
+    assert_false(file_contains(wal, secret, strlen(secret)));
+    assert_false(file_contains(db, secret + 7, 20));
+    assert_false(file_contains(wal, secret + 7, 20));
+    kw_store_free(f->st); /* checkpoint into the main file; look again */
+    f->st = NULL;
+    assert_false(file_contains(db, secret + 7, 20));
+    assert_true(file_contains(db, k.hash, KW_HASH_LEN));
+    assert_int_equal(kw_store_open("sqlite", f->dir, &f->st), KW_OK);
 }
 
 static void test_relaxed_handle(void **state)
@@ -347,12 +622,18 @@ static void test_relaxed_handle(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_again_and_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_schema_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_services, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_truncation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_basic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_update_touch_live, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_and_cascade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_inside_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions_persist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_threads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_audit_chain_and_tamper, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_never_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relaxed_handle, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
