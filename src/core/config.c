@@ -1,6 +1,8 @@
 /* config.c - every setting in one table; see config.h for the precedence rules. */
 #include "core/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -24,19 +26,34 @@ struct setting {
     const char *help;
 };
 
+/* HOST:PORT where HOST is an IPv4 address, "localhost" or a bracketed IPv6 address, PORT 1..65535. */
 static int check_listen(const char *v)
 {
     const char *colon = strrchr(v, ':');
-    char *end;
+    char host[INET6_ADDRSTRLEN + 2], *end;
+    unsigned char addr[sizeof(struct in6_addr)];
+    size_t hlen;
     long port;
 
-    if (colon == NULL || colon == v)
+    if (colon == NULL || colon == v || (size_t)(colon - v) >= sizeof(host))
         return -1;
-    if (v[0] == '[' && colon[-1] != ']')
+    hlen = (size_t)(colon - v);
+    memcpy(host, v, hlen);
+    host[hlen] = '\0';
+    if (host[0] == '[') {
+        if (hlen < 3 || host[hlen - 1] != ']')
+            return -1;
+        host[hlen - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, addr) != 1)
+            return -1;
+    } else if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, addr) != 1) {
+        return -1;
+    }
+    if (colon[1] < '0' || colon[1] > '9')
         return -1;
     errno = 0;
     port = strtol(colon + 1, &end, 10);
-    return (errno != 0 || end == colon + 1 || *end != '\0' || port < 1 || port > 65535) ? -1 : 0;
+    return (errno != 0 || *end != '\0' || port < 1 || port > 65535) ? -1 : 0;
 }
 
 static int check_level(const char *v)
@@ -57,8 +74,9 @@ static int check_nonempty(const char *v)
 
 #define S(field) offsetof(struct kw_config, field), sizeof(((struct kw_config *)0)->field)
 static const struct setting settings[] = {
-    {"listen", T_STR, S(listen), 0, 0, "127.0.0.1:8080", 0, check_listen, "must be HOST:PORT with PORT in 1..65535",
-     "address to listen on (HOST:PORT, [IPv6]:PORT)"},
+    {"listen", T_STR, S(listen), 0, 0, "127.0.0.1:8080", 0, check_listen,
+     "must be HOST:PORT (IPv4, localhost or [IPv6]) with PORT in 1..65535",
+     "address to listen on (IPv4:PORT, localhost:PORT, [IPv6]:PORT)"},
     {"data-dir", T_STR, S(data_dir), 0, 0, "./var", 0, check_nonempty, "must not be empty",
      "directory for the SQLite database"},
     {"store", T_STR, S(store), 0, 0, "sqlite", 0, check_nonempty, "must not be empty", "storage backend: sqlite"},
@@ -70,7 +88,7 @@ static const struct setting settings[] = {
     {"idle-timeout", T_INT, S(idle_timeout_s), 1, 3600, "10", 0, NULL, NULL,
      "seconds before an idle connection is closed"},
     {"log-level", T_STR, S(log_level), 0, 0, "info", 0, check_level, "must be debug, info, warn or error",
-     "minimum level logged"},
+     "minimum level logged: debug, info, warn or error"},
     {"flush-interval-ms", T_INT, S(flush_interval_ms), 10, 1000, "500", 0, NULL, NULL,
      "write-behind period for last-used, usage and audit (ms)"},
     {"argon2-memory-kib", T_INT, S(argon2_memory_kib), 1024, 4194304, "19456", 0, NULL, NULL,
@@ -81,7 +99,7 @@ static const struct setting settings[] = {
     {"session-max", T_INT, S(session_max_s), 300, 604800, "43200", 0, NULL, NULL,
      "seconds after login when a console session ends regardless"},
     {"root-token", T_STR, S(root_token), 0, 0, "", 1, check_root, "must be 32 to 255 characters",
-     "root token to use at first start (secret: environment or file only)"},
+     "root token used at first start, 32..255 chars (secret: environment or file only)"},
 };
 #undef S
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -176,12 +194,18 @@ static enum kw_err load_file(struct kw_config *cfg, const char *path, char *err,
         return KW_ERR_INVALID;
     }
     while (rc == KW_OK && fgets(line, sizeof(line), f) != NULL) {
-        char *l = trim(line), *eq;
+        char *l, *eq;
         const struct setting *s;
         lineno++;
+        snprintf(where, sizeof(where), "%s:%d", path, lineno);
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(err, errcap, "%s: line longer than %zu bytes", where, sizeof(line) - 2);
+            rc = KW_ERR_INVALID;
+            break;
+        }
+        l = trim(line);
         if (*l == '\0' || *l == '#')
             continue;
-        snprintf(where, sizeof(where), "%s:%d", path, lineno);
         eq = strchr(l, '=');
         if (eq == NULL) {
             snprintf(err, errcap, "%s: expected \"name = value\"", where);

@@ -1,4 +1,4 @@
-/* test_keyfmt.c - key format, checksum gate, base62 and ids. */
+/* test_keyfmt.c - credential strings: generation, the CRC gate, every malformation, uniformity. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,82 +6,155 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "core/base62.h"
-#include "core/ids.h"
 #include "crypto/crypto.h"
 #include "domain/keyfmt.h"
 
-static void test_base62(void **state)
-{
-    char buf[12];
-    uint64_t v;
+#define BODY (KW_KEYFMT_RANDOM_LEN + KW_KEYFMT_CRC_LEN)
 
-    assert_int_equal(kw_base62_encode_u64(0, buf, 6), 0);
-    assert_memory_equal(buf, "000000", 6);
-    assert_int_equal(kw_base62_encode_u64(61, buf, 1), 0);
-    assert_int_equal(buf[0], 'z');
-    assert_int_equal(kw_base62_encode_u64(62, buf, 1), -1); /* does not fit */
-    assert_int_equal(kw_base62_encode_u64(UINT32_MAX, buf, 6), 0);
-    assert_int_equal(kw_base62_decode_u64(buf, 6, &v), 0);
-    assert_true(v == UINT32_MAX);
-    assert_int_equal(kw_base62_decode_u64("zzzzzzzzzzzz", 12, &v), -1); /* overflow */
-    assert_int_equal(kw_base62_decode_u64("ab_d", 4, &v), -1);
-    assert_true(kw_base62_is('Q'));
-    assert_false(kw_base62_is('-'));
+/* Builds prefix_<random43><crc6> by hand with zlib, independently of kw_keyfmt_generate. */
+static size_t build(char *out, const char *prefix, const char *random43)
+{
+    size_t n = strlen(prefix);
+
+    memcpy(out, prefix, n);
+    out[n] = '_';
+    memcpy(out + n + 1, random43, KW_KEYFMT_RANDOM_LEN);
+    assert_int_equal(kw_base62_encode_u64(crc32(0L, (const Bytef *)random43, KW_KEYFMT_RANDOM_LEN),
+                                          out + n + 1 + KW_KEYFMT_RANDOM_LEN, KW_KEYFMT_CRC_LEN),
+                     0);
+    out[n + 1 + BODY] = '\0';
+    return n + 1 + BODY;
+}
+
+static const char R43[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefg";
+
+static void test_prefix_rule(void **state)
+{
+    assert_true(kw_keyfmt_prefix_valid("kw"));
+    assert_true(kw_keyfmt_prefix_valid("k"));
+    assert_true(kw_keyfmt_prefix_valid("kwt"));
+    assert_true(kw_keyfmt_prefix_valid("a0b1"));
+    assert_true(kw_keyfmt_prefix_valid("abcdefghijklmnop")); /* 16 */
+    assert_false(kw_keyfmt_prefix_valid(""));
+    assert_false(kw_keyfmt_prefix_valid("abcdefghijklmnopq")); /* 17 */
+    assert_false(kw_keyfmt_prefix_valid("1ab"));
+    assert_false(kw_keyfmt_prefix_valid("Kw"));
+    assert_false(kw_keyfmt_prefix_valid("k_w"));
+    assert_false(kw_keyfmt_prefix_valid("k-w"));
 }
 
 static void test_generate_and_check(void **state)
 {
     char k[KW_KEYFMT_MAX], start[32];
+    uint64_t crc;
     size_t len;
 
     assert_int_equal(kw_keyfmt_generate("kw", k), KW_OK);
     len = strlen(k);
     assert_int_equal(len, 2 + 1 + 43 + 6);
+    assert_memory_equal(k, "kw_", 3);
     assert_int_equal(kw_keyfmt_check(k, len), KW_OK);
+    /* The last 6 characters are CRC32 (zlib) of the 43 random ones, base62. */
+    assert_int_equal(kw_base62_decode_u64(k + 3 + KW_KEYFMT_RANDOM_LEN, KW_KEYFMT_CRC_LEN, &crc), 0);
+    assert_true(crc == crc32(0L, (const Bytef *)k + 3, KW_KEYFMT_RANDOM_LEN));
     kw_keyfmt_start(k, start, sizeof(start));
     assert_int_equal(strlen(start), 7);
     assert_memory_equal(start, k, 7);
+    kw_keyfmt_start(k, start, 5); /* truncated to the buffer */
+    assert_int_equal(strlen(start), 4);
+    assert_memory_equal(start, k, 4);
 
-    assert_int_equal(kw_keyfmt_generate("abcdefghijklmnop", k), KW_OK); /* 16-char prefix */
+    assert_int_equal(kw_keyfmt_generate("abcdefghijklmnop", k), KW_OK);
+    assert_int_equal(strlen(k), KW_KEYFMT_MAX - 1);
     assert_int_equal(kw_keyfmt_check(k, strlen(k)), KW_OK);
+    kw_keyfmt_start(k, start, sizeof(start));
+    assert_int_equal(strlen(start), 16 + 1 + 4);
     assert_int_equal(kw_keyfmt_generate("Bad", k), KW_ERR_INVALID);
     assert_int_equal(kw_keyfmt_generate("1ab", k), KW_ERR_INVALID);
+    assert_int_equal(kw_keyfmt_generate("", k), KW_ERR_INVALID);
     assert_int_equal(kw_keyfmt_generate("abcdefghijklmnopq", k), KW_ERR_INVALID);
+}
+
+static void test_hand_built(void **state)
+{
+    char k[KW_KEYFMT_MAX + 8];
+    size_t len = build(k, "kw", R43);
+
+    assert_int_equal(kw_keyfmt_check(k, len), KW_OK);
+    k[len - 1] = k[len - 1] == '0' ? '1' : '0'; /* wrong CRC digit */
+    assert_int_equal(kw_keyfmt_check(k, len), KW_ERR_MALFORMED);
+    /* Bad prefixes with a valid body. */
+    assert_int_equal(kw_keyfmt_check(k, build(k, "KW", R43)), KW_ERR_MALFORMED);
+    assert_int_equal(kw_keyfmt_check(k, build(k, "9kw", R43)), KW_ERR_MALFORMED);
+    assert_int_equal(kw_keyfmt_check(k, build(k, "abcdefghijklmnopq", R43)), KW_ERR_MALFORMED);
+    assert_int_equal(kw_keyfmt_check(k, build(k, "k-w", R43)), KW_ERR_MALFORMED);
+    /* Split on the last '_': "k_w" is then the prefix, which is invalid. */
+    assert_int_equal(kw_keyfmt_check(k, build(k, "k_w", R43)), KW_ERR_MALFORMED);
+    assert_int_equal(kw_keyfmt_check(k, build(k, "a", R43)), KW_OK);
+    /* No prefix at all. */
+    len = build(k, "", R43);
+    assert_int_equal(kw_keyfmt_check(k, len), KW_ERR_MALFORMED);
+    assert_int_equal(kw_keyfmt_check(k + 1, len - 1), KW_ERR_MALFORMED);
 }
 
 static void test_every_flip_is_caught(void **state)
 {
-    char k[KW_KEYFMT_MAX], m[KW_KEYFMT_MAX];
+    char k[KW_KEYFMT_MAX], m[KW_KEYFMT_MAX + 1];
     size_t len, i;
 
     assert_int_equal(kw_keyfmt_generate("kwt", k), KW_OK);
     len = strlen(k);
     /* The CRC covers the random part; a changed prefix still parses and is simply not found. */
-    memcpy(m, k, sizeof(m));
+    memcpy(m, k, sizeof(k));
     m[0] = 'a';
     assert_int_equal(kw_keyfmt_check(m, len), KW_OK);
     for (i = 4; i < len; i++) {
-        memcpy(m, k, sizeof(m));
+        memcpy(m, k, sizeof(k));
         m[i] = m[i] == 'a' ? 'b' : 'a';
-        if (m[i] == k[i])
-            continue;
+        assert_int_equal(kw_keyfmt_check(m, len), KW_ERR_MALFORMED);
+        m[i] = '_';
+        assert_int_equal(kw_keyfmt_check(m, len), KW_ERR_MALFORMED);
+        m[i] = '\0'; /* embedded NUL */
+        assert_int_equal(kw_keyfmt_check(m, len), KW_ERR_MALFORMED);
+        m[i] = (char)0xc3;
         assert_int_equal(kw_keyfmt_check(m, len), KW_ERR_MALFORMED);
     }
-    /* Truncated, extended, no separator, embedded NUL, empty. */
+    /* Truncated, extended, no separator, NUL in the prefix, empty. */
     assert_int_equal(kw_keyfmt_check(k, len - 1), KW_ERR_MALFORMED);
+    assert_int_equal(kw_keyfmt_check(k + 1, len - 1), KW_OK); /* "wt" is a valid prefix too */
+    assert_int_equal(kw_keyfmt_check(k + 3, len - 3), KW_ERR_MALFORMED);
     memcpy(m, k, len);
     m[len] = 'x';
     assert_int_equal(kw_keyfmt_check(m, len + 1), KW_ERR_MALFORMED);
-    memcpy(m, k, sizeof(m));
+    memcpy(m, k, sizeof(k));
     m[3] = 'x';
     assert_int_equal(kw_keyfmt_check(m, len), KW_ERR_MALFORMED);
-    memcpy(m, k, sizeof(m));
-    m[10] = '\0';
+    memcpy(m, k, sizeof(k));
+    m[1] = '\0';
     assert_int_equal(kw_keyfmt_check(m, len), KW_ERR_MALFORMED);
     assert_int_equal(kw_keyfmt_check("", 0), KW_ERR_MALFORMED);
     assert_int_equal(kw_keyfmt_check("kw_", 3), KW_ERR_MALFORMED);
+}
+
+static void test_reads_only_len(void **state)
+{
+    char k[KW_KEYFMT_MAX];
+    size_t len, cut;
+    char *exact;
+
+    assert_int_equal(kw_keyfmt_generate("kw", k), KW_OK);
+    len = strlen(k);
+    /* Exact-size heap copies without a NUL: ASan reports any read past len. */
+    for (cut = 0; cut <= len; cut++) {
+        exact = malloc(cut ? cut : 1);
+        assert_non_null(exact);
+        memcpy(exact, k, cut);
+        assert_int_equal(kw_keyfmt_check(exact, cut), cut == len ? KW_OK : KW_ERR_MALFORMED);
+        free(exact);
+    }
 }
 
 static int cmp(const void *a, const void *b)
@@ -93,8 +166,8 @@ static void test_distinct_and_uniform(void **state)
 {
     enum { N = 10000 };
     static char keys[N][KW_KEYFMT_MAX];
-    unsigned counts[62] = {0};
-    unsigned min = UINT32_MAX, max = 0;
+    unsigned counts[62] = {0}, expect = N * KW_KEYFMT_RANDOM_LEN / 62;
+    double chi2 = 0;
     int i, j;
 
     for (i = 0; i < N; i++) {
@@ -107,43 +180,12 @@ static void test_distinct_and_uniform(void **state)
     for (i = 1; i < N; i++)
         assert_int_not_equal(strcmp(keys[i - 1], keys[i]), 0);
     for (i = 0; i < 62; i++) {
-        min = counts[i] < min ? counts[i] : min;
-        max = counts[i] > max ? counts[i] : max;
+        chi2 += ((double)counts[i] - expect) * ((double)counts[i] - expect) / expect;
+        /* 430,000 draws over 62 symbols: ~6,935 each; a biased generator is far outside 10%. */
+        assert_true(counts[i] > expect * 9 / 10 && counts[i] < expect * 11 / 10);
     }
-    /* 430,000 draws over 62 symbols: ~6,935 each; a biased generator would be far outside 10%. */
-    assert_true(min > 6935 * 9 / 10);
-    assert_true(max < 6935 * 11 / 10);
-}
-
-static void test_ids(void **state)
-{
-    char a[KW_ID_MAX], b[KW_ID_MAX];
-
-    assert_int_equal(kw_id_new("svc", a), KW_OK);
-    assert_int_equal(kw_id_new("svc", b), KW_OK);
-    assert_int_equal(strlen(a), 4 + KW_ID_RANDOM_LEN);
-    assert_true(kw_id_valid(a, "svc"));
-    assert_false(kw_id_valid(a, "key"));
-    assert_string_not_equal(a, b);
-    a[6] = '-';
-    assert_false(kw_id_valid(a, "svc"));
-}
-
-static void test_crypto(void **state)
-{
-    uint8_t h[KW_SHA256_LEN], back[KW_SHA256_LEN];
-    char hex[2 * KW_SHA256_LEN + 1];
-
-    assert_int_equal(kw_crypto_sha256("abc", 3, h), KW_OK);
-    kw_crypto_hex(h, sizeof(h), hex);
-    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    assert_int_equal(kw_crypto_unhex(hex, back, sizeof(back)), 0);
-    assert_true(kw_crypto_equal(h, back, sizeof(h)));
-    back[31] ^= 1;
-    assert_false(kw_crypto_equal(h, back, sizeof(h)));
-    assert_int_equal(kw_crypto_unhex("zz", back, 1), -1);
-    assert_int_equal(kw_crypto_sha256_2("a", 1, "bc", 2, back), KW_OK);
-    assert_memory_equal(h, back, sizeof(h));
+    /* 61 degrees of freedom: P(chi2 > 130) is about 1e-7; byte % 62 would score in the thousands. */
+    assert_true(chi2 < 130.0);
 }
 
 static int setup(void **state)
@@ -160,9 +202,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_base62),           cmocka_unit_test(test_generate_and_check),
-        cmocka_unit_test(test_every_flip_is_caught), cmocka_unit_test(test_distinct_and_uniform),
-        cmocka_unit_test(test_ids),              cmocka_unit_test(test_crypto),
+        cmocka_unit_test(test_prefix_rule),    cmocka_unit_test(test_generate_and_check),
+        cmocka_unit_test(test_hand_built),     cmocka_unit_test(test_every_flip_is_caught),
+        cmocka_unit_test(test_reads_only_len), cmocka_unit_test(test_distinct_and_uniform),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
