@@ -196,11 +196,12 @@ void kw_api_users_update(struct kw_api_ctx *c, struct kw_api_res *res)
         (has_disabled = kw_api_bool(c, res, b, "disabled", &disabled)) < 0 ||
         kw_api_str(c, res, b, "currentPassword", 1, KW_PASSWORD_MAX, &current) < 0)
         goto out;
-    if (!admin) {
-        if (strcmp(c->principal.id, c->params[0]) != 0 || role != NULL || has_disabled) {
-            kw_api_fail(c, res, 403, "FORBIDDEN", "You may only change your own password.", NULL);
-            goto out;
-        }
+    if (!admin && (strcmp(c->principal.id, c->params[0]) != 0 || role != NULL || has_disabled)) {
+        kw_api_fail(c, res, 403, "FORBIDDEN", "You may only change your own password.", NULL);
+        goto out;
+    }
+    /* A person changing their own password proves the current one, whatever their role. */
+    if (c->principal.kind == KW_PRINCIPAL_USER && password != NULL && strcmp(c->principal.id, c->params[0]) == 0) {
         if (kw_store_user_get(c->app->store, c->params[0], &u) != KW_OK || current == NULL ||
             !kw_crypto_password_verify(u.password_hash, current, strlen(current))) {
             kw_api_fail(c, res, 403, "INVALID_CREDENTIALS", "The current password is wrong.", "currentPassword");

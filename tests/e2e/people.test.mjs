@@ -94,6 +94,7 @@ describe('people', () => {
     assert.equal(locked.status, 429);
     assert.equal(locked.r.json.code, 'LOGIN_LOCKED');
     assert.ok(Number(locked.r.headers.get('retry-after')) > 0);
+    assert.equal(locked.r.json.title, 'Too Many Requests');
     assert.equal((await login(s, 'adm')).status, 200);
   });
 
@@ -108,6 +109,11 @@ describe('people', () => {
     assert.equal(r.status, 403);
     r = await as(s, a, 'PATCH', '/api/v1/users/carol', { currentPassword: PW, password: 'a brand new passphrase' });
     assert.equal(r.status, 200);
+    // A sysadmin changing their own password proves the current one too.
+    const sys = await login(s, 'sys');
+    r = await as(s, sys, 'PATCH', '/api/v1/users/sys', { currentPassword: 'not it at all', password: 'another new passphrase' });
+    assert.equal(r.status, 403);
+    assert.equal(r.json.field, 'currentPassword');
     assert.equal((await login(s, 'carol')).status, 401);
     const b = await login(s, 'carol', 'a brand new passphrase');
     assert.equal(b.status, 200);
