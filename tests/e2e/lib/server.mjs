@@ -1,13 +1,27 @@
 // Starts the real keyward binary on a free loopback port with a temporary data directory,
-// and gives tests a small HTTP client. Every process started here is stopped by pid.
+// and gives tests a small HTTP client. Every process started here is stopped by pid, and a
+// process-exit hook SIGKILLs any child a crashed test left behind.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
-export const BIN = process.env.KEYWARD_BIN || new URL('../../../build/keyward', import.meta.url).pathname;
+export const BIN = process.env.KEYWARD_BIN || new URL('../../../build/keyward', import.meta.url).pathname; // = /work/main/build/keyward here
+
+// Children still running; killed by pid if the test process exits without stopping them.
+const live = new Set();
+// Log files beside data directories: removed at exit once their data directory is gone.
+const logFiles = new Map(); // log file -> data dir
+process.on('exit', () => {
+  for (const child of live) {
+    try { process.kill(child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  for (const [log, dir] of logFiles) {
+    if (!existsSync(dir)) rmSync(log, { force: true });
+  }
+});
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -27,42 +41,84 @@ export function tempDir(tag = 'kw') {
   return mkdtempSync(join(tmpdir(), `${tag}-`));
 }
 
+// n characters of [A-Za-z0-9_-].
 export function randomToken(n = 48) {
   return randomBytes(n).toString('base64url').slice(0, n);
 }
 
-// Runs a keyward command (not serve) to completion.
-export function run(args, { env = {}, input } = {}) {
-  const r = spawnSync(BIN, args, { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30000, input });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+// Every regular file under dir, recursively.
+export function filesUnder(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) out.push(...filesUnder(p));
+    else if (st.isFile()) out.push(p);
+  }
+  return out;
 }
 
-export async function startServer({ dataDir, rootToken, env = {}, args = [], keepDir = false } = {}) {
+// Runs a keyward command (not serve) to completion.
+export function run(args, { env = {}, input, unsetRootToken = true } = {}) {
+  const childEnv = { ...process.env };
+  if (unsetRootToken) delete childEnv.KEYWARD_ROOT_TOKEN;
+  Object.assign(childEnv, env);
+  const r = spawnSync(BIN, args, { env: childEnv, encoding: 'utf8', timeout: 30000, input });
+  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+// Polls fn until it returns a truthy value or ms pass; returns the last value.
+export async function waitFor(fn, ms = 1500, step = 50) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v || Date.now() > deadline) return v;
+    await sleep(step);
+  }
+}
+
+// rootToken: undefined -> a random 48-character token in KEYWARD_ROOT_TOKEN; null -> none set
+// (first start generates and prints one); a string -> that token.
+export async function startServer({ dataDir, rootToken, env = {}, args = [], keepDir = false, readyTimeoutMs = 10000 } = {}) {
   const dir = dataDir || tempDir('kw-data');
-  const token = rootToken === undefined ? randomToken() : rootToken;
+  const token = rootToken === undefined ? randomToken(48) : rootToken;
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const childEnv = { ...process.env, ...env };
   delete childEnv.KEYWARD_ROOT_TOKEN;
   if (token) childEnv.KEYWARD_ROOT_TOKEN = token;
+
+  // The output also goes to a file beside the data directory, so the secrets test can grep it.
+  const logFile = join(dirname(dir), `${basename(dir)}.log`);
+  const logFd = openSync(logFile, 'a');
+  logFiles.set(logFile, dir);
   const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  live.add(child);
+  let out = '', stdout = '', stderr = '';
+  child.stdout.on('data', (d) => { out += d; stdout += d; writeSync(logFd, d); });
+  child.stderr.on('data', (d) => { out += d; stderr += d; writeSync(logFd, d); });
   let exited = null;
-  const exitP = new Promise((resolve) => child.on('exit', (code, sig) => resolve((exited = { code, sig }))));
+  // 'close' fires after the exit and after both pipes are drained, so logs() is complete.
+  const exitP = new Promise((resolve) => child.on('close', (code, sig) => {
+    live.delete(child);
+    try { closeSync(logFd); } catch { /* closed */ }
+    resolve((exited = { code, sig }));
+  }));
 
   const server = {
-    url, port, dataDir: dir, rootToken: token, pid: child.pid,
+    url, port, dataDir: dir, rootToken: token, pid: child.pid, logFile,
     logs: () => out,
+    stdout: () => stdout,
+    stderr: () => stderr,
     exited: () => exited,
+    // SIGTERM, wait for the exit, SIGKILL after 5 s.
     async stop() {
       if (!exited) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+        try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
+        const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
         await exitP;
         clearTimeout(t);
       }
@@ -72,44 +128,53 @@ export async function startServer({ dataDir, rootToken, env = {}, args = [], kee
       return exited;
     },
     async kill9() {
-      if (!exited) child.kill('SIGKILL');
+      if (!exited) {
+        try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+      }
       return exitP;
     },
+    // stop(), then remove the data directory (unless it was given or keepDir) and the log file.
     async cleanup() {
-      await server.stop();
-      if (!keepDir && !dataDir) rmSync(dir, { recursive: true, force: true });
+      try {
+        await server.stop();
+      } finally {
+        if (!keepDir && !dataDir) rmSync(dir, { recursive: true, force: true });
+        if (!keepDir) rmSync(logFile, { force: true });
+      }
     },
     api: (method, path, body, opts = {}) => api(url, method, path, body, { token, ...opts }),
   };
 
-  const deadline = Date.now() + 10000;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (exited) throw new Error(`keyward exited (${JSON.stringify(exited)}) before ready:\n${out}`);
     try {
-      const r = await fetch(`${url}/readyz`);
+      const r = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      await r.arrayBuffer();
       if (r.status === 200) break;
     } catch { /* not listening yet */ }
     if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`keyward not ready after 10 s:\n${out}`);
+      await server.kill9();
+      throw new Error(`keyward not ready after ${readyTimeoutMs} ms:\n${out}`);
     }
     await sleep(50);
   }
   return server;
 }
 
-// One HTTP call. body: object (sent as JSON), string (sent as is), or undefined.
+// One HTTP call. body: object (sent as JSON), string or Buffer (sent as is), or undefined.
+// opts.token -> Authorization: Bearer (unless headers carry an Authorization already);
+// opts.contentType: the body's type (default application/json; null sends none).
 export async function api(base, method, path, body, { token, headers = {}, contentType } = {}) {
   const h = { ...headers };
-  if (token && !('authorization' in Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v])))) {
-    h.Authorization = `Bearer ${token}`;
-  }
+  const has = (name) => Object.keys(h).some((k) => k.toLowerCase() === name);
+  if (token && !has('authorization')) h.Authorization = `Bearer ${token}`;
   let payload;
   if (body !== undefined) {
-    payload = typeof body === 'string' ? body : JSON.stringify(body);
-    h['Content-Type'] = contentType || 'application/json';
+    payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    if (!has('content-type') && contentType !== null) h['Content-Type'] = contentType || 'application/json';
   }
-  const r = await fetch(base + path, { method, headers: h, body: payload });
+  const r = await fetch(base + path, { method, headers: h, body: payload, signal: AbortSignal.timeout(15000) });
   const text = await r.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
@@ -129,11 +194,16 @@ export async function createKey(server, serviceId, body = { scope: 'metadata' })
   return r.json;
 }
 
+// POST /keys/verify as `token` (root by default); returns the body, throws unless 200.
 export async function verify(server, key, token = server.rootToken) {
   const r = await api(server.url, 'POST', '/api/v1/keys/verify', { key }, { token });
+  if (r.status !== 200) throw new Error(`verify: ${r.status} ${r.text}`);
   return r.json;
 }
 
 export function writeFile(path, text) {
   writeFileSync(path, text);
 }
+
+// RFC 3339 UTC with milliseconds, as docs/api.md gives every time.
+export const TIME_RE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
