@@ -19,7 +19,7 @@
 
 #define SEED_MAX_COUNT 10000000L
 
-static enum kw_err insert_service(struct kw_store *st, struct kw_service *svc)
+static enum kw_err insert_service(struct kw_tx *tx, struct kw_service *svc)
 {
     enum kw_err err;
 
@@ -31,11 +31,11 @@ static enum kw_err insert_service(struct kw_store *st, struct kw_service *svc)
     snprintf(svc->description, sizeof(svc->description), "make bench fixture");
     snprintf(svc->key_prefix, sizeof(svc->key_prefix), "kw");
     svc->created_at = svc->updated_at = kw_time_now_ms();
-    return kw_store_service_insert(st, svc);
+    return kw_store_service_insert(tx, svc);
 }
 
 /* One key for svc; its secret into secret. */
-static enum kw_err insert_key(struct kw_store *st, const struct kw_service *svc, char secret[KW_KEYFMT_MAX])
+static enum kw_err insert_key(struct kw_tx *tx, const struct kw_service *svc, char secret[KW_KEYFMT_MAX])
 {
     struct kw_key k;
     enum kw_err err;
@@ -52,25 +52,27 @@ static enum kw_err insert_key(struct kw_store *st, const struct kw_service *svc,
     k.archive_after_extract_s = -1;
     k.created_at = k.updated_at = svc->created_at;
     snprintf(k.created_by, sizeof(k.created_by), "bench");
-    return kw_store_key_insert(st, &k);
+    err = kw_store_version_next(tx, &k.version);
+    return err == KW_OK ? kw_store_key_insert(tx, &k) : err;
 }
 
 static int seed(struct kw_store *st, long count, FILE *out, long sample)
 {
     struct kw_service svc;
     char secret[KW_KEYFMT_MAX];
+    struct kw_tx *tx = NULL;
     long i;
 
-    if (kw_store_begin(st) != KW_OK) {
+    if (kw_store_begin(st, KW_TX_WRITE, &tx) != KW_OK) {
         fprintf(stderr, "seed: cannot begin a transaction\n");
         return -1;
     }
-    if (insert_service(st, &svc) != KW_OK) {
+    if (insert_service(tx, &svc) != KW_OK) {
         fprintf(stderr, "seed: cannot insert the service\n");
         goto fail;
     }
     for (i = 0; i < count; i++) {
-        if (insert_key(st, &svc, secret) != KW_OK) {
+        if (insert_key(tx, &svc, secret) != KW_OK) {
             fprintf(stderr, "seed: cannot insert key %ld\n", i);
             goto fail;
         }
@@ -80,14 +82,14 @@ static int seed(struct kw_store *st, long count, FILE *out, long sample)
         }
     }
     explicit_bzero(secret, sizeof(secret));
-    if (kw_store_commit(st) != KW_OK) {
+    if (kw_store_commit(tx) != KW_OK) {
         fprintf(stderr, "seed: commit failed\n");
         return -1;
     }
     return 0;
 fail:
     explicit_bzero(secret, sizeof(secret));
-    kw_store_rollback(st);
+    kw_store_rollback(tx);
     return -1;
 }
 

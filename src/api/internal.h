@@ -9,7 +9,7 @@
 #include "api/api.h"
 #include "core/err.h"
 #include "domain/auth.h"
-#include "store/records.h"
+#include "core/records.h"
 
 #define KW_API_LIST_DEFAULT 50
 #define KW_API_LIST_MAX 200
@@ -35,6 +35,8 @@ void kw_api_fail(struct kw_api_ctx *c, struct kw_api_res *res, int status, const
  * for NOT_FOUND ("key"), conflict_code the stable code for KW_ERR_CONFLICT. */
 void kw_api_fail_err(struct kw_api_ctx *c, struct kw_api_res *res, enum kw_err err, const char *what,
                      const char *conflict_code, const char *conflict_detail);
+/* The problem detail for a domain conflict code ("KEY_REVOKED", ...), or NULL. */
+const char *kw_api_conflict_detail(const char *code);
 void kw_api_header(struct kw_api_res *res, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

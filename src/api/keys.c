@@ -157,12 +157,11 @@ void kw_api_keys_get(struct kw_api_ctx *c, struct kw_api_res *res)
     kw_api_json(res, 200, kw_api_key_json(&k, c->req->now_ms));
 }
 
-static const char revoked_detail[] = "The key is revoked; revocation is permanent. Create a new key.";
-
 void kw_api_keys_update(struct kw_api_ctx *c, struct kw_api_res *res)
 {
     struct kw_key_params p;
     struct kw_key k;
+    const char *why = NULL;
     json_t *b = kw_api_body(c, res, update_fields, 0);
     enum kw_err err;
 
@@ -170,9 +169,9 @@ void kw_api_keys_update(struct kw_api_ctx *c, struct kw_api_res *res)
         return;
     if (!read_params(c, res, b, 0, &p))
         goto out;
-    err = kw_keys_update(c->app, &c->actor, c->params[0], &p, &k);
+    err = kw_keys_update(c->app, &c->actor, c->params[0], &p, &k, &why);
     if (err != KW_OK) {
-        kw_api_fail_err(c, res, err, "key", "KEY_REVOKED", revoked_detail);
+        kw_api_fail_err(c, res, err, "key", why, kw_api_conflict_detail(why));
         goto out;
     }
     kw_api_json(res, 200, kw_api_key_json(&k, c->req->now_ms));
@@ -202,6 +201,7 @@ void kw_api_keys_roll(struct kw_api_ctx *c, struct kw_api_res *res)
 {
     struct kw_key k;
     char secret[KW_KEYFMT_MAX];
+    const char *why = NULL;
     int64_t grace = 0;
     json_t *b = kw_api_body(c, res, roll_fields, 1);
     enum kw_err err;
@@ -210,9 +210,9 @@ void kw_api_keys_roll(struct kw_api_ctx *c, struct kw_api_res *res)
         return;
     if (kw_api_int(c, res, b, "expireOldAfterSeconds", 0, KW_ROLL_GRACE_MAX_S, 0, &grace, NULL) < 0)
         goto out;
-    err = kw_keys_roll(c->app, &c->actor, c->params[0], grace, &k, secret);
+    err = kw_keys_roll(c->app, &c->actor, c->params[0], grace, &k, secret, &why);
     if (err != KW_OK) {
-        kw_api_fail_err(c, res, err, "key", "KEY_REVOKED", revoked_detail);
+        kw_api_fail_err(c, res, err, "key", why, kw_api_conflict_detail(why));
         goto out;
     }
     created(c, res, &k, secret);

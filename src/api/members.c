@@ -6,6 +6,8 @@
 #include "api/internal.h"
 #include "core/timeutil.h"
 #include "domain/accounts.h"
+#include "domain/commit_internal.h"
+#include "domain/keys.h"
 
 static json_t *member_json(const struct kw_member *m)
 {
@@ -72,7 +74,7 @@ void kw_api_members_list(struct kw_api_ctx *c, struct kw_api_res *res)
     if (!kw_api_page(c, res, &limit, &after))
         return;
     items = calloc(limit + 1, sizeof(*items));
-    if (items == NULL || kw_store_member_list(c->app->store, c->params[0], NULL, after, items, limit + 1, &n) != KW_OK) {
+    if (items == NULL || kw_accounts_member_list(c->app, c->params[0], NULL, after, items, limit + 1, &n) != KW_OK) {
         kw_api_fail_err(c, res, KW_ERR_STORE, "member", NULL, NULL);
         free(items);
         return;
@@ -148,6 +150,7 @@ void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res)
     int r = kw_api_query(c->req, "hours", v, sizeof(v));
     int64_t to = (c->req->now_ms / 3600000 + 1) * 3600000, from, tv = 0, td = 0;
     struct kw_usage_point *pts;
+    enum kw_err err = KW_ERR_NOMEM;
     size_t n = 0, i;
     json_t *keys, *arr, *val;
     const char *kid;
@@ -159,7 +162,9 @@ void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res)
     }
     from = to - hours * 3600000LL;
     pts = calloc(USAGE_MAX_POINTS, sizeof(*pts));
-    if (pts == NULL || kw_store_usage_list(c->app->store, c->params[0], from, pts, USAGE_MAX_POINTS, &n) != KW_OK) {
+    if (pts != NULL)
+        KW_DOMAIN_READ(c->app->store, err, tx, kw_store_usage_list(tx, c->params[0], from, pts, USAGE_MAX_POINTS, &n));
+    if (pts == NULL || err != KW_OK) {
         free(pts);
         kw_api_fail_err(c, res, KW_ERR_STORE, "usage", NULL, NULL);
         return;
@@ -171,7 +176,7 @@ void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res)
     arr = json_array();
     json_object_foreach(keys, kid, val)
     {
-        if (kw_store_key_get(c->app->store, kid, &k) == KW_OK) {
+        if (kw_keys_get(c->app, kid, &k) == KW_OK) {
             json_object_set_new(val, "start", json_string(k.start));
             json_object_set_new(val, "description", json_string(k.description));
         } else {

@@ -21,7 +21,7 @@ static json_t *whoami_json(struct kw_app *app, const struct kw_user *u)
     json_t *arr = json_array();
     size_t n = 0, i;
 
-    if (kw_store_member_list(app->store, NULL, u->username, 0, m, KW_API_LIST_MAX, &n) == KW_OK) {
+    if (kw_accounts_member_list(app, NULL, u->username, 0, m, KW_API_LIST_MAX, &n) == KW_OK) {
         for (i = 0; i < n; i++)
             json_array_append_new(arr, json_pack("{s:s, s:s}", "serviceId", m[i].service_id, "role", m[i].role));
     }
@@ -82,7 +82,7 @@ void kw_api_session_get(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail(c, res, 401, "UNAUTHENTICATED", "No console session: log in first.", NULL);
         return;
     }
-    if (kw_store_user_get(c->app->store, c->principal.id, &u) != KW_OK) {
+    if (kw_accounts_user_get(c->app, c->principal.id, &u) != KW_OK) {
         kw_api_fail(c, res, 401, "UNAUTHENTICATED", "No console session: log in first.", NULL);
         return;
     }
@@ -172,7 +172,7 @@ void kw_api_users_list(struct kw_api_ctx *c, struct kw_api_res *res)
     if (!kw_api_page(c, res, &limit, &after))
         return;
     items = calloc(limit + 1, sizeof(*items));
-    if (items == NULL || kw_store_user_list(c->app->store, after, items, limit + 1, &n) != KW_OK) {
+    if (items == NULL || kw_accounts_user_list(c->app, after, items, limit + 1, &n) != KW_OK) {
         kw_api_fail_err(c, res, KW_ERR_STORE, "user", NULL, NULL);
         free(items);
         return;
@@ -186,12 +186,15 @@ void kw_api_users_update(struct kw_api_ctx *c, struct kw_api_res *res)
 {
     const char *password = NULL, *current = NULL, *role = NULL;
     int disabled = 0, has_disabled = 0, admin = kw_auth_is_admin(&c->principal);
+    struct kw_user_change ch;
+    const char *why = NULL;
     struct kw_user u;
     json_t *b = kw_api_body(c, res, user_update_fields, 0);
     enum kw_err err;
 
     if (b == NULL)
         return;
+    memset(&ch, 0, sizeof(ch));
     if (read_password(c, res, b, "password", &password) < 0 || read_role(c, res, b, &role) < 0 ||
         (has_disabled = kw_api_bool(c, res, b, "disabled", &disabled)) < 0 ||
         kw_api_str(c, res, b, "currentPassword", 1, KW_PASSWORD_MAX, &current) < 0)
@@ -200,18 +203,23 @@ void kw_api_users_update(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail(c, res, 403, "FORBIDDEN", "You may only change your own password.", NULL);
         goto out;
     }
-    /* A person changing their own password proves the current one, whatever their role. */
+    /* A person changing their own password proves the current one, whatever their role; the
+     * session that made the change stays, the others end. */
+    ch.password = password;
+    ch.role = role;
+    ch.disabled = has_disabled ? &disabled : NULL;
     if (c->principal.kind == KW_PRINCIPAL_USER && password != NULL && strcmp(c->principal.id, c->params[0]) == 0) {
-        if (kw_store_user_get(c->app->store, c->params[0], &u) != KW_OK || current == NULL ||
-            !kw_crypto_password_verify(u.password_hash, current, strlen(current))) {
-            kw_api_fail(c, res, 403, "INVALID_CREDENTIALS", "The current password is wrong.", "currentPassword");
-            goto out;
-        }
+        ch.prove_current = 1;
+        ch.current_password = current;
+        ch.keep_session = c->principal.session_hash;
     }
-    err = kw_accounts_user_update(c->app, &c->actor, c->params[0], password, role, has_disabled ? &disabled : NULL,
-                                  &u);
+    err = kw_accounts_user_update(c->app, &c->actor, c->params[0], &ch, &u, &why);
+    if (err == KW_ERR_CONFLICT && why != NULL && strcmp(why, "INVALID_CREDENTIALS") == 0) {
+        kw_api_fail(c, res, 403, "INVALID_CREDENTIALS", "The current password is wrong.", "currentPassword");
+        goto out;
+    }
     if (err != KW_OK) {
-        kw_api_fail_err(c, res, err, "user", NULL, NULL);
+        kw_api_fail_err(c, res, err, "user", why, kw_api_conflict_detail(why));
         goto out;
     }
     kw_api_json(res, 200, user_json(&u));
@@ -221,10 +229,11 @@ out:
 
 void kw_api_users_delete(struct kw_api_ctx *c, struct kw_api_res *res)
 {
-    enum kw_err err = kw_accounts_user_delete(c->app, &c->actor, c->params[0]);
+    const char *why = NULL;
+    enum kw_err err = kw_accounts_user_delete(c->app, &c->actor, c->params[0], &why);
 
     if (err != KW_OK) {
-        kw_api_fail_err(c, res, err, "user", NULL, NULL);
+        kw_api_fail_err(c, res, err, "user", why, kw_api_conflict_detail(why));
         return;
     }
     kw_api_json(res, 204, NULL);

@@ -90,6 +90,29 @@ void kw_api_fail(struct kw_api_ctx *c, struct kw_api_res *res, int status, const
     kw_api_problem(res, status, code, detail, field, c->req->request_id);
 }
 
+static const struct {
+    const char *code, *detail;
+} conflicts[] = {
+    {"KEY_REVOKED", "The key is revoked; revocation is permanent. Create a new key."},
+    {"KEY_ROLLED", "The key was rolled: its expiry is the roll's grace period and cannot be changed."},
+    {"KEY_ALREADY_ROLLED", "The key was rolled already; a key has one successor. Roll the new key instead."},
+    {"KEY_EXPIRED", "The key has expired and cannot be rolled. Create a new key."},
+    {"SERVICE_HAS_LIVE_KEYS", "The service still has live keys: revoke them, or delete with ?force=true."},
+    {"LAST_SYSADMIN", "This is the last enabled System Administrator: make another one first."},
+    {"INVALID_CREDENTIALS", "The current password is wrong."},
+};
+
+const char *kw_api_conflict_detail(const char *code)
+{
+    size_t i;
+
+    for (i = 0; code != NULL && i < sizeof(conflicts) / sizeof(conflicts[0]); i++) {
+        if (strcmp(conflicts[i].code, code) == 0)
+            return conflicts[i].detail;
+    }
+    return NULL;
+}
+
 /* The one table from kw_err to HTTP. */
 void kw_api_fail_err(struct kw_api_ctx *c, struct kw_api_res *res, enum kw_err err, const char *what,
                      const char *conflict_code, const char *conflict_detail)
@@ -110,6 +133,10 @@ void kw_api_fail_err(struct kw_api_ctx *c, struct kw_api_res *res, enum kw_err e
         return;
     case KW_ERR_TOO_LARGE:
         kw_api_fail(c, res, 413, "BODY_TOO_LARGE", "Too large.", NULL);
+        return;
+    case KW_ERR_RETRY:
+        kw_api_header(res, "Retry-After", "1");
+        kw_api_fail(c, res, 503, "STORE_UNAVAILABLE", "The store is busy; try again in a second.", NULL);
         return;
     default:
         kw_log_error("request failed", "request_id=%s err=%s", c->req->request_id, kw_err_str(err));

@@ -6,6 +6,7 @@
 #include "crypto/crypto.h"
 #include "domain/accounts.h"
 #include "domain/commit_internal.h"
+#include "domain/keys.h"
 
 enum route_auth {
     AUTH_NONE,      /* public */
@@ -135,7 +136,7 @@ static int authorise_service(struct kw_api_ctx *c, const struct route *r, struct
     if (c->principal.kind == KW_PRINCIPAL_KEY)
         return refuse(c, r, res, 403, "FORBIDDEN", "API keys cannot use the admin API.");
     if (r->auth == AUTH_KEY_READ && !kw_auth_is_admin(&c->principal)) {
-        if (kw_store_key_get(c->app->store, c->params[0], &k) != KW_OK)
+        if (kw_keys_get(c->app, c->params[0], &k) != KW_OK)
             return refuse(c, r, res, 404, "NOT_FOUND", "No such key.");
         svc = k.service_id;
     }

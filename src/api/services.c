@@ -78,8 +78,7 @@ void kw_api_services_list(struct kw_api_ctx *c, struct kw_api_res *res)
     }
     /* A person who is not a sysadmin sees the services they are a member of. */
     err = kw_auth_is_admin(&c->principal) ? kw_services_list(c->app, after, items, limit + 1, &n)
-                                           : kw_store_service_list_for(c->app->store, c->principal.id, after, items,
-                                                                       limit + 1, &n);
+                                           : kw_services_list_for(c->app, c->principal.id, after, items, limit + 1, &n);
     if (err != KW_OK) {
         kw_api_fail_err(c, res, err, "service", NULL, NULL);
         goto out;
@@ -135,7 +134,7 @@ void kw_api_services_delete(struct kw_api_ctx *c, struct kw_api_res *res)
     err = kw_services_delete(c->app, &c->actor, c->params[0], r > 0 && strcmp(force, "true") == 0);
     if (err != KW_OK) {
         kw_api_fail_err(c, res, err, "service", "SERVICE_HAS_LIVE_KEYS",
-                        "The service still has live keys: revoke them, or delete with ?force=true.");
+                        kw_api_conflict_detail("SERVICE_HAS_LIVE_KEYS"));
         return;
     }
     kw_api_json(res, 204, NULL);

@@ -12,6 +12,8 @@ enum kw_err {
     KW_ERR_EXISTS,     /* unique constraint: object already exists */
     KW_ERR_TOO_LARGE,  /* a size cap was exceeded */
     KW_ERR_MALFORMED,  /* a credential or token failed its format/checksum check */
+    KW_ERR_RETRY,      /* the database may accept the same transaction if run again (busy, serialization
+                        * failure, deadlock, lost connection); the domain reruns it a bounded number of times */
     KW_ERR_STORE,      /* the database failed (logged at the caller) */
     KW_ERR_CRYPTO,     /* OpenSSL/libargon2 failed (logged at the caller) */
     KW_ERR_IO,         /* a file or socket operation failed */

@@ -10,6 +10,7 @@
 #include "domain/commit_internal.h"
 #include "domain/keyfmt.h"
 #include "domain/throttle.h"
+#include "store/store.h"
 
 int kw_accounts_username_valid(const char *name)
 {
@@ -36,78 +37,162 @@ int kw_accounts_member_role_valid(const char *role)
     return strcmp(role, "admin") == 0 || strcmp(role, "operator") == 0 || strcmp(role, "viewer") == 0;
 }
 
-/* Begin; body; audited commit. Shared shape of every write here. */
-#define KW_TX(app, body, a, action, ttype, tid, svc)                                                   \
-    do {                                                                                               \
-        err = kw_store_begin((app)->store);                                                            \
-        if (err != KW_OK)                                                                              \
-            return err;                                                                                \
-        body;                                                                                          \
-        if (err != KW_OK) {                                                                            \
-            kw_store_rollback((app)->store);                                                           \
-            return err;                                                                                \
-        }                                                                                              \
-        err = kw_domain_commit(app, a, action, ttype, tid, svc, NULL);                                 \
-    } while (0)
+/* ---- users ---- */
+
+struct user_ctx {
+    const char *username;
+    const struct kw_user_change *ch;
+    const char *new_hash;      /* Argon2id of the new password, or "" */
+    const char *verified_hash; /* the hash the current password was checked against, or NULL */
+    struct kw_user user;
+};
+
+static enum kw_err create_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    return kw_store_user_insert(tx, &((struct user_ctx *)ctx)->user);
+}
 
 enum kw_err kw_accounts_user_create(struct kw_app *app, const struct kw_actor *a, const char *username,
                                     const char *password, const char *role, struct kw_user *out)
 {
+    struct user_ctx c;
+    struct kw_write w;
+    enum kw_err err;
+
+    memset(&c, 0, sizeof(c));
+    snprintf(c.user.username, sizeof(c.user.username), "%s", username);
+    snprintf(c.user.role, sizeof(c.user.role), "%s", role ? role : "user");
+    c.user.created_at = kw_time_now_ms();
+    err = kw_crypto_password_hash(password, strlen(password), (uint32_t)app->cfg->argon2_memory_kib,
+                                  (uint32_t)app->cfg->argon2_iterations, c.user.password_hash);
+    if (err != KW_OK)
+        return err;
+    kw_write_init(&w, a, "user.create", "user", username, NULL);
+    err = kw_domain_write(app, &w, create_body, &c);
+    if (err == KW_OK)
+        *out = c.user;
+    return err;
+}
+
+static int is_live_admin(const struct kw_user *u)
+{
+    return strcmp(u->role, "sysadmin") == 0 && !u->disabled;
+}
+
+/* Refuses a change that would leave no enabled System Administrator (before: u as stored). */
+static enum kw_err keep_an_admin(struct kw_tx *tx, const struct kw_user *before, const struct kw_user *after,
+                                 struct kw_write *w)
+{
+    int64_t admins = 0;
+    enum kw_err err;
+
+    if (!is_live_admin(before) || (after != NULL && is_live_admin(after)))
+        return KW_OK;
+    err = kw_store_user_count_admins(tx, &admins);
+    if (err == KW_OK && admins <= 1) {
+        w->conflict = "LAST_SYSADMIN";
+        err = KW_ERR_CONFLICT;
+    }
+    return err;
+}
+
+static enum kw_err update_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct user_ctx *c = ctx;
+    const struct kw_user_change *ch = c->ch;
+    struct kw_user before;
+    enum kw_err err = kw_store_user_get(tx, c->username, &before);
+
+    if (err != KW_OK)
+        return err;
+    /* The current password was proven against this hash: if it changed since, the proof is void. */
+    if (c->verified_hash != NULL && strcmp(before.password_hash, c->verified_hash) != 0) {
+        w->conflict = "INVALID_CREDENTIALS";
+        return KW_ERR_CONFLICT;
+    }
+    c->user = before;
+    if (c->new_hash[0] != '\0')
+        snprintf(c->user.password_hash, sizeof(c->user.password_hash), "%s", c->new_hash);
+    if (ch->role != NULL)
+        snprintf(c->user.role, sizeof(c->user.role), "%s", ch->role);
+    if (ch->disabled != NULL)
+        c->user.disabled = *ch->disabled ? 1 : 0;
+    err = keep_an_admin(tx, &before, &c->user, w);
+    if (err == KW_OK)
+        err = kw_store_user_update(tx, &c->user);
+    /* A new password ends every other session; disabling ends every one. */
+    if (err == KW_OK && (c->user.disabled || c->new_hash[0] != '\0'))
+        err = kw_store_session_delete_user(tx, c->username, c->user.disabled ? NULL : ch->keep_session);
+    return err;
+}
+
+/* Checks ch->current_password against the stored hash, outside any transaction (Argon2 is slow);
+ * *verified = the hash it matched. */
+static enum kw_err prove_current(struct kw_app *app, const char *username, const char *current,
+                                 char verified[KW_PWHASH_MAX], const char **conflict)
+{
     struct kw_user u;
     enum kw_err err;
 
-    memset(&u, 0, sizeof(u));
-    snprintf(u.username, sizeof(u.username), "%s", username);
-    snprintf(u.role, sizeof(u.role), "%s", role ? role : "user");
-    u.created_at = kw_time_now_ms();
-    err = kw_crypto_password_hash(password, strlen(password), (uint32_t)app->cfg->argon2_memory_kib,
-                                  (uint32_t)app->cfg->argon2_iterations, u.password_hash);
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_user_get(tx, username, &u));
     if (err != KW_OK)
         return err;
-    KW_TX(app, err = kw_store_user_insert(app->store, &u), a, "user.create", "user", u.username, NULL);
-    if (err == KW_OK)
-        *out = u;
-    return err;
+    if (current == NULL || !kw_crypto_password_verify(u.password_hash, current, strlen(current))) {
+        *conflict = "INVALID_CREDENTIALS";
+        return KW_ERR_CONFLICT;
+    }
+    memcpy(verified, u.password_hash, KW_PWHASH_MAX);
+    return KW_OK;
 }
 
 enum kw_err kw_accounts_user_update(struct kw_app *app, const struct kw_actor *a, const char *username,
-                                    const char *password, const char *role, const int *disabled, struct kw_user *out)
+                                    const struct kw_user_change *ch, struct kw_user *out, const char **conflict)
 {
-    struct kw_user u;
-    char hash[KW_PASSWORD_HASH_MAX] = "";
-    enum kw_err err;
+    char hash[KW_PASSWORD_HASH_MAX] = "", verified[KW_PWHASH_MAX] = "";
+    struct user_ctx c = {username, ch, hash, NULL, {0}};
+    struct kw_write w;
+    const char *why = NULL;
+    enum kw_err err = KW_OK;
 
-    if (password != NULL) {
-        err = kw_crypto_password_hash(password, strlen(password), (uint32_t)app->cfg->argon2_memory_kib,
-                                      (uint32_t)app->cfg->argon2_iterations, hash);
-        if (err != KW_OK)
-            return err;
+    if (ch->prove_current) {
+        err = prove_current(app, username, ch->current_password, verified, &why);
+        c.verified_hash = verified;
     }
-    KW_TX(app, {
-        err = kw_store_user_get(app->store, username, &u);
-        if (err == KW_OK) {
-            if (hash[0] != '\0')
-                memcpy(u.password_hash, hash, sizeof(u.password_hash));
-            if (role != NULL)
-                snprintf(u.role, sizeof(u.role), "%s", role);
-            if (disabled != NULL)
-                u.disabled = *disabled ? 1 : 0;
-            err = kw_store_user_update(app->store, &u);
-        }
-        /* A new password or a disabled account ends every session. */
-        if (err == KW_OK && (hash[0] != '\0' || u.disabled))
-            err = kw_store_session_delete_user(app->store, username);
-    }, a, "user.update", "user", username, NULL);
+    if (err == KW_OK && ch->password != NULL)
+        err = kw_crypto_password_hash(ch->password, strlen(ch->password), (uint32_t)app->cfg->argon2_memory_kib,
+                                      (uint32_t)app->cfg->argon2_iterations, hash);
+    if (err == KW_OK) {
+        kw_write_init(&w, a, "user.update", "user", username, NULL);
+        err = kw_domain_write(app, &w, update_body, &c);
+        why = w.conflict;
+    }
+    if (conflict != NULL)
+        *conflict = why;
     if (err == KW_OK)
-        *out = u;
+        *out = c.user;
     return err;
 }
 
-enum kw_err kw_accounts_user_delete(struct kw_app *app, const struct kw_actor *a, const char *username)
+static enum kw_err delete_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
 {
+    struct kw_user before;
+    enum kw_err err = kw_store_user_get(tx, ctx, &before);
+
+    if (err == KW_OK)
+        err = keep_an_admin(tx, &before, NULL, w);
+    return err == KW_OK ? kw_store_user_delete(tx, ctx) : err;
+}
+
+enum kw_err kw_accounts_user_delete(struct kw_app *app, const struct kw_actor *a, const char *username,
+                                    const char **conflict)
+{
+    struct kw_write w;
     enum kw_err err;
 
-    KW_TX(app, err = kw_store_user_delete(app->store, username), a, "user.delete", "user", username, NULL);
+    kw_write_init(&w, a, "user.delete", "user", username, NULL);
+    err = kw_domain_write(app, &w, delete_body, (void *)username);
+    if (conflict != NULL)
+        *conflict = w.conflict;
     return err;
 }
 
@@ -128,8 +213,16 @@ static enum kw_err csrf_of(const char *session_id, size_t len, char out[64])
     return KW_OK;
 }
 
+struct login_ctx {
+    struct kw_app *app;
+    const struct kw_user *user; /* as verified, outside the transaction */
+    int64_t now;
+    char *session_id;
+    struct kw_session *session;
+};
+
 static enum kw_err new_session(struct kw_app *app, const struct kw_user *u, int64_t now,
-                               char session_id[KW_SESSION_ID_MAX], struct kw_session *s)
+                               char session_id[KW_SESSION_ID_MAX], struct kw_session *s, struct kw_tx *tx)
 {
     enum kw_err err;
 
@@ -143,15 +236,28 @@ static enum kw_err new_session(struct kw_app *app, const struct kw_user *u, int6
     s->csrf[0] = '\0';
     s->created_at = s->last_seen = now;
     s->expires_at = now + (int64_t)app->cfg->session_max_s * 1000;
-    err = kw_store_session_insert(app->store, s);
+    err = kw_store_session_insert(tx, s);
     return err == KW_OK ? csrf_of(session_id, strlen(session_id), s->csrf) : err;
 }
 
-static enum kw_err login_checked(struct kw_app *app, const char *username, const char *password, int64_t now,
-                                 char session_id[KW_SESSION_ID_MAX], struct kw_session *s, struct kw_user *u)
+/* The login writes only what it owns (last login) and only while the row is still the one whose
+ * password it verified and still enabled; an admin's change in between makes it fail. */
+static enum kw_err login_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
 {
-    enum kw_err err = kw_store_user_get(app->store, username, u);
+    struct login_ctx *c = ctx;
+    enum kw_err err = kw_store_user_login(tx, c->user, c->now);
 
+    if (err == KW_ERR_CONFLICT)
+        return KW_ERR_NOT_FOUND;
+    return err == KW_OK ? new_session(c->app, c->user, c->now, c->session_id, c->session, tx) : err;
+}
+
+/* Verifies the password against the row as read, outside any transaction (Argon2 takes ~30 ms). */
+static enum kw_err verify_password(struct kw_app *app, const char *username, const char *password, struct kw_user *u)
+{
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_user_get(tx, username, u));
     if (err != KW_OK && err != KW_ERR_NOT_FOUND)
         return err;
     if (err != KW_OK) {
@@ -161,23 +267,27 @@ static enum kw_err login_checked(struct kw_app *app, const char *username, const
                                 (uint32_t)app->cfg->argon2_iterations, dummy);
         return KW_ERR_NOT_FOUND;
     }
-    if (!kw_crypto_password_verify(u->password_hash, password, strlen(password)) ||
-        err != KW_OK || u->disabled)
+    if (!kw_crypto_password_verify(u->password_hash, password, strlen(password)) || u->disabled)
         return KW_ERR_NOT_FOUND;
-    err = kw_store_begin(app->store);
-    if (err != KW_OK)
-        return err;
-    u->last_login_at = now;
-    err = kw_store_user_update(app->store, u);
-    if (err == KW_OK)
-        err = new_session(app, u, now, session_id, s);
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        return err;
-    }
-    return KW_OK; /* the caller commits with the audit event */
+    return KW_OK;
 }
 
+static enum kw_err login_checked(struct kw_app *app, const struct kw_actor *a, const char *username,
+                                 const char *password, int64_t now, char session_id[KW_SESSION_ID_MAX],
+                                 struct kw_session *s, struct kw_user *u)
+{
+    struct login_ctx c = {app, u, now, session_id, s};
+    struct kw_write w;
+    enum kw_err err = verify_password(app, username, password, u);
+
+    if (err != KW_OK)
+        return err;
+    kw_write_init(&w, a, "session.create", "user", username, NULL);
+    err = kw_domain_write(app, &w, login_body, &c);
+    if (err == KW_OK)
+        u->last_login_at = now;
+    return err;
+}
 enum kw_err kw_accounts_login(struct kw_app *app, const char *username, const char *password, const char *ip,
                               const char *request_id, char session_id[KW_SESSION_ID_MAX], struct kw_session *out,
                               struct kw_user *user, int64_t *retry_after_s)
@@ -198,17 +308,39 @@ enum kw_err kw_accounts_login(struct kw_app *app, const char *username, const ch
         return KW_ERR_CONFLICT;
     }
     memset(out, 0, sizeof(*out));
-    err = login_checked(app, username, password, now, session_id, out, user);
+    err = login_checked(app, &a, username, password, now, session_id, out, user);
     if (err == KW_ERR_NOT_FOUND) {
         kw_throttle_fail(app->throttle, ukey, now);
         kw_throttle_fail(app->throttle, ipkey, now);
         kw_domain_audit_async(app, &a, "session.create", "user", username, NULL, "denied", NULL);
         return err;
     }
-    if (err != KW_OK)
-        return err;
-    kw_throttle_clear(app->throttle, ukey);
-    return kw_domain_commit(app, &a, "session.create", "user", username, NULL, NULL);
+    if (err == KW_OK)
+        kw_throttle_clear(app->throttle, ukey);
+    return err;
+}
+
+/* A bookkeeping write with no audit event (session expiry, idle tracking): one statement. */
+static void quiet_write(struct kw_app *app, const uint8_t h[KW_HASH_LEN], int64_t touch_ms)
+{
+    struct kw_tx *tx = NULL;
+    enum kw_err err;
+
+    if (kw_store_begin(app->store, KW_TX_WRITE, &tx) != KW_OK)
+        return;
+    err = touch_ms != 0 ? kw_store_session_touch(tx, h, touch_ms) : kw_store_session_delete(tx, h);
+    if (err == KW_OK)
+        kw_store_commit(tx);
+    else
+        kw_store_rollback(tx);
+}
+
+static enum kw_err session_read(struct kw_tx *tx, const uint8_t h[KW_HASH_LEN], struct kw_session *out,
+                                struct kw_user *user)
+{
+    enum kw_err err = kw_store_session_get(tx, h, out);
+
+    return err == KW_OK ? kw_store_user_get(tx, out->username, user) : err;
 }
 
 enum kw_err kw_accounts_session(struct kw_app *app, const char *session_id, size_t len, int64_t now_ms,
@@ -219,82 +351,132 @@ enum kw_err kw_accounts_session(struct kw_app *app, const char *session_id, size
 
     if (kw_keyfmt_check(session_id, len) != KW_OK || kw_crypto_sha256(session_id, len, h) != KW_OK)
         return KW_ERR_NOT_FOUND;
-    err = kw_store_session_get(app->store, h, out);
+    KW_DOMAIN_READ(app->store, err, tx, session_read(tx, h, out, user));
     if (err != KW_OK)
         return err;
     if (now_ms >= out->expires_at || now_ms - out->last_seen >= (int64_t)app->cfg->session_idle_s * 1000) {
-        kw_store_session_delete(app->store, h);
+        quiet_write(app, h, 0);
         return KW_ERR_NOT_FOUND;
     }
-    err = kw_store_user_get(app->store, out->username, user);
-    if (err != KW_OK || user->disabled || csrf_of(session_id, len, out->csrf) != KW_OK)
+    if (user->disabled || csrf_of(session_id, len, out->csrf) != KW_OK)
         return KW_ERR_NOT_FOUND;
     /* Idle tracking needs no more than minute resolution: spare the disk a write per request. */
     if (now_ms - out->last_seen > 60000)
-        kw_store_session_touch(app->store, h, now_ms);
+        quiet_write(app, h, now_ms);
     return KW_OK;
+}
+
+static enum kw_err logout_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    return kw_store_session_delete(tx, ctx);
 }
 
 void kw_accounts_logout(struct kw_app *app, const struct kw_actor *a, const uint8_t id_hash[KW_HASH_LEN])
 {
+    struct kw_write w;
+
+    kw_write_init(&w, a, "session.delete", "user", a->id, NULL);
+    kw_domain_write(app, &w, logout_body, (void *)id_hash);
+}
+
+enum kw_err kw_accounts_user_get(struct kw_app *app, const char *username, struct kw_user *out)
+{
     enum kw_err err;
 
-    if (kw_store_begin(app->store) != KW_OK)
-        return;
-    err = kw_store_session_delete(app->store, id_hash);
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        return;
-    }
-    kw_domain_commit(app, a, "session.delete", "user", a->id, NULL, NULL);
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_user_get(tx, username, out));
+    return err;
+}
+
+enum kw_err kw_accounts_user_list(struct kw_app *app, int64_t after_seq, struct kw_user *items, size_t cap,
+                                  size_t *n)
+{
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_user_list(tx, after_seq, items, cap, n));
+    return err;
+}
+
+enum kw_err kw_accounts_member_list(struct kw_app *app, const char *service_id, const char *username,
+                                    int64_t after_seq, struct kw_member *items, size_t cap, size_t *n)
+{
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_member_list(tx, service_id, username, after_seq, items, cap, n));
+    return err;
+}
+
+/* ---- memberships ---- */
+
+struct member_ctx {
+    const char *service_id, *username, *role;
+    struct kw_member m;
+};
+
+static enum kw_err member_add_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct member_ctx *c = ctx;
+    struct kw_user u;
+    enum kw_err err = kw_store_user_get(tx, c->username, &u);
+
+    return err == KW_OK ? kw_store_member_insert(tx, &c->m) : err;
 }
 
 enum kw_err kw_accounts_member_add(struct kw_app *app, const struct kw_actor *a, const char *service_id,
                                    const char *username, const char *role, struct kw_member *out)
 {
-    struct kw_member m;
-    struct kw_user u;
+    struct member_ctx c = {service_id, username, role, {0}};
+    struct kw_write w;
     enum kw_err err;
 
-    memset(&m, 0, sizeof(m));
-    snprintf(m.service_id, sizeof(m.service_id), "%s", service_id);
-    snprintf(m.username, sizeof(m.username), "%s", username);
-    snprintf(m.role, sizeof(m.role), "%s", role);
-    m.created_at = kw_time_now_ms();
-    KW_TX(app, {
-        err = kw_store_user_get(app->store, username, &u);
-        if (err == KW_OK)
-            err = kw_store_member_insert(app->store, &m);
-    }, a, "member.add", "user", username, service_id);
+    snprintf(c.m.service_id, sizeof(c.m.service_id), "%s", service_id);
+    snprintf(c.m.username, sizeof(c.m.username), "%s", username);
+    snprintf(c.m.role, sizeof(c.m.role), "%s", role);
+    c.m.created_at = kw_time_now_ms();
+    kw_write_init(&w, a, "member.add", "user", username, service_id);
+    err = kw_domain_write(app, &w, member_add_body, &c);
     if (err == KW_OK)
-        *out = m;
+        *out = c.m;
     return err;
+}
+
+static enum kw_err member_update_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct member_ctx *c = ctx;
+    enum kw_err err = kw_store_member_get(tx, c->service_id, c->username, &c->m);
+
+    if (err != KW_OK)
+        return err;
+    snprintf(c->m.role, sizeof(c->m.role), "%s", c->role);
+    return kw_store_member_update(tx, &c->m);
 }
 
 enum kw_err kw_accounts_member_update(struct kw_app *app, const struct kw_actor *a, const char *service_id,
                                       const char *username, const char *role, struct kw_member *out)
 {
-    struct kw_member m;
+    struct member_ctx c = {service_id, username, role, {0}};
+    struct kw_write w;
     enum kw_err err;
 
-    KW_TX(app, {
-        err = kw_store_member_get(app->store, service_id, username, &m);
-        if (err == KW_OK) {
-            snprintf(m.role, sizeof(m.role), "%s", role);
-            err = kw_store_member_update(app->store, &m);
-        }
-    }, a, "member.update", "user", username, service_id);
+    kw_write_init(&w, a, "member.update", "user", username, service_id);
+    err = kw_domain_write(app, &w, member_update_body, &c);
     if (err == KW_OK)
-        *out = m;
+        *out = c.m;
     return err;
+}
+
+static enum kw_err member_remove_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct member_ctx *c = ctx;
+
+    return kw_store_member_delete(tx, c->service_id, c->username);
 }
 
 enum kw_err kw_accounts_member_remove(struct kw_app *app, const struct kw_actor *a, const char *service_id,
                                       const char *username)
 {
-    enum kw_err err;
+    struct member_ctx c = {service_id, username, NULL, {0}};
+    struct kw_write w;
 
-    KW_TX(app, err = kw_store_member_delete(app->store, service_id, username), a, "member.remove", "user", username,
-          service_id);
-    return err;
+    kw_write_init(&w, a, "member.remove", "user", username, service_id);
+    return kw_domain_write(app, &w, member_remove_body, &c);
 }

@@ -8,7 +8,7 @@
 
 #include "domain/app.h"
 #include "domain/keyfmt.h"
-#include "store/records.h"
+#include "core/records.h"
 
 #define KW_SESSION_COOKIE "kw_session"
 #define KW_SESSION_ID_MAX KW_KEYFMT_MAX /* "kws_" + 49: a credential-format string, 256 bits */
@@ -23,10 +23,26 @@ int kw_accounts_member_role_valid(const char *role);
 
 enum kw_err kw_accounts_user_create(struct kw_app *app, const struct kw_actor *a, const char *username,
                                     const char *password, const char *role, struct kw_user *out);
-/* NULL fields are left as they are. Disabling ends the user's sessions. */
+
+/* A change to a user. NULL fields are left as they are. */
+struct kw_user_change {
+    const char *password;         /* new password */
+    int prove_current;            /* 1: current_password must match the stored one (a person changing
+                                   * their own password) */
+    const char *current_password;
+    const char *role;             /* "sysadmin" | "user" */
+    const int *disabled;
+    const uint8_t *keep_session;  /* hash of the session that made a password change: it survives */
+};
+
+/* Disabling ends every session of the user; a new password ends all but ch->keep_session.
+ * KW_ERR_CONFLICT with *conflict (may be NULL) = "LAST_SYSADMIN" when the change would leave no
+ * enabled System Administrator, "INVALID_CREDENTIALS" when the current password was not proven. */
 enum kw_err kw_accounts_user_update(struct kw_app *app, const struct kw_actor *a, const char *username,
-                                    const char *password, const char *role, const int *disabled, struct kw_user *out);
-enum kw_err kw_accounts_user_delete(struct kw_app *app, const struct kw_actor *a, const char *username);
+                                    const struct kw_user_change *ch, struct kw_user *out, const char **conflict);
+/* KW_ERR_CONFLICT, *conflict = "LAST_SYSADMIN", for the last enabled System Administrator. */
+enum kw_err kw_accounts_user_delete(struct kw_app *app, const struct kw_actor *a, const char *username,
+                                    const char **conflict);
 
 /* Login. On success writes a new session id (the cookie value) and its CSRF token; KW_ERR_NOT_FOUND
  * for a wrong username or password (indistinguishable), KW_ERR_CONFLICT when throttled
@@ -38,6 +54,13 @@ enum kw_err kw_accounts_login(struct kw_app *app, const char *username, const ch
 enum kw_err kw_accounts_session(struct kw_app *app, const char *session_id, size_t len, int64_t now_ms,
                                 struct kw_session *out, struct kw_user *user);
 void kw_accounts_logout(struct kw_app *app, const struct kw_actor *a, const uint8_t id_hash[KW_HASH_LEN]);
+
+enum kw_err kw_accounts_user_get(struct kw_app *app, const char *username, struct kw_user *out);
+enum kw_err kw_accounts_user_list(struct kw_app *app, int64_t after_seq, struct kw_user *items, size_t cap,
+                                  size_t *n);
+/* service_id non-NULL: that service's members; else username's memberships. Ascending seq. */
+enum kw_err kw_accounts_member_list(struct kw_app *app, const char *service_id, const char *username,
+                                    int64_t after_seq, struct kw_member *items, size_t cap, size_t *n);
 
 enum kw_err kw_accounts_member_add(struct kw_app *app, const struct kw_actor *a, const char *service_id,
                                    const char *username, const char *role, struct kw_member *out);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "domain/commit_internal.h"
 #include "domain/root.h"
 #include "domain/throttle.h"
 #include "domain/writer.h"
@@ -57,7 +58,7 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     app->throttle = kw_throttle_new();
     err = app->throttle ? kw_keycache_new(&app->keys) : KW_ERR_NOMEM;
     if (err == KW_OK)
-        err = kw_store_key_each(app->store, load_key, app->keys);
+        KW_DOMAIN_READ(app->store, err, tx, kw_store_key_each(tx, load_key, app->keys));
     if (err != KW_OK)
         goto out;
     err = kw_store_open_relaxed(app->store, &app->wb_store);

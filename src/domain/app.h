@@ -21,6 +21,10 @@ struct kw_app {
     struct kw_writer *writer;     /* owned */
     struct kw_throttle *throttle; /* owned: failed-login counters */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
+    /* Tests only (NULL otherwise): called after each domain write commits and before its caller
+     * applies it to the cache, so a test can hold a write right in that window. */
+    void (*after_commit)(void *ctx, const char *action);
+    void *after_commit_ctx;
 };
 
 /* Opens and migrates the store, makes sure a root token exists (printing a generated one once on

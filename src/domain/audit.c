@@ -8,6 +8,8 @@
  * Text is read up to its NUL or the end of its fixed-size field, the same bytes the store writes. */
 #include "domain/audit.h"
 
+#include "domain/commit_internal.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -98,12 +100,12 @@ enum kw_err kw_audit_hash(const struct kw_audit_event *e, uint8_t out[KW_HASH_LE
     return kw_crypto_sha256_2(e->prev_hash, KW_HASH_LEN, c.buf, c.len, out);
 }
 
-enum kw_err kw_audit_chain(struct kw_store *st, struct kw_audit_event *events, size_t n)
+enum kw_err kw_audit_chain(struct kw_tx *tx, struct kw_audit_event *events, size_t n)
 {
     uint8_t prev[KW_HASH_LEN];
     int64_t seq = 0;
     size_t i;
-    enum kw_err err = kw_store_audit_head(st, &seq, prev);
+    enum kw_err err = kw_store_audit_head(tx, &seq, prev);
 
     if (err != KW_OK)
         goto out;
@@ -113,7 +115,7 @@ enum kw_err kw_audit_chain(struct kw_store *st, struct kw_audit_event *events, s
         err = kw_audit_hash(&events[i], events[i].hash);
         if (err != KW_OK)
             goto out;
-        err = kw_store_audit_append(st, &events[i]);
+        err = kw_store_audit_append(tx, &events[i]);
         if (err != KW_OK)
             goto out;
         memcpy(prev, events[i].hash, KW_HASH_LEN);
@@ -151,7 +153,7 @@ enum kw_err kw_audit_verify(struct kw_store *st, int64_t *checked, int64_t *brok
     enum kw_err err;
 
     memset(&w, 0, sizeof(w));
-    err = kw_store_audit_each(st, check_one, &w);
+    KW_DOMAIN_READ(st, err, tx, kw_store_audit_each(tx, check_one, &w));
     if (err == KW_ERR_INTERNAL && w.broken != 0)
         err = KW_OK; /* the walk stopped at the break on purpose */
     *checked = w.checked;

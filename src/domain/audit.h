@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-#include "store/records.h"
+#include "core/records.h"
 #include "store/store.h"
 
 /* Fills ev: zeroes it, sets a new evt_ id and time = now, copies the given strings (NULL -> "",
@@ -27,9 +27,9 @@ void kw_audit_event_init(struct kw_audit_event *ev, const char *actor_type, cons
 /* Computes the hash of ev given ev->prev_hash and ev->seq (used by chain and verify). */
 enum kw_err kw_audit_hash(const struct kw_audit_event *ev, uint8_t out[KW_HASH_LEN]);
 
-/* Must be called between kw_store_begin and kw_store_commit: assigns seq, prev_hash and hash to
+/* Must be called inside a write transaction: assigns seq, prev_hash and hash to
  * each of events[0..n) in order after the current head, and appends them. */
-enum kw_err kw_audit_chain(struct kw_store *st, struct kw_audit_event *events, size_t n);
+enum kw_err kw_audit_chain(struct kw_tx *tx, struct kw_audit_event *events, size_t n);
 
 /* Walks the whole log. *checked = events read. *broken_seq = seq of the first event whose
  * prev_hash or hash does not match (or whose seq is not previous + 1), 0 if the chain is intact

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/accounts.h"
+#include "domain/commit_internal.h"
 #include "domain/keyfmt.h"
 #include "domain/root.h"
 
@@ -110,7 +111,7 @@ enum kw_err kw_auth_service_role(struct kw_app *app, const struct kw_principal *
     }
     if (p->kind != KW_PRINCIPAL_USER)
         return KW_OK;
-    err = kw_store_member_get(app->store, service_id, p->id, &m);
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_member_get(tx, service_id, p->id, &m));
     if (err == KW_OK)
         snprintf(role, 16, "%s", m.role);
     return err == KW_ERR_NOT_FOUND ? KW_OK : err;

@@ -206,8 +206,9 @@ out:
     return err;
 }
 
-void kw_keycache_remove(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN])
+void kw_keycache_remove(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN], int64_t version)
 {
+    (void)version; /* placeholder until the versioned cache lands */
     struct kc_shard *sh = &kc->shards[hash[0]];
     struct kc_entry **pp, *e = NULL;
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-#include "store/records.h"
+#include "core/records.h"
 
 enum kw_verify_code {
     KW_VERIFY_VALID = 0,
@@ -48,7 +48,7 @@ void kw_keycache_free(struct kw_keycache *kc); /* NULL is a no-op */
  * are taken from key; counters pending a drain are kept). */
 enum kw_err kw_keycache_put(struct kw_keycache *kc, const struct kw_key *key);
 /* Removes the entry with this hash, if any. */
-void kw_keycache_remove(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN]);
+void kw_keycache_remove(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN], int64_t version);
 size_t kw_keycache_count(struct kw_keycache *kc);
 
 /* The hot path. Checks format and checksum (MALFORMED without a lookup), hashes, looks up, and

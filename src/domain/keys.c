@@ -7,6 +7,7 @@
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "domain/commit_internal.h"
+#include "store/store.h"
 
 const char *kw_keys_status(const struct kw_key *key, int64_t now_ms)
 {
@@ -79,15 +80,43 @@ static enum kw_err mint(const struct kw_service *s, const struct kw_key *t, cons
     k->last_used_at = 0;
     k->last_used_ip[0] = '\0';
     k->rolled_from[0] = '\0';
+    k->rolled_to[0] = '\0';
     k->seq = 0;
     return KW_OK;
+}
+
+/* ---- create ---- */
+
+struct create_ctx {
+    const char *service_id;
+    const struct kw_key *template;
+    const struct kw_actor *actor;
+    struct kw_key key;
+    char *secret;
+};
+
+static enum kw_err create_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct create_ctx *c = ctx;
+    struct kw_service s;
+    enum kw_err err = kw_store_service_get(tx, c->service_id, &s);
+
+    if (err == KW_OK)
+        err = mint(&s, c->template, c->actor, &c->key, c->secret);
+    if (err == KW_OK)
+        err = kw_store_version_next(tx, &c->key.version);
+    if (err == KW_OK)
+        err = kw_store_key_insert(tx, &c->key);
+    snprintf(w->target_id, sizeof(w->target_id), "%s", c->key.id);
+    return err;
 }
 
 enum kw_err kw_keys_create(struct kw_app *app, const struct kw_actor *actor, const char *service_id,
                            const struct kw_key_params *p, struct kw_key *out, char secret[KW_KEYFMT_MAX])
 {
-    struct kw_service s;
-    struct kw_key t, k;
+    struct create_ctx c = {service_id, NULL, actor, {0}, secret};
+    struct kw_key t;
+    struct kw_write w;
     char changed[256];
     enum kw_err err;
 
@@ -96,84 +125,107 @@ enum kw_err kw_keys_create(struct kw_app *app, const struct kw_actor *actor, con
     t.archive_after_extract_s = -1;
     t.perms = KW_PERM_CANDIDATES_READ;
     apply(&t, p, changed, sizeof(changed));
-    err = kw_store_begin(app->store);
-    if (err != KW_OK)
-        return err;
-    err = kw_store_service_get(app->store, service_id, &s);
+    c.template = &t;
+    kw_write_init(&w, actor, "key.create", "key", NULL, service_id);
+    err = kw_domain_write(app, &w, create_body, &c);
     if (err == KW_OK)
-        err = mint(&s, &t, actor, &k, secret);
+        err = kw_keycache_put(app->keys, &c.key);
     if (err == KW_OK)
-        err = kw_store_key_insert(app->store, &k);
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        goto out;
-    }
-    err = kw_domain_commit(app, actor, "key.create", "key", k.id, k.service_id, NULL);
-    if (err == KW_OK)
-        err = kw_keycache_put(app->keys, &k);
-    if (err == KW_OK)
-        *out = k;
-out:
-    if (err != KW_OK)
+        *out = c.key;
+    else
         memset(secret, 0, KW_KEYFMT_MAX);
     return err;
 }
 
 enum kw_err kw_keys_get(struct kw_app *app, const char *id, struct kw_key *out)
 {
-    return kw_store_key_get(app->store, id, out);
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_key_get(tx, id, out));
+    return err;
+}
+
+static enum kw_err list_in(struct kw_tx *tx, const char *service_id, int64_t after_seq, struct kw_key *items,
+                           size_t cap, size_t *n)
+{
+    struct kw_service s;
+    enum kw_err err = kw_store_service_get(tx, service_id, &s);
+
+    return err == KW_OK ? kw_store_key_list(tx, service_id, after_seq, items, cap, n) : err;
 }
 
 enum kw_err kw_keys_list(struct kw_app *app, const char *service_id, int64_t after_seq, struct kw_key *items,
                          size_t cap, size_t *n)
 {
-    struct kw_service s;
-    enum kw_err err = kw_store_service_get(app->store, service_id, &s);
-
-    if (err != KW_OK)
-        return err;
-    return kw_store_key_list(app->store, service_id, after_seq, items, cap, n);
-}
-
-/* Shared shape of update/revoke: read under the transaction, change, write, audit, re-cache. */
-static enum kw_err modify(struct kw_app *app, const struct kw_actor *actor, const char *id,
-                          const struct kw_key_params *p, int revoke, struct kw_key *out)
-{
-    struct kw_key k;
-    char changed[256], detail[300];
     enum kw_err err;
 
-    err = kw_store_begin(app->store);
+    KW_DOMAIN_READ(app->store, err, tx, list_in(tx, service_id, after_seq, items, cap, n));
+    return err;
+}
+
+/* ---- update, revoke ---- */
+
+struct modify_ctx {
+    const char *id;
+    const struct kw_key_params *p;
+    int revoke;
+    struct kw_key key;
+};
+
+/* Read under the write lock, check the rules, change, write with a new version. */
+static enum kw_err modify_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct modify_ctx *c = ctx;
+    struct kw_key *k = &c->key;
+    char changed[256];
+    enum kw_err err = kw_store_key_get(tx, c->id, k);
+
     if (err != KW_OK)
         return err;
-    err = kw_store_key_get(app->store, id, &k);
-    if (err == KW_OK && k.revoked_at != 0 && !revoke)
-        err = KW_ERR_CONFLICT;
-    if (err == KW_OK) {
-        apply(&k, p, changed, sizeof(changed));
-        k.updated_at = kw_time_now_ms();
-        if (revoke && k.revoked_at == 0)
-            k.revoked_at = k.updated_at;
-        err = kw_store_key_update(app->store, &k);
+    if (k->revoked_at != 0 && !c->revoke) {
+        w->conflict = "KEY_REVOKED";
+        return KW_ERR_CONFLICT;
     }
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        return err;
+    /* A rolled-away key is on its way out: its expiry is the roll's and stays so. */
+    if (k->rolled_to[0] != '\0' && c->p->set_expires) {
+        w->conflict = "KEY_ROLLED";
+        return KW_ERR_CONFLICT;
     }
-    snprintf(detail, sizeof(detail), "{\"changed\":[%s]}", changed);
-    err = kw_domain_commit(app, actor, revoke ? "key.revoke" : "key.update", "key", k.id, k.service_id,
-                           revoke ? NULL : detail);
+    apply(k, c->p, changed, sizeof(changed));
+    k->updated_at = kw_time_now_ms();
+    if (c->revoke && k->revoked_at == 0)
+        k->revoked_at = k->updated_at;
+    err = kw_store_version_next(tx, &k->version);
     if (err == KW_OK)
-        err = kw_keycache_put(app->keys, &k);
+        err = kw_store_key_update(tx, k);
+    snprintf(w->service_id, sizeof(w->service_id), "%s", k->service_id);
+    if (!c->revoke)
+        snprintf(w->detail, sizeof(w->detail), "{\"changed\":[%s]}", changed);
+    return err;
+}
+
+static enum kw_err modify(struct kw_app *app, const struct kw_actor *actor, const char *id,
+                          const struct kw_key_params *p, int revoke, struct kw_key *out, const char **conflict)
+{
+    struct modify_ctx c = {id, p, revoke, {0}};
+    struct kw_write w;
+    enum kw_err err;
+
+    kw_write_init(&w, actor, revoke ? "key.revoke" : "key.update", "key", id, NULL);
+    err = kw_domain_write(app, &w, modify_body, &c);
+    if (conflict != NULL)
+        *conflict = w.conflict;
     if (err == KW_OK)
-        *out = k;
+        err = kw_keycache_put(app->keys, &c.key);
+    if (err == KW_OK)
+        *out = c.key;
     return err;
 }
 
 enum kw_err kw_keys_update(struct kw_app *app, const struct kw_actor *actor, const char *id,
-                           const struct kw_key_params *p, struct kw_key *out)
+                           const struct kw_key_params *p, struct kw_key *out, const char **conflict)
 {
-    return modify(app, actor, id, p, 0, out);
+    return modify(app, actor, id, p, 0, out, conflict);
 }
 
 enum kw_err kw_keys_revoke(struct kw_app *app, const struct kw_actor *actor, const char *id, struct kw_key *out)
@@ -181,74 +233,120 @@ enum kw_err kw_keys_revoke(struct kw_app *app, const struct kw_actor *actor, con
     struct kw_key_params none;
 
     memset(&none, 0, sizeof(none));
-    return modify(app, actor, id, &none, 1, out);
+    return modify(app, actor, id, &none, 1, out, NULL);
+}
+
+/* ---- roll ---- */
+
+struct roll_ctx {
+    const char *id;
+    int64_t grace_s;
+    const struct kw_actor *actor;
+    struct kw_key old, key;
+    char *secret;
+};
+
+/* The old key must still be live and never rolled: one successor per key. */
+static const char *roll_refusal(const struct kw_key *old, int64_t now)
+{
+    if (old->revoked_at != 0)
+        return "KEY_REVOKED";
+    if (old->rolled_to[0] != '\0')
+        return "KEY_ALREADY_ROLLED";
+    if (old->expires_at != 0 && now >= old->expires_at)
+        return "KEY_EXPIRED";
+    return NULL;
+}
+
+static enum kw_err roll_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct roll_ctx *c = ctx;
+    struct kw_service s;
+    int64_t until;
+    enum kw_err err = kw_store_key_get(tx, c->id, &c->old);
+
+    if (err == KW_OK && (w->conflict = roll_refusal(&c->old, kw_time_now_ms())) != NULL)
+        err = KW_ERR_CONFLICT;
+    if (err == KW_OK)
+        err = kw_store_service_get(tx, c->old.service_id, &s);
+    if (err == KW_OK)
+        err = mint(&s, &c->old, c->actor, &c->key, c->secret);
+    if (err == KW_OK)
+        err = kw_store_version_next(tx, &c->key.version);
+    if (err != KW_OK)
+        return err;
+    memcpy(c->key.rolled_from, c->old.id, sizeof(c->key.rolled_from));
+    memcpy(c->old.rolled_to, c->key.id, sizeof(c->old.rolled_to));
+    c->old.version = c->key.version;
+    until = c->key.created_at + c->grace_s * 1000;
+    if (c->old.expires_at == 0 || c->old.expires_at > until)
+        c->old.expires_at = until;
+    c->old.updated_at = c->key.created_at;
+    err = kw_store_key_update(tx, &c->old);
+    if (err == KW_OK)
+        err = kw_store_key_insert(tx, &c->key);
+    snprintf(w->service_id, sizeof(w->service_id), "%s", c->old.service_id);
+    snprintf(w->detail, sizeof(w->detail), "{\"newKeyId\":\"%s\",\"expireOldAfterSeconds\":%lld}", c->key.id,
+             (long long)c->grace_s);
+    return err;
 }
 
 enum kw_err kw_keys_roll(struct kw_app *app, const struct kw_actor *actor, const char *id, int64_t grace_s,
-                         struct kw_key *out, char secret[KW_KEYFMT_MAX])
+                         struct kw_key *out, char secret[KW_KEYFMT_MAX], const char **conflict)
 {
-    struct kw_service s;
-    struct kw_key old, k;
-    char detail[128];
-    int64_t until;
+    struct roll_ctx c;
+    struct kw_write w;
     enum kw_err err;
 
-    err = kw_store_begin(app->store);
-    if (err != KW_OK)
-        return err;
-    err = kw_store_key_get(app->store, id, &old);
-    if (err == KW_OK && old.revoked_at != 0)
-        err = KW_ERR_CONFLICT;
+    memset(&c, 0, sizeof(c));
+    c.id = id;
+    c.grace_s = grace_s;
+    c.actor = actor;
+    c.secret = secret;
+    kw_write_init(&w, actor, "key.roll", "key", id, NULL);
+    err = kw_domain_write(app, &w, roll_body, &c);
+    if (conflict != NULL)
+        *conflict = w.conflict;
     if (err == KW_OK)
-        err = kw_store_service_get(app->store, old.service_id, &s);
+        err = kw_keycache_put(app->keys, &c.old);
     if (err == KW_OK)
-        err = mint(&s, &old, actor, &k, secret);
-    if (err == KW_OK) {
-        memcpy(k.rolled_from, old.id, sizeof(k.rolled_from));
-        until = k.created_at + grace_s * 1000;
-        if (old.expires_at == 0 || old.expires_at > until)
-            old.expires_at = until;
-        old.updated_at = k.created_at;
-        err = kw_store_key_update(app->store, &old);
-    }
+        err = kw_keycache_put(app->keys, &c.key);
     if (err == KW_OK)
-        err = kw_store_key_insert(app->store, &k);
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        goto out;
-    }
-    snprintf(detail, sizeof(detail), "{\"newKeyId\":\"%s\",\"expireOldAfterSeconds\":%lld}", k.id,
-             (long long)grace_s);
-    err = kw_domain_commit(app, actor, "key.roll", "key", old.id, old.service_id, detail);
-    if (err == KW_OK)
-        err = kw_keycache_put(app->keys, &old);
-    if (err == KW_OK)
-        err = kw_keycache_put(app->keys, &k);
-    if (err == KW_OK)
-        *out = k;
-out:
-    if (err != KW_OK)
+        *out = c.key;
+    else
         memset(secret, 0, KW_KEYFMT_MAX);
+    return err;
+}
+
+/* ---- delete ---- */
+
+static enum kw_err delete_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct kw_key *k = ctx;
+    char id[KW_ID_MAX];
+    int64_t v = 0;
+    enum kw_err err;
+
+    memcpy(id, w->target_id, sizeof(id));
+    err = kw_store_key_get(tx, id, k);
+    if (err == KW_OK)
+        err = kw_store_version_next(tx, &v);
+    if (err == KW_OK)
+        err = kw_store_key_delete(tx, id, v);
+    k->version = v;
+    snprintf(w->service_id, sizeof(w->service_id), "%s", k->service_id);
     return err;
 }
 
 enum kw_err kw_keys_delete(struct kw_app *app, const struct kw_actor *actor, const char *id)
 {
     struct kw_key k;
+    struct kw_write w;
     enum kw_err err;
 
-    err = kw_store_begin(app->store);
-    if (err != KW_OK)
-        return err;
-    err = kw_store_key_get(app->store, id, &k);
+    kw_write_init(&w, actor, "key.delete", "key", id, NULL);
+    err = kw_domain_write(app, &w, delete_body, &k);
     if (err == KW_OK)
-        err = kw_store_key_delete(app->store, id);
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        return err;
-    }
-    err = kw_domain_commit(app, actor, "key.delete", "key", k.id, k.service_id, NULL);
-    if (err == KW_OK)
-        kw_keycache_remove(app->keys, k.hash);
+        kw_keycache_remove(app->keys, k.hash, k.version);
     return err;
 }

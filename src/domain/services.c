@@ -8,6 +8,7 @@
 #include "core/timeutil.h"
 #include "domain/commit_internal.h"
 #include "domain/keyfmt.h"
+#include "store/store.h"
 
 static void copy_field(char *dst, size_t cap, const char *src)
 {
@@ -27,85 +28,109 @@ static enum kw_err apply(struct kw_service *s, const struct kw_service_params *p
     return KW_OK;
 }
 
+struct service_ctx {
+    const char *id;
+    const struct kw_service_params *p;
+    struct kw_service svc;
+};
+
+static enum kw_err create_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct service_ctx *c = ctx;
+
+    return kw_store_service_insert(tx, &c->svc);
+}
+
 enum kw_err kw_services_create(struct kw_app *app, const struct kw_actor *actor,
                                const struct kw_service_params *p, struct kw_service *out)
 {
-    struct kw_service s;
+    struct service_ctx c = {NULL, p, {0}};
+    struct kw_write w;
     enum kw_err err;
 
-    memset(&s, 0, sizeof(s));
-    copy_field(s.key_prefix, sizeof(s.key_prefix), "kw");
+    copy_field(c.svc.key_prefix, sizeof(c.svc.key_prefix), "kw");
     if (p->name == NULL)
         return KW_ERR_INVALID;
-    err = apply(&s, p);
-    if (err != KW_OK)
-        return err;
-    err = kw_id_new("svc", s.id);
-    if (err != KW_OK)
-        return err;
-    s.created_at = s.updated_at = kw_time_now_ms();
-    err = kw_store_begin(app->store);
-    if (err != KW_OK)
-        return err;
-    err = kw_store_service_insert(app->store, &s);
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        return err;
-    }
-    err = kw_domain_commit(app, actor, "service.create", "service", s.id, s.id, NULL);
+    err = apply(&c.svc, p);
     if (err == KW_OK)
-        *out = s;
+        err = kw_id_new("svc", c.svc.id);
+    if (err != KW_OK)
+        return err;
+    c.svc.created_at = c.svc.updated_at = kw_time_now_ms();
+    kw_write_init(&w, actor, "service.create", "service", c.svc.id, c.svc.id);
+    err = kw_domain_write(app, &w, create_body, &c);
+    if (err == KW_OK)
+        *out = c.svc;
     return err;
 }
 
 enum kw_err kw_services_get(struct kw_app *app, const char *id, struct kw_service *out)
 {
-    return kw_store_service_get(app->store, id, out);
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_service_get(tx, id, out));
+    return err;
 }
 
 enum kw_err kw_services_list(struct kw_app *app, int64_t after_seq, struct kw_service *items, size_t cap,
                              size_t *n)
 {
-    return kw_store_service_list(app->store, after_seq, items, cap, n);
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_service_list(tx, after_seq, items, cap, n));
+    return err;
+}
+
+enum kw_err kw_services_list_for(struct kw_app *app, const char *username, int64_t after_seq,
+                                 struct kw_service *items, size_t cap, size_t *n)
+{
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, kw_store_service_list_for(tx, username, after_seq, items, cap, n));
+    return err;
+}
+
+static enum kw_err update_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct service_ctx *c = ctx;
+    enum kw_err err = kw_store_service_get(tx, c->id, &c->svc);
+
+    if (err == KW_OK)
+        err = apply(&c->svc, c->p);
+    if (err == KW_OK) {
+        c->svc.updated_at = kw_time_now_ms();
+        err = kw_store_service_update(tx, &c->svc);
+    }
+    return err;
 }
 
 enum kw_err kw_services_update(struct kw_app *app, const struct kw_actor *actor, const char *id,
                                const struct kw_service_params *p, struct kw_service *out)
 {
-    struct kw_service s;
+    struct service_ctx c = {id, p, {0}};
+    struct kw_write w;
     enum kw_err err;
 
-    err = kw_store_begin(app->store);
-    if (err != KW_OK)
-        return err;
-    err = kw_store_service_get(app->store, id, &s);
+    kw_write_init(&w, actor, "service.update", "service", id, id);
+    err = kw_domain_write(app, &w, update_body, &c);
     if (err == KW_OK)
-        err = apply(&s, p);
-    if (err == KW_OK) {
-        s.updated_at = kw_time_now_ms();
-        err = kw_store_service_update(app->store, &s);
-    }
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        return err;
-    }
-    err = kw_domain_commit(app, actor, "service.update", "service", s.id, s.id, NULL);
-    if (err == KW_OK)
-        *out = s;
+        *out = c.svc;
     return err;
 }
 
-struct hash_list {
-    uint8_t (*hashes)[KW_HASH_LEN];
+struct delete_ctx {
+    const char *id;
+    int force;
+    uint8_t (*hashes)[KW_HASH_LEN]; /* the service's keys, to take out of the cache after commit */
     size_t n, cap;
-    const char *service_id;
+    int64_t version;
 };
 
 static int collect_hash(void *ctx, const struct kw_key *key)
 {
-    struct hash_list *l = ctx;
+    struct delete_ctx *l = ctx;
 
-    if (strcmp(key->service_id, l->service_id) != 0)
+    if (strcmp(key->service_id, l->id) != 0)
         return 0;
     if (l->n == l->cap) {
         size_t ncap = l->cap ? l->cap * 2 : 16;
@@ -119,37 +144,42 @@ static int collect_hash(void *ctx, const struct kw_key *key)
     return 0;
 }
 
+static enum kw_err delete_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct delete_ctx *c = ctx;
+    struct kw_service s;
+    int64_t live = 0;
+    enum kw_err err = kw_store_service_get(tx, c->id, &s);
+
+    c->n = 0;
+    if (err == KW_OK)
+        err = kw_store_service_live_keys(tx, c->id, kw_time_now_ms(), &live);
+    if (err == KW_OK && live > 0 && !c->force) {
+        w->conflict = "SERVICE_HAS_LIVE_KEYS";
+        err = KW_ERR_CONFLICT;
+    }
+    if (err == KW_OK)
+        err = kw_store_key_each(tx, collect_hash, c);
+    if (err == KW_OK)
+        err = kw_store_version_next(tx, &c->version);
+    if (err == KW_OK)
+        err = kw_store_service_delete(tx, c->id, c->version);
+    if (err == KW_OK && c->force && live > 0)
+        snprintf(w->detail, sizeof(w->detail), "{\"force\":true}");
+    return err;
+}
+
 enum kw_err kw_services_delete(struct kw_app *app, const struct kw_actor *actor, const char *id, int force)
 {
-    struct kw_service s;
-    struct hash_list l = {NULL, 0, 0, id};
-    int64_t live = 0;
+    struct delete_ctx c = {id, force, NULL, 0, 0, 0};
+    struct kw_write w;
     enum kw_err err;
     size_t i;
 
-    err = kw_store_begin(app->store);
-    if (err != KW_OK)
-        return err;
-    err = kw_store_service_get(app->store, id, &s);
-    if (err == KW_OK)
-        err = kw_store_service_live_keys(app->store, id, kw_time_now_ms(), &live);
-    if (err == KW_OK && live > 0 && !force)
-        err = KW_ERR_CONFLICT;
-    if (err == KW_OK)
-        err = kw_store_key_each(app->store, collect_hash, &l);
-    if (err == KW_OK)
-        err = kw_store_service_delete(app->store, id);
-    if (err != KW_OK) {
-        kw_store_rollback(app->store);
-        goto out;
-    }
-    err = kw_domain_commit(app, actor, "service.delete", "service", id, id,
-                           force && live > 0 ? "{\"force\":true}" : NULL);
-    if (err != KW_OK)
-        goto out;
-    for (i = 0; i < l.n; i++)
-        kw_keycache_remove(app->keys, l.hashes[i]);
-out:
-    free(l.hashes);
+    kw_write_init(&w, actor, "service.delete", "service", id, id);
+    err = kw_domain_write(app, &w, delete_body, &c);
+    for (i = 0; err == KW_OK && i < c.n; i++)
+        kw_keycache_remove(app->keys, c.hashes[i], c.version);
+    free(c.hashes);
     return err;
 }

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "domain/app.h"
-#include "store/records.h"
+#include "core/records.h"
 
 /* NULL = default (create) or unchanged (update). Validated by the caller for length; the prefix
  * rule is checked here (KW_ERR_INVALID). */
@@ -26,6 +26,9 @@ enum kw_err kw_services_update(struct kw_app *app, const struct kw_actor *actor,
                                const struct kw_service_params *p, struct kw_service *out);
 /* KW_ERR_CONFLICT when the service has live keys and force is 0. With force, its keys leave the
  * verify cache before this returns. */
+/* The services username is a member of (ascending seq). */
+enum kw_err kw_services_list_for(struct kw_app *app, const char *username, int64_t after_seq,
+                                 struct kw_service *items, size_t cap, size_t *n);
 enum kw_err kw_services_delete(struct kw_app *app, const struct kw_actor *actor, const char *id, int force);
 
 #endif

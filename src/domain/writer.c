@@ -28,7 +28,7 @@ struct kw_writer {
 };
 
 struct touch_batch {
-    struct kw_store *st;
+    struct kw_tx *tx;
     int64_t minute;
     enum kw_err err;
 };
@@ -40,9 +40,9 @@ static void on_touch(void *ctx, const char *key_id, const char *service_id, int6
     enum kw_err err = KW_OK;
 
     if (last_used_at != 0)
-        err = kw_store_key_touch(b->st, key_id, last_used_at, ip);
+        err = kw_store_key_touch(b->tx, key_id, last_used_at, ip);
     if (err == KW_OK)
-        err = kw_store_usage_add(b->st, key_id, service_id, b->minute, (int64_t)valid, (int64_t)denied);
+        err = kw_store_usage_add(b->tx, key_id, service_id, b->minute, (int64_t)valid, (int64_t)denied);
     if (err != KW_OK)
         b->err = err;
 }
@@ -52,7 +52,7 @@ static void flush_once(struct kw_writer *w)
 {
     struct kw_audit_event *events;
     size_t n;
-    struct touch_batch b = {w->st, 0, KW_OK};
+    struct touch_batch b = {NULL, 0, KW_OK};
     enum kw_err err;
 
     pthread_mutex_lock(&w->flush_mu);
@@ -64,18 +64,18 @@ static void flush_once(struct kw_writer *w)
     pthread_mutex_unlock(&w->mu);
 
     b.minute = time(NULL) / 60 * 60000LL;
-    err = kw_store_begin(w->st);
+    err = kw_store_begin(w->st, KW_TX_WRITE, &b.tx);
     if (err != KW_OK)
         goto out;
     kw_keycache_drain(w->kc, on_touch, &b);
     if (n > 0 && b.err == KW_OK)
-        b.err = kw_audit_chain(w->st, events, n);
+        b.err = kw_audit_chain(b.tx, events, n);
     if (b.err != KW_OK) {
-        kw_store_rollback(w->st);
+        kw_store_rollback(b.tx);
         err = b.err;
         goto out;
     }
-    err = kw_store_commit(w->st);
+    err = kw_store_commit(b.tx);
 out:
     if (err != KW_OK)
         kw_log_error("write-behind flush failed", "err=%s events=%zu", kw_err_str(err), n);

@@ -6,7 +6,7 @@
 #define KW_DOMAIN_WRITER_H
 
 #include "core/err.h"
-#include "store/records.h"
+#include "core/records.h"
 #include "store/store.h"
 #include "domain/keycache.h"
 

@@ -19,6 +19,10 @@ enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc)
 {
     if ((rc & 0xff) == SQLITE_CONSTRAINT && (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY))
         return KW_ERR_EXISTS;
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+        kw_log_warn("store busy", "op=%s rc=%d", op, rc);
+        return KW_ERR_RETRY;
+    }
     kw_log_error("store failure", "op=%s rc=%d err=\"%s\"", op, rc, sqlite3_errmsg(s->db));
     return KW_ERR_STORE;
 }
@@ -89,31 +93,43 @@ static enum kw_err exec(struct kw_sqlite *s, const char *sql, const char *op)
     return rc == SQLITE_OK ? KW_OK : kw_sq_fail(s, op, rc);
 }
 
-static enum kw_err sq_begin(struct kw_store *st)
+/* One connection, one transaction at a time: the transaction is the connection's own struct kw_tx,
+ * owned by whoever holds the mutex. A write transaction takes the database's write lock at once
+ * (BEGIN IMMEDIATE), so everything it reads stays as read until it commits. */
+static enum kw_err sq_begin(struct kw_store *st, enum kw_tx_mode mode, struct kw_tx **out)
 {
+    struct kw_sqlite *s = SQ(st);
     enum kw_err err;
 
-    pthread_mutex_lock(&SQ(st)->mu);
-    err = exec(SQ(st), "BEGIN IMMEDIATE", "begin");
+    pthread_mutex_lock(&s->mu);
+    err = exec(s, mode == KW_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN", "begin");
+    if (err != KW_OK) {
+        pthread_mutex_unlock(&s->mu);
+        return err;
+    }
+    s->tx.st = st;
+    s->tx.mode = mode;
+    *out = &s->tx;
+    return KW_OK;
+}
+
+static enum kw_err sq_commit(struct kw_tx *tx)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    enum kw_err err = exec(s, "COMMIT", "commit");
+
     if (err != KW_OK)
-        pthread_mutex_unlock(&SQ(st)->mu);
+        exec(s, "ROLLBACK", "rollback");
+    pthread_mutex_unlock(&s->mu);
     return err;
 }
 
-static enum kw_err sq_commit(struct kw_store *st)
+static void sq_rollback(struct kw_tx *tx)
 {
-    enum kw_err err = exec(SQ(st), "COMMIT", "commit");
+    struct kw_sqlite *s = SQ(tx->st);
 
-    if (err != KW_OK)
-        exec(SQ(st), "ROLLBACK", "rollback");
-    pthread_mutex_unlock(&SQ(st)->mu);
-    return err;
-}
-
-static void sq_rollback(struct kw_store *st)
-{
-    exec(SQ(st), "ROLLBACK", "rollback");
-    pthread_mutex_unlock(&SQ(st)->mu);
+    exec(s, "ROLLBACK", "rollback");
+    pthread_mutex_unlock(&s->mu);
 }
 
 enum kw_err kw_sq_atomic_begin(struct kw_sqlite *s)
@@ -176,7 +192,8 @@ out:
 static enum kw_err apply_one(struct kw_sqlite *s, const struct kw_migration *m)
 {
     sqlite3_stmt *q = NULL;
-    enum kw_err err = sq_begin(&s->base);
+    struct kw_tx *tx = NULL;
+    enum kw_err err = sq_begin(&s->base, KW_TX_WRITE, &tx);
     int rc;
 
     if (err != KW_OK)
@@ -195,10 +212,10 @@ static enum kw_err apply_one(struct kw_sqlite *s, const struct kw_migration *m)
         sqlite3_finalize(q);
     }
     if (err != KW_OK) {
-        sq_rollback(&s->base);
+        sq_rollback(tx);
         return err;
     }
-    return sq_commit(&s->base);
+    return sq_commit(tx);
 }
 
 static enum kw_err sq_migrate(struct kw_store *st, int *applied, int *version)
@@ -249,17 +266,54 @@ static void sq_free(struct kw_store *st)
 static enum kw_err sq_open_relaxed(struct kw_store *st, struct kw_store **out);
 
 const struct kw_store_ops kw_sqlite_ops = {
-    sq_free, sq_open_relaxed, sq_migrate, sq_schema_version, sq_begin, sq_commit, sq_rollback,
-    kw_sq_meta_get, kw_sq_meta_set,
-    kw_sq_service_insert, kw_sq_service_get, kw_sq_service_list, kw_sq_service_update, kw_sq_service_delete,
-    kw_sq_service_live_keys,
-    kw_sq_key_insert, kw_sq_key_get, kw_sq_key_list, kw_sq_key_update, kw_sq_key_delete, kw_sq_key_each,
-    kw_sq_key_touch, kw_sq_usage_add,
-    kw_sq_usage_list, kw_sq_user_insert, kw_sq_user_get, kw_sq_user_list, kw_sq_user_update, kw_sq_user_delete,
-    kw_sq_session_insert, kw_sq_session_get, kw_sq_session_touch, kw_sq_session_delete, kw_sq_session_delete_user,
-    kw_sq_member_insert, kw_sq_member_get, kw_sq_member_list, kw_sq_member_update, kw_sq_member_delete,
-    kw_sq_service_list_for,
-    kw_sq_audit_head, kw_sq_audit_append, kw_sq_audit_list, kw_sq_audit_each,
+    .free = sq_free,
+    .open_relaxed = sq_open_relaxed,
+    .migrate = sq_migrate,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .version_next = kw_sq_version_next,
+    .meta_get = kw_sq_meta_get,
+    .meta_set = kw_sq_meta_set,
+    .service_insert = kw_sq_service_insert,
+    .service_get = kw_sq_service_get,
+    .service_list = kw_sq_service_list,
+    .service_update = kw_sq_service_update,
+    .service_delete = kw_sq_service_delete,
+    .service_live_keys = kw_sq_service_live_keys,
+    .key_insert = kw_sq_key_insert,
+    .key_get = kw_sq_key_get,
+    .key_list = kw_sq_key_list,
+    .key_update = kw_sq_key_update,
+    .key_delete = kw_sq_key_delete,
+    .key_tombstone_get = kw_sq_key_tombstone_get,
+    .key_each = kw_sq_key_each,
+    .key_touch = kw_sq_key_touch,
+    .usage_add = kw_sq_usage_add,
+    .usage_list = kw_sq_usage_list,
+    .user_insert = kw_sq_user_insert,
+    .user_get = kw_sq_user_get,
+    .user_list = kw_sq_user_list,
+    .user_update = kw_sq_user_update,
+    .user_delete = kw_sq_user_delete,
+    .user_login = kw_sq_user_login,
+    .user_count_admins = kw_sq_user_count_admins,
+    .session_insert = kw_sq_session_insert,
+    .session_get = kw_sq_session_get,
+    .session_touch = kw_sq_session_touch,
+    .session_delete = kw_sq_session_delete,
+    .session_delete_user = kw_sq_session_delete_user,
+    .member_insert = kw_sq_member_insert,
+    .member_get = kw_sq_member_get,
+    .member_list = kw_sq_member_list,
+    .member_update = kw_sq_member_update,
+    .member_delete = kw_sq_member_delete,
+    .service_list_for = kw_sq_service_list_for,
+    .audit_head = kw_sq_audit_head,
+    .audit_append = kw_sq_audit_append,
+    .audit_list = kw_sq_audit_list,
+    .audit_each = kw_sq_audit_each,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */

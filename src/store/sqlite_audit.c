@@ -39,10 +39,10 @@ static void ev_row(sqlite3_stmt *q, void *item)
     blob32(q, 14, e->hash);
 }
 
-enum kw_err kw_sq_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN])
+enum kw_err kw_sq_audit_head(struct kw_tx *tx, int64_t *seq, uint8_t hash[KW_HASH_LEN])
 {
     sqlite3_stmt *q =
-        kw_sq_begin(SQ(st), SQ_AUDIT_HEAD, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+        kw_sq_begin(SQ(tx->st), SQ_AUDIT_HEAD, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
     enum kw_err err = KW_OK;
     int rc;
 
@@ -56,15 +56,15 @@ enum kw_err kw_sq_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_
         *seq = 0;
         memset(hash, 0, KW_HASH_LEN);
     } else {
-        err = kw_sq_fail(SQ(st), "audit_head", rc);
+        err = kw_sq_fail(SQ(tx->st), "audit_head", rc);
     }
-    kw_sq_end(SQ(st), q);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event *e)
+enum kw_err kw_sq_audit_append(struct kw_tx *tx, const struct kw_audit_event *e)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_AUDIT_APPEND,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_AUDIT_APPEND,
                                   "INSERT INTO audit(" EV_COLS ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     enum kw_err err;
 
@@ -85,8 +85,8 @@ enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event 
     KW_SQ_FIELD(q, 13, e->detail);
     sqlite3_bind_blob(q, 14, e->prev_hash, KW_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_blob(q, 15, e->hash, KW_HASH_LEN, SQLITE_STATIC);
-    err = kw_sq_done(SQ(st), q, "audit_append");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_done(SQ(tx->st), q, "audit_append");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
@@ -179,11 +179,11 @@ static sqlite3_stmt *list_stmt(struct kw_sqlite *s, unsigned m)
     return q;
 }
 
-enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *f,
+enum kw_err kw_sq_audit_list(struct kw_tx *tx, const struct kw_audit_filter *f,
                              struct kw_audit_event *items, size_t cap, size_t *n)
 {
     unsigned m = filter_shape(f);
-    sqlite3_stmt *q = list_stmt(SQ(st), m);
+    sqlite3_stmt *q = list_stmt(SQ(tx->st), m);
     enum kw_err err;
 
     if (q == NULL)
@@ -202,14 +202,14 @@ enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *
     sqlite3_bind_int64(q, 7, f->since);
     sqlite3_bind_int64(q, 8, f->until);
     sqlite3_bind_int64(q, 9, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, ev_row, items, sizeof(*items), cap, n, "audit_list");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_collect(SQ(tx->st), q, ev_row, items, sizeof(*items), cap, n, "audit_list");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_audit_each(struct kw_store *st, kw_store_audit_cb cb, void *ctx)
+enum kw_err kw_sq_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_AUDIT_EACH, "SELECT " EV_COLS " FROM audit ORDER BY seq");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_AUDIT_EACH, "SELECT " EV_COLS " FROM audit ORDER BY seq");
     struct kw_audit_event e;
     enum kw_err err = KW_OK;
     int rc;
@@ -224,7 +224,7 @@ enum kw_err kw_sq_audit_each(struct kw_store *st, kw_store_audit_cb cb, void *ct
         }
     }
     if (err == KW_OK && rc != SQLITE_DONE)
-        err = kw_sq_fail(SQ(st), "audit_each", rc);
-    kw_sq_end(SQ(st), q);
+        err = kw_sq_fail(SQ(tx->st), "audit_each", rc);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }

@@ -19,6 +19,8 @@ enum kw_sq_stmt {
     SQ_MEM_INSERT, SQ_MEM_GET, SQ_MEM_LIST_SVC, SQ_MEM_LIST_USER, SQ_MEM_UPDATE, SQ_MEM_DELETE, SQ_MEM_DELETE_USER,
     SQ_SVC_LIST_FOR,
     SQ_AUDIT_HEAD, SQ_AUDIT_APPEND, SQ_AUDIT_EACH,
+    SQ_VERSION_NEXT, SQ_KEY_TOMB, SQ_KEY_TOMB_SVC, SQ_KEY_TOMB_GET, SQ_USER_LOGIN, SQ_USER_ADMINS,
+    SQ_SESS_DELETE_USER_KEEP,
     SQ_NSTMT
 };
 
@@ -30,6 +32,7 @@ struct kw_sqlite {
     struct kw_store base;
     sqlite3 *db;
     pthread_mutex_t mu; /* recursive: a transaction holds it from begin to commit/rollback */
+    struct kw_tx tx;    /* the one transaction this connection can have open (under mu) */
     sqlite3_stmt *stmts[SQ_NSTMT];
     sqlite3_stmt *audit_list[KW_SQ_AUDIT_SHAPES];
     char path[1024];
@@ -42,7 +45,8 @@ sqlite3_stmt *kw_sq_begin(struct kw_sqlite *s, enum kw_sq_stmt slot, const char 
 sqlite3_stmt *kw_sq_begin_at(struct kw_sqlite *s, sqlite3_stmt **slot, const char *sql);
 /* Resets the statement and unlocks. */
 void kw_sq_end(struct kw_sqlite *s, sqlite3_stmt *st);
-/* Logs the database's message for op and returns KW_ERR_STORE (KW_ERR_EXISTS on a unique violation). */
+/* Logs the database's message for op and returns KW_ERR_STORE (KW_ERR_EXISTS on a unique violation,
+ * KW_ERR_RETRY when SQLite is busy or locked). */
 enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc);
 /* Copies a text column into dst (cap bytes, NUL-terminated, truncated). */
 void kw_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
@@ -59,45 +63,49 @@ enum kw_err kw_sq_atomic_end(struct kw_sqlite *s, enum kw_err err);
 
 extern const struct kw_store_ops kw_sqlite_ops;
 
-/* Row operations (sqlite_rows.c, sqlite_audit.c). */
-enum kw_err kw_sq_meta_get(struct kw_store *st, const char *name, char *out, size_t cap);
-enum kw_err kw_sq_meta_set(struct kw_store *st, const char *name, const char *value);
-enum kw_err kw_sq_service_insert(struct kw_store *st, struct kw_service *svc);
-enum kw_err kw_sq_service_get(struct kw_store *st, const char *id, struct kw_service *out);
-enum kw_err kw_sq_service_list(struct kw_store *st, int64_t after, struct kw_service *items, size_t cap, size_t *n);
-enum kw_err kw_sq_service_update(struct kw_store *st, const struct kw_service *svc);
-enum kw_err kw_sq_service_delete(struct kw_store *st, const char *id);
-enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t now_ms, int64_t *count);
-enum kw_err kw_sq_key_insert(struct kw_store *st, struct kw_key *key);
-enum kw_err kw_sq_key_get(struct kw_store *st, const char *id, struct kw_key *out);
-enum kw_err kw_sq_key_list(struct kw_store *st, const char *service_id, int64_t after, struct kw_key *items,
+/* Row operations (sqlite_rows.c, sqlite_people.c, sqlite_audit.c). */
+enum kw_err kw_sq_meta_get(struct kw_tx *tx, const char *name, char *out, size_t cap);
+enum kw_err kw_sq_meta_set(struct kw_tx *tx, const char *name, const char *value);
+enum kw_err kw_sq_service_insert(struct kw_tx *tx, struct kw_service *svc);
+enum kw_err kw_sq_service_get(struct kw_tx *tx, const char *id, struct kw_service *out);
+enum kw_err kw_sq_service_list(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap, size_t *n);
+enum kw_err kw_sq_service_update(struct kw_tx *tx, const struct kw_service *svc);
+enum kw_err kw_sq_service_delete(struct kw_tx *tx, const char *id, int64_t version);
+enum kw_err kw_sq_service_live_keys(struct kw_tx *tx, const char *id, int64_t now_ms, int64_t *count);
+enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *key);
+enum kw_err kw_sq_key_get(struct kw_tx *tx, const char *id, struct kw_key *out);
+enum kw_err kw_sq_key_list(struct kw_tx *tx, const char *service_id, int64_t after, struct kw_key *items,
                            size_t cap, size_t *n);
-enum kw_err kw_sq_key_update(struct kw_store *st, const struct kw_key *key);
-enum kw_err kw_sq_key_delete(struct kw_store *st, const char *id);
-enum kw_err kw_sq_key_each(struct kw_store *st, kw_store_key_cb cb, void *ctx);
-enum kw_err kw_sq_key_touch(struct kw_store *st, const char *id, int64_t at, const char *ip);
-enum kw_err kw_sq_usage_add(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
+enum kw_err kw_sq_key_update(struct kw_tx *tx, const struct kw_key *key);
+enum kw_err kw_sq_key_delete(struct kw_tx *tx, const char *id, int64_t version);
+enum kw_err kw_sq_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_key *out);
+enum kw_err kw_sq_version_next(struct kw_tx *tx, int64_t *version);
+enum kw_err kw_sq_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx);
+enum kw_err kw_sq_key_touch(struct kw_tx *tx, const char *id, int64_t at, const char *ip);
+enum kw_err kw_sq_usage_add(struct kw_tx *tx, const char *key_id, const char *service_id, int64_t minute_ms,
                             int64_t valid, int64_t denied);
-enum kw_err kw_sq_usage_list(struct kw_store *st, const char *service_id, int64_t from_ms,
+enum kw_err kw_sq_usage_list(struct kw_tx *tx, const char *service_id, int64_t from_ms,
                              struct kw_usage_point *items, size_t cap, size_t *n);
-enum kw_err kw_sq_user_insert(struct kw_store *st, struct kw_user *u);
-enum kw_err kw_sq_user_get(struct kw_store *st, const char *username, struct kw_user *out);
-enum kw_err kw_sq_user_list(struct kw_store *st, int64_t after, struct kw_user *items, size_t cap, size_t *n);
-enum kw_err kw_sq_user_update(struct kw_store *st, const struct kw_user *u);
-enum kw_err kw_sq_user_delete(struct kw_store *st, const char *username);
-enum kw_err kw_sq_session_insert(struct kw_store *st, const struct kw_session *s);
-enum kw_err kw_sq_session_get(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
-enum kw_err kw_sq_session_touch(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
-enum kw_err kw_sq_session_delete(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN]);
-enum kw_err kw_sq_session_delete_user(struct kw_store *st, const char *username);
-enum kw_err kw_sq_member_insert(struct kw_store *st, struct kw_member *m);
-enum kw_err kw_sq_member_get(struct kw_store *st, const char *service_id, const char *username,
+enum kw_err kw_sq_user_insert(struct kw_tx *tx, struct kw_user *u);
+enum kw_err kw_sq_user_get(struct kw_tx *tx, const char *username, struct kw_user *out);
+enum kw_err kw_sq_user_list(struct kw_tx *tx, int64_t after, struct kw_user *items, size_t cap, size_t *n);
+enum kw_err kw_sq_user_update(struct kw_tx *tx, const struct kw_user *u);
+enum kw_err kw_sq_user_delete(struct kw_tx *tx, const char *username);
+enum kw_err kw_sq_user_login(struct kw_tx *tx, const struct kw_user *u, int64_t at);
+enum kw_err kw_sq_user_count_admins(struct kw_tx *tx, int64_t *count);
+enum kw_err kw_sq_session_insert(struct kw_tx *tx, const struct kw_session *s);
+enum kw_err kw_sq_session_get(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
+enum kw_err kw_sq_session_touch(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
+enum kw_err kw_sq_session_delete(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN]);
+enum kw_err kw_sq_session_delete_user(struct kw_tx *tx, const char *username, const uint8_t *keep);
+enum kw_err kw_sq_member_insert(struct kw_tx *tx, struct kw_member *m);
+enum kw_err kw_sq_member_get(struct kw_tx *tx, const char *service_id, const char *username,
                              struct kw_member *out);
-enum kw_err kw_sq_member_list(struct kw_store *st, const char *service_id, const char *username, int64_t after,
+enum kw_err kw_sq_member_list(struct kw_tx *tx, const char *service_id, const char *username, int64_t after,
                               struct kw_member *items, size_t cap, size_t *n);
-enum kw_err kw_sq_member_update(struct kw_store *st, const struct kw_member *m);
-enum kw_err kw_sq_member_delete(struct kw_store *st, const char *service_id, const char *username);
-enum kw_err kw_sq_service_list_for(struct kw_store *st, const char *username, int64_t after,
+enum kw_err kw_sq_member_update(struct kw_tx *tx, const struct kw_member *m);
+enum kw_err kw_sq_member_delete(struct kw_tx *tx, const char *service_id, const char *username);
+enum kw_err kw_sq_service_list_for(struct kw_tx *tx, const char *username, int64_t after,
                                    struct kw_service *items, size_t cap, size_t *n);
 /* Shared by row files: run a one-row-per-step SELECT into items via row(). */
 typedef void (*kw_sq_row_fn)(sqlite3_stmt *q, void *item);
@@ -105,10 +113,10 @@ enum kw_err kw_sq_collect(struct kw_sqlite *s, sqlite3_stmt *q, kw_sq_row_fn row
                           size_t cap, size_t *n, const char *op);
 /* Row reader for the services columns "seq, id, name, description, key_prefix, created_at, updated_at". */
 void kw_sq_service_row(sqlite3_stmt *q, void *item);
-enum kw_err kw_sq_audit_head(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
-enum kw_err kw_sq_audit_append(struct kw_store *st, const struct kw_audit_event *ev);
-enum kw_err kw_sq_audit_list(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,
+enum kw_err kw_sq_audit_head(struct kw_tx *tx, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
+enum kw_err kw_sq_audit_append(struct kw_tx *tx, const struct kw_audit_event *ev);
+enum kw_err kw_sq_audit_list(struct kw_tx *tx, const struct kw_audit_filter *f, struct kw_audit_event *items,
                              size_t cap, size_t *n);
-enum kw_err kw_sq_audit_each(struct kw_store *st, kw_store_audit_cb cb, void *ctx);
+enum kw_err kw_sq_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 
 #endif

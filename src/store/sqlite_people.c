@@ -40,10 +40,10 @@ static void usage_row(sqlite3_stmt *q, void *item)
     p->denied = sqlite3_column_int64(q, 3);
 }
 
-enum kw_err kw_sq_usage_list(struct kw_store *st, const char *service_id, int64_t from_ms,
+enum kw_err kw_sq_usage_list(struct kw_tx *tx, const char *service_id, int64_t from_ms,
                              struct kw_usage_point *items, size_t cap, size_t *n)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_USAGE_LIST,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USAGE_LIST,
                                   "SELECT key_id, minute / 3600000 * 3600000 AS hour, sum(valid), sum(denied) FROM usage "
                                   "WHERE service_id = ? AND minute >= ? GROUP BY key_id, hour "
                                   "ORDER BY hour, key_id LIMIT ?");
@@ -54,8 +54,8 @@ enum kw_err kw_sq_usage_list(struct kw_store *st, const char *service_id, int64_
     TEXT(q, 1, service_id);
     sqlite3_bind_int64(q, 2, from_ms);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, usage_row, items, sizeof(*items), cap, n, "usage_list");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_collect(SQ(tx->st), q, usage_row, items, sizeof(*items), cap, n, "usage_list");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
@@ -76,9 +76,9 @@ static void user_row(sqlite3_stmt *q, void *item)
     u->last_login_at = sqlite3_column_int64(q, 6);
 }
 
-enum kw_err kw_sq_user_insert(struct kw_store *st, struct kw_user *u)
+enum kw_err kw_sq_user_insert(struct kw_tx *tx, struct kw_user *u)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_USER_INSERT,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USER_INSERT,
                                   "INSERT INTO users(username, password_hash, role, disabled, created_at, last_login_at) "
                                   "VALUES (?,?,?,?,?,?)");
     enum kw_err err;
@@ -91,79 +91,111 @@ enum kw_err kw_sq_user_insert(struct kw_store *st, struct kw_user *u)
     sqlite3_bind_int(q, 4, u->disabled);
     sqlite3_bind_int64(q, 5, u->created_at);
     sqlite3_bind_int64(q, 6, u->last_login_at);
-    err = kw_sq_done(SQ(st), q, "user_insert");
+    err = kw_sq_done(SQ(tx->st), q, "user_insert");
     if (err == KW_OK)
-        u->seq = sqlite3_last_insert_rowid(SQ(st)->db);
-    kw_sq_end(SQ(st), q);
+        u->seq = sqlite3_last_insert_rowid(SQ(tx->st)->db);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_user_get(struct kw_store *st, const char *username, struct kw_user *out)
+enum kw_err kw_sq_user_get(struct kw_tx *tx, const char *username, struct kw_user *out)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_USER_GET, "SELECT " USER_COLS " FROM users WHERE username = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USER_GET, "SELECT " USER_COLS " FROM users WHERE username = ?");
     enum kw_err err;
 
     if (q == NULL)
         return KW_ERR_STORE;
     TEXT(q, 1, username);
-    err = one_row(SQ(st), q, user_row, out, "user_get");
-    kw_sq_end(SQ(st), q);
+    err = one_row(SQ(tx->st), q, user_row, out, "user_get");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_user_list(struct kw_store *st, int64_t after, struct kw_user *items, size_t cap, size_t *n)
+enum kw_err kw_sq_user_list(struct kw_tx *tx, int64_t after, struct kw_user *items, size_t cap, size_t *n)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_USER_LIST, "SELECT " USER_COLS " FROM users WHERE seq > ? ORDER BY seq LIMIT ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USER_LIST, "SELECT " USER_COLS " FROM users WHERE seq > ? ORDER BY seq LIMIT ?");
     enum kw_err err;
 
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, after);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, user_row, items, sizeof(*items), cap, n, "user_list");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_collect(SQ(tx->st), q, user_row, items, sizeof(*items), cap, n, "user_list");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_user_update(struct kw_store *st, const struct kw_user *u)
+enum kw_err kw_sq_user_update(struct kw_tx *tx, const struct kw_user *u)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_USER_UPDATE,
-                                  "UPDATE users SET password_hash = ?, role = ?, disabled = ?, last_login_at = ? "
-                                  "WHERE username = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USER_UPDATE,
+                                  "UPDATE users SET password_hash = ?, role = ?, disabled = ? WHERE username = ?");
 
     if (q == NULL)
         return KW_ERR_STORE;
     KW_SQ_FIELD(q, 1, u->password_hash);
     KW_SQ_FIELD(q, 2, u->role);
     sqlite3_bind_int(q, 3, u->disabled);
-    sqlite3_bind_int64(q, 4, u->last_login_at);
-    KW_SQ_FIELD(q, 5, u->username);
-    return write_row(SQ(st), q, 1, "user_update");
+    KW_SQ_FIELD(q, 4, u->username);
+    return write_row(SQ(tx->st), q, 1, "user_update");
 }
 
-static enum kw_err delete_by_name(struct kw_store *st, enum kw_sq_stmt slot, const char *sql, const char *name,
+enum kw_err kw_sq_user_login(struct kw_tx *tx, const struct kw_user *u, int64_t at)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USER_LOGIN,
+                                  "UPDATE users SET last_login_at = ? WHERE username = ? AND password_hash = ? "
+                                  "AND disabled = 0");
+    enum kw_err err;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    sqlite3_bind_int64(q, 1, at);
+    KW_SQ_FIELD(q, 2, u->username);
+    KW_SQ_FIELD(q, 3, u->password_hash);
+    err = write_row(SQ(tx->st), q, 1, "user_login");
+    return err == KW_ERR_NOT_FOUND ? KW_ERR_CONFLICT : err;
+}
+
+enum kw_err kw_sq_user_count_admins(struct kw_tx *tx, int64_t *count)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USER_ADMINS,
+                                  "SELECT count(*) FROM users WHERE role = 'sysadmin' AND disabled = 0");
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(q, 0);
+    else
+        err = kw_sq_fail(SQ(tx->st), "user_count_admins", rc);
+    kw_sq_end(SQ(tx->st), q);
+    return err;
+}
+
+static enum kw_err delete_by_name(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *name,
                                   int must_change)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), slot, sql);
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), slot, sql);
 
     if (q == NULL)
         return KW_ERR_STORE;
     TEXT(q, 1, name);
-    return write_row(SQ(st), q, must_change, "delete");
+    return write_row(SQ(tx->st), q, must_change, "delete");
 }
 
-enum kw_err kw_sq_user_delete(struct kw_store *st, const char *username)
+enum kw_err kw_sq_user_delete(struct kw_tx *tx, const char *username)
 {
-    enum kw_err err = kw_sq_atomic_begin(SQ(st));
+    enum kw_err err = kw_sq_atomic_begin(SQ(tx->st));
 
     if (err != KW_OK)
         return err;
-    err = delete_by_name(st, SQ_SESS_DELETE_USER, "DELETE FROM sessions WHERE username = ?", username, 0);
+    err = delete_by_name(tx, SQ_SESS_DELETE_USER, "DELETE FROM sessions WHERE username = ?", username, 0);
     if (err == KW_OK)
-        err = delete_by_name(st, SQ_MEM_DELETE_USER, "DELETE FROM members WHERE username = ?", username, 0);
+        err = delete_by_name(tx, SQ_MEM_DELETE_USER, "DELETE FROM members WHERE username = ?", username, 0);
     if (err == KW_OK)
-        err = delete_by_name(st, SQ_USER_DELETE, "DELETE FROM users WHERE username = ?", username, 1);
-    return kw_sq_atomic_end(SQ(st), err);
+        err = delete_by_name(tx, SQ_USER_DELETE, "DELETE FROM users WHERE username = ?", username, 1);
+    return kw_sq_atomic_end(SQ(tx->st), err);
 }
 
 /* ---- sessions ---- */
@@ -181,9 +213,9 @@ static void session_row(sqlite3_stmt *q, void *item)
     s->expires_at = sqlite3_column_int64(q, 5);
 }
 
-enum kw_err kw_sq_session_insert(struct kw_store *st, const struct kw_session *s)
+enum kw_err kw_sq_session_insert(struct kw_tx *tx, const struct kw_session *s)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SESS_INSERT,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SESS_INSERT,
                                   "INSERT INTO sessions(id_hash, username, csrf, created_at, last_seen, expires_at) "
                                   "VALUES (?,?,?,?,?,?)");
 
@@ -195,12 +227,12 @@ enum kw_err kw_sq_session_insert(struct kw_store *st, const struct kw_session *s
     sqlite3_bind_int64(q, 4, s->created_at);
     sqlite3_bind_int64(q, 5, s->last_seen);
     sqlite3_bind_int64(q, 6, s->expires_at);
-    return write_row(SQ(st), q, 0, "session_insert");
+    return write_row(SQ(tx->st), q, 0, "session_insert");
 }
 
-enum kw_err kw_sq_session_get(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out)
+enum kw_err kw_sq_session_get(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SESS_GET,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SESS_GET,
                                   "SELECT id_hash, username, csrf, created_at, last_seen, expires_at FROM sessions "
                                   "WHERE id_hash = ?");
     enum kw_err err;
@@ -208,35 +240,44 @@ enum kw_err kw_sq_session_get(struct kw_store *st, const uint8_t id_hash[KW_HASH
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_blob(q, 1, id_hash, KW_HASH_LEN, SQLITE_STATIC);
-    err = one_row(SQ(st), q, session_row, out, "session_get");
-    kw_sq_end(SQ(st), q);
+    err = one_row(SQ(tx->st), q, session_row, out, "session_get");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_session_touch(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen)
+enum kw_err kw_sq_session_touch(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SESS_TOUCH, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SESS_TOUCH, "UPDATE sessions SET last_seen = ? WHERE id_hash = ?");
 
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, last_seen);
     sqlite3_bind_blob(q, 2, id_hash, KW_HASH_LEN, SQLITE_STATIC);
-    return write_row(SQ(st), q, 0, "session_touch");
+    return write_row(SQ(tx->st), q, 0, "session_touch");
 }
 
-enum kw_err kw_sq_session_delete(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN])
+enum kw_err kw_sq_session_delete(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN])
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SESS_DELETE, "DELETE FROM sessions WHERE id_hash = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SESS_DELETE, "DELETE FROM sessions WHERE id_hash = ?");
 
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_blob(q, 1, id_hash, KW_HASH_LEN, SQLITE_STATIC);
-    return write_row(SQ(st), q, 0, "session_delete");
+    return write_row(SQ(tx->st), q, 0, "session_delete");
 }
 
-enum kw_err kw_sq_session_delete_user(struct kw_store *st, const char *username)
+enum kw_err kw_sq_session_delete_user(struct kw_tx *tx, const char *username, const uint8_t *keep)
 {
-    return delete_by_name(st, SQ_SESS_DELETE_USER, "DELETE FROM sessions WHERE username = ?", username, 0);
+    sqlite3_stmt *q;
+
+    if (keep == NULL)
+        return delete_by_name(tx, SQ_SESS_DELETE_USER, "DELETE FROM sessions WHERE username = ?", username, 0);
+    q = kw_sq_begin(SQ(tx->st), SQ_SESS_DELETE_USER_KEEP, "DELETE FROM sessions WHERE username = ? AND id_hash <> ?");
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, username);
+    sqlite3_bind_blob(q, 2, keep, KW_HASH_LEN, SQLITE_STATIC);
+    return write_row(SQ(tx->st), q, 0, "session_delete_user");
 }
 
 /* ---- members ---- */
@@ -254,9 +295,9 @@ static void member_row(sqlite3_stmt *q, void *item)
     m->created_at = sqlite3_column_int64(q, 4);
 }
 
-enum kw_err kw_sq_member_insert(struct kw_store *st, struct kw_member *m)
+enum kw_err kw_sq_member_insert(struct kw_tx *tx, struct kw_member *m)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_MEM_INSERT,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_MEM_INSERT,
                                   "INSERT INTO members(service_id, username, role, created_at) VALUES (?,?,?,?)");
     enum kw_err err;
 
@@ -266,17 +307,17 @@ enum kw_err kw_sq_member_insert(struct kw_store *st, struct kw_member *m)
     KW_SQ_FIELD(q, 2, m->username);
     KW_SQ_FIELD(q, 3, m->role);
     sqlite3_bind_int64(q, 4, m->created_at);
-    err = kw_sq_done(SQ(st), q, "member_insert");
+    err = kw_sq_done(SQ(tx->st), q, "member_insert");
     if (err == KW_OK)
-        m->seq = sqlite3_last_insert_rowid(SQ(st)->db);
-    kw_sq_end(SQ(st), q);
+        m->seq = sqlite3_last_insert_rowid(SQ(tx->st)->db);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_member_get(struct kw_store *st, const char *service_id, const char *username,
+enum kw_err kw_sq_member_get(struct kw_tx *tx, const char *service_id, const char *username,
                              struct kw_member *out)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_MEM_GET,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_MEM_GET,
                                   "SELECT " MEM_COLS " FROM members WHERE service_id = ? AND username = ?");
     enum kw_err err;
 
@@ -284,19 +325,19 @@ enum kw_err kw_sq_member_get(struct kw_store *st, const char *service_id, const 
         return KW_ERR_STORE;
     TEXT(q, 1, service_id);
     TEXT(q, 2, username);
-    err = one_row(SQ(st), q, member_row, out, "member_get");
-    kw_sq_end(SQ(st), q);
+    err = one_row(SQ(tx->st), q, member_row, out, "member_get");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_member_list(struct kw_store *st, const char *service_id, const char *username, int64_t after,
+enum kw_err kw_sq_member_list(struct kw_tx *tx, const char *service_id, const char *username, int64_t after,
                               struct kw_member *items, size_t cap, size_t *n)
 {
     sqlite3_stmt *q = service_id
-                          ? kw_sq_begin(SQ(st), SQ_MEM_LIST_SVC,
+                          ? kw_sq_begin(SQ(tx->st), SQ_MEM_LIST_SVC,
                                         "SELECT " MEM_COLS " FROM members WHERE service_id = ? AND seq > ? "
                                         "ORDER BY seq LIMIT ?")
-                          : kw_sq_begin(SQ(st), SQ_MEM_LIST_USER,
+                          : kw_sq_begin(SQ(tx->st), SQ_MEM_LIST_USER,
                                         "SELECT " MEM_COLS " FROM members WHERE username = ? AND seq > ? "
                                         "ORDER BY seq LIMIT ?");
     enum kw_err err;
@@ -306,14 +347,14 @@ enum kw_err kw_sq_member_list(struct kw_store *st, const char *service_id, const
     TEXT(q, 1, service_id ? service_id : username);
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, member_row, items, sizeof(*items), cap, n, "member_list");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_collect(SQ(tx->st), q, member_row, items, sizeof(*items), cap, n, "member_list");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_member_update(struct kw_store *st, const struct kw_member *m)
+enum kw_err kw_sq_member_update(struct kw_tx *tx, const struct kw_member *m)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_MEM_UPDATE,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_MEM_UPDATE,
                                   "UPDATE members SET role = ? WHERE service_id = ? AND username = ?");
 
     if (q == NULL)
@@ -321,24 +362,24 @@ enum kw_err kw_sq_member_update(struct kw_store *st, const struct kw_member *m)
     KW_SQ_FIELD(q, 1, m->role);
     KW_SQ_FIELD(q, 2, m->service_id);
     KW_SQ_FIELD(q, 3, m->username);
-    return write_row(SQ(st), q, 1, "member_update");
+    return write_row(SQ(tx->st), q, 1, "member_update");
 }
 
-enum kw_err kw_sq_member_delete(struct kw_store *st, const char *service_id, const char *username)
+enum kw_err kw_sq_member_delete(struct kw_tx *tx, const char *service_id, const char *username)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_MEM_DELETE, "DELETE FROM members WHERE service_id = ? AND username = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_MEM_DELETE, "DELETE FROM members WHERE service_id = ? AND username = ?");
 
     if (q == NULL)
         return KW_ERR_STORE;
     TEXT(q, 1, service_id);
     TEXT(q, 2, username);
-    return write_row(SQ(st), q, 1, "member_delete");
+    return write_row(SQ(tx->st), q, 1, "member_delete");
 }
 
-enum kw_err kw_sq_service_list_for(struct kw_store *st, const char *username, int64_t after,
+enum kw_err kw_sq_service_list_for(struct kw_tx *tx, const char *username, int64_t after,
                                    struct kw_service *items, size_t cap, size_t *n)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_LIST_FOR,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_LIST_FOR,
                                   "SELECT s.seq, s.id, s.name, s.description, s.key_prefix, s.created_at, s.updated_at "
                                   "FROM services s JOIN members m ON m.service_id = s.id "
                                   "WHERE m.username = ? AND s.seq > ? ORDER BY s.seq LIMIT ?");
@@ -349,7 +390,7 @@ enum kw_err kw_sq_service_list_for(struct kw_store *st, const char *username, in
     TEXT(q, 1, username);
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, kw_sq_service_row, items, sizeof(*items), cap, n, "service_list_for");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_collect(SQ(tx->st), q, kw_sq_service_row, items, sizeof(*items), cap, n, "service_list_for");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }

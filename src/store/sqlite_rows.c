@@ -1,14 +1,15 @@
 /* sqlite_rows.c - meta, services, keys and usage rows for the SQLite backend. */
 #include <string.h>
 
+#include "core/timeutil.h"
 #include "store/sqlite_internal.h"
 
 #define SQ(s) ((struct kw_sqlite *)(s))
 #define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
 
-enum kw_err kw_sq_meta_get(struct kw_store *st, const char *name, char *out, size_t cap)
+enum kw_err kw_sq_meta_get(struct kw_tx *tx, const char *name, char *out, size_t cap)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_META_GET, "SELECT value FROM meta WHERE name = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_META_GET, "SELECT value FROM meta WHERE name = ?");
     enum kw_err err;
     int rc;
 
@@ -24,15 +25,15 @@ enum kw_err kw_sq_meta_get(struct kw_store *st, const char *name, char *out, siz
             err = KW_OK;
         }
     } else {
-        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(st), "meta_get", rc);
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(tx->st), "meta_get", rc);
     }
-    kw_sq_end(SQ(st), q);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_meta_set(struct kw_store *st, const char *name, const char *value)
+enum kw_err kw_sq_meta_set(struct kw_tx *tx, const char *name, const char *value)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_META_SET,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_META_SET,
                                   "INSERT INTO meta(name, value) VALUES (?, ?) "
                                   "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
     enum kw_err err;
@@ -41,8 +42,8 @@ enum kw_err kw_sq_meta_set(struct kw_store *st, const char *name, const char *va
         return KW_ERR_STORE;
     TEXT(q, 1, name);
     TEXT(q, 2, value);
-    err = kw_sq_done(SQ(st), q, "meta_set");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_done(SQ(tx->st), q, "meta_set");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
@@ -64,9 +65,9 @@ void kw_sq_service_row(sqlite3_stmt *q, void *item)
     s->updated_at = sqlite3_column_int64(q, 6);
 }
 
-enum kw_err kw_sq_service_insert(struct kw_store *st, struct kw_service *svc)
+enum kw_err kw_sq_service_insert(struct kw_tx *tx, struct kw_service *svc)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_INSERT,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_INSERT,
                                   "INSERT INTO services(id, name, description, key_prefix, created_at, updated_at) "
                                   "VALUES (?, ?, ?, ?, ?, ?)");
     enum kw_err err;
@@ -79,16 +80,16 @@ enum kw_err kw_sq_service_insert(struct kw_store *st, struct kw_service *svc)
     KW_SQ_FIELD(q, 4, svc->key_prefix);
     sqlite3_bind_int64(q, 5, svc->created_at);
     sqlite3_bind_int64(q, 6, svc->updated_at);
-    err = kw_sq_done(SQ(st), q, "service_insert");
+    err = kw_sq_done(SQ(tx->st), q, "service_insert");
     if (err == KW_OK)
-        svc->seq = sqlite3_last_insert_rowid(SQ(st)->db);
-    kw_sq_end(SQ(st), q);
+        svc->seq = sqlite3_last_insert_rowid(SQ(tx->st)->db);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_service_get(struct kw_store *st, const char *id, struct kw_service *out)
+enum kw_err kw_sq_service_get(struct kw_tx *tx, const char *id, struct kw_service *out)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_GET, "SELECT " SVC_COLS " FROM services WHERE id = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_GET, "SELECT " SVC_COLS " FROM services WHERE id = ?");
     enum kw_err err = KW_OK;
     int rc;
 
@@ -99,14 +100,14 @@ enum kw_err kw_sq_service_get(struct kw_store *st, const char *id, struct kw_ser
     if (rc == SQLITE_ROW)
         kw_sq_service_row(q, out);
     else
-        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(st), "service_get", rc);
-    kw_sq_end(SQ(st), q);
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(tx->st), "service_get", rc);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_service_list(struct kw_store *st, int64_t after, struct kw_service *items, size_t cap, size_t *n)
+enum kw_err kw_sq_service_list(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap, size_t *n)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_LIST,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_LIST,
                                   "SELECT " SVC_COLS " FROM services WHERE seq > ? ORDER BY seq LIMIT ?");
     enum kw_err err;
 
@@ -114,14 +115,14 @@ enum kw_err kw_sq_service_list(struct kw_store *st, int64_t after, struct kw_ser
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, after);
     sqlite3_bind_int64(q, 2, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, kw_sq_service_row, items, sizeof(*items), cap, n, "service_list");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_collect(SQ(tx->st), q, kw_sq_service_row, items, sizeof(*items), cap, n, "service_list");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_service_update(struct kw_store *st, const struct kw_service *svc)
+enum kw_err kw_sq_service_update(struct kw_tx *tx, const struct kw_service *svc)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_UPDATE,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_UPDATE,
                                   "UPDATE services SET name = ?, description = ?, key_prefix = ?, updated_at = ? "
                                   "WHERE id = ?");
     enum kw_err err;
@@ -133,50 +134,58 @@ enum kw_err kw_sq_service_update(struct kw_store *st, const struct kw_service *s
     KW_SQ_FIELD(q, 3, svc->key_prefix);
     sqlite3_bind_int64(q, 4, svc->updated_at);
     KW_SQ_FIELD(q, 5, svc->id);
-    err = kw_sq_done(SQ(st), q, "service_update");
-    if (err == KW_OK && sqlite3_changes(SQ(st)->db) == 0)
+    err = kw_sq_done(SQ(tx->st), q, "service_update");
+    if (err == KW_OK && sqlite3_changes(SQ(tx->st)->db) == 0)
         err = KW_ERR_NOT_FOUND;
-    kw_sq_end(SQ(st), q);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
 /* Runs one "DELETE ... WHERE <col> = id" statement from its slot. */
-static enum kw_err delete_by(struct kw_store *st, enum kw_sq_stmt slot, const char *sql, const char *id, int *changed)
+static enum kw_err delete_by(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *id, int *changed)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), slot, sql);
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), slot, sql);
     enum kw_err err;
 
     if (q == NULL)
         return KW_ERR_STORE;
     TEXT(q, 1, id);
-    err = kw_sq_done(SQ(st), q, "delete");
+    err = kw_sq_done(SQ(tx->st), q, "delete");
     if (changed != NULL)
-        *changed = sqlite3_changes(SQ(st)->db);
-    kw_sq_end(SQ(st), q);
+        *changed = sqlite3_changes(SQ(tx->st)->db);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
 /* Dependents first, all in one SAVEPOINT: atomic whether or not the caller has a transaction open. */
-enum kw_err kw_sq_service_delete(struct kw_store *st, const char *id)
+static enum kw_err tombstone(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *param,
+                             int64_t version);
+#define TOMB_INSERT                                                                                    \
+    "INSERT OR REPLACE INTO key_tombstones(id, service_id, hash, start, description, created_at, "     \
+    "version, deleted_at) SELECT id, service_id, hash, start, description, created_at, ?, ? FROM keys "
+
+enum kw_err kw_sq_service_delete(struct kw_tx *tx, const char *id, int64_t version)
 {
-    enum kw_err err = kw_sq_atomic_begin(SQ(st));
+    enum kw_err err = kw_sq_atomic_begin(SQ(tx->st));
     int changed = 0;
 
     if (err != KW_OK)
         return err;
-    err = delete_by(st, SQ_USAGE_DELETE_SVC, "DELETE FROM usage WHERE service_id = ?", id, NULL);
+    err = tombstone(tx, SQ_KEY_TOMB_SVC, TOMB_INSERT "WHERE service_id = ?", id, version);
     if (err == KW_OK)
-        err = delete_by(st, SQ_KEY_DELETE_SVC, "DELETE FROM keys WHERE service_id = ?", id, NULL);
+        err = delete_by(tx, SQ_USAGE_DELETE_SVC, "DELETE FROM usage WHERE service_id = ?", id, NULL);
     if (err == KW_OK)
-        err = delete_by(st, SQ_SVC_DELETE, "DELETE FROM services WHERE id = ?", id, &changed);
+        err = delete_by(tx, SQ_KEY_DELETE_SVC, "DELETE FROM keys WHERE service_id = ?", id, NULL);
+    if (err == KW_OK)
+        err = delete_by(tx, SQ_SVC_DELETE, "DELETE FROM services WHERE id = ?", id, &changed);
     if (err == KW_OK && changed == 0)
         err = KW_ERR_NOT_FOUND;
-    return kw_sq_atomic_end(SQ(st), err);
+    return kw_sq_atomic_end(SQ(tx->st), err);
 }
 
-enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t now_ms, int64_t *count)
+enum kw_err kw_sq_service_live_keys(struct kw_tx *tx, const char *id, int64_t now_ms, int64_t *count)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_SVC_LIVE,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_LIVE,
                                   "SELECT count(*) FROM keys WHERE service_id = ? AND revoked_at = 0 "
                                   "AND (expires_at = 0 OR expires_at > ?)");
     enum kw_err err = KW_OK;
@@ -190,8 +199,8 @@ enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t
     if (rc == SQLITE_ROW)
         *count = sqlite3_column_int64(q, 0);
     else
-        err = kw_sq_fail(SQ(st), "service_live_keys", rc);
-    kw_sq_end(SQ(st), q);
+        err = kw_sq_fail(SQ(tx->st), "service_live_keys", rc);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
@@ -199,7 +208,8 @@ enum kw_err kw_sq_service_live_keys(struct kw_store *st, const char *id, int64_t
 
 #define KEY_COLS                                                                                       \
     "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "   \
-    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from"
+    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, "  \
+    "version, rolled_to"
 
 static void key_row(sqlite3_stmt *q, void *item)
 {
@@ -225,15 +235,17 @@ static void key_row(sqlite3_stmt *q, void *item)
     k->last_used_at = sqlite3_column_int64(q, 15);
     kw_sq_text(q, 16, k->last_used_ip, sizeof(k->last_used_ip));
     kw_sq_text(q, 17, k->rolled_from, sizeof(k->rolled_from));
+    k->version = sqlite3_column_int64(q, 18);
+    kw_sq_text(q, 19, k->rolled_to, sizeof(k->rolled_to));
 }
 
-enum kw_err kw_sq_key_insert(struct kw_store *st, struct kw_key *k)
+enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *k)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_INSERT,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_INSERT,
                                   "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, "
                                   "created_at, created_by, updated_at, expires_at, revoked_at, "
-                                  "archive_after_extract_s, last_used_at, last_used_ip, rolled_from) "
-                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                  "archive_after_extract_s, last_used_at, last_used_ip, rolled_from, version, "
+                                  "rolled_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     enum kw_err err;
 
     if (q == NULL)
@@ -255,16 +267,18 @@ enum kw_err kw_sq_key_insert(struct kw_store *st, struct kw_key *k)
     sqlite3_bind_int64(q, 15, k->last_used_at);
     KW_SQ_FIELD(q, 16, k->last_used_ip);
     KW_SQ_FIELD(q, 17, k->rolled_from);
-    err = kw_sq_done(SQ(st), q, "key_insert");
+    sqlite3_bind_int64(q, 18, k->version);
+    KW_SQ_FIELD(q, 19, k->rolled_to);
+    err = kw_sq_done(SQ(tx->st), q, "key_insert");
     if (err == KW_OK)
-        k->seq = sqlite3_last_insert_rowid(SQ(st)->db);
-    kw_sq_end(SQ(st), q);
+        k->seq = sqlite3_last_insert_rowid(SQ(tx->st)->db);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_key_get(struct kw_store *st, const char *id, struct kw_key *out)
+enum kw_err kw_sq_key_get(struct kw_tx *tx, const char *id, struct kw_key *out)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_GET, "SELECT " KEY_COLS " FROM keys WHERE id = ?");
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_GET, "SELECT " KEY_COLS " FROM keys WHERE id = ?");
     enum kw_err err = KW_OK;
     int rc;
 
@@ -275,15 +289,15 @@ enum kw_err kw_sq_key_get(struct kw_store *st, const char *id, struct kw_key *ou
     if (rc == SQLITE_ROW)
         key_row(q, out);
     else
-        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(st), "key_get", rc);
-    kw_sq_end(SQ(st), q);
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(tx->st), "key_get", rc);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_key_list(struct kw_store *st, const char *service_id, int64_t after, struct kw_key *items,
+enum kw_err kw_sq_key_list(struct kw_tx *tx, const char *service_id, int64_t after, struct kw_key *items,
                            size_t cap, size_t *n)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_LIST,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_LIST,
                                   "SELECT " KEY_COLS " FROM keys WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?");
     enum kw_err err;
 
@@ -292,16 +306,17 @@ enum kw_err kw_sq_key_list(struct kw_store *st, const char *service_id, int64_t 
     TEXT(q, 1, service_id);
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(st), q, key_row, items, sizeof(*items), cap, n, "key_list");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_collect(SQ(tx->st), q, key_row, items, sizeof(*items), cap, n, "key_list");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_key_update(struct kw_store *st, const struct kw_key *k)
+enum kw_err kw_sq_key_update(struct kw_tx *tx, const struct kw_key *k)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_UPDATE,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_UPDATE,
                                   "UPDATE keys SET description = ?, scope = ?, perms = ?, enabled = ?, updated_at = ?, "
-                                  "expires_at = ?, revoked_at = ?, archive_after_extract_s = ? WHERE id = ?");
+                                  "expires_at = ?, revoked_at = ?, archive_after_extract_s = ?, version = ?, "
+                                  "rolled_to = ? WHERE id = ?");
     enum kw_err err;
 
     if (q == NULL)
@@ -314,25 +329,100 @@ enum kw_err kw_sq_key_update(struct kw_store *st, const struct kw_key *k)
     sqlite3_bind_int64(q, 6, k->expires_at);
     sqlite3_bind_int64(q, 7, k->revoked_at);
     sqlite3_bind_int64(q, 8, k->archive_after_extract_s);
-    KW_SQ_FIELD(q, 9, k->id);
-    err = kw_sq_done(SQ(st), q, "key_update");
-    if (err == KW_OK && sqlite3_changes(SQ(st)->db) == 0)
+    sqlite3_bind_int64(q, 9, k->version);
+    KW_SQ_FIELD(q, 10, k->rolled_to);
+    KW_SQ_FIELD(q, 11, k->id);
+    err = kw_sq_done(SQ(tx->st), q, "key_update");
+    if (err == KW_OK && sqlite3_changes(SQ(tx->st)->db) == 0)
         err = KW_ERR_NOT_FOUND;
-    kw_sq_end(SQ(st), q);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_key_delete(struct kw_store *st, const char *id)
+/* Copies the keys matching `where` (one text parameter) into key_tombstones with version. */
+static enum kw_err tombstone(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *param,
+                             int64_t version)
 {
-    int changed = 0;
-    enum kw_err err = delete_by(st, SQ_KEY_DELETE, "DELETE FROM keys WHERE id = ?", id, &changed);
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), slot, sql);
+    enum kw_err err;
 
-    return err == KW_OK && changed == 0 ? KW_ERR_NOT_FOUND : err;
+    if (q == NULL)
+        return KW_ERR_STORE;
+    sqlite3_bind_int64(q, 1, version);
+    sqlite3_bind_int64(q, 2, kw_time_now_ms());
+    TEXT(q, 3, param);
+    err = kw_sq_done(SQ(tx->st), q, "key_tombstone");
+    kw_sq_end(SQ(tx->st), q);
+    return err;
 }
 
-enum kw_err kw_sq_key_each(struct kw_store *st, kw_store_key_cb cb, void *ctx)
+enum kw_err kw_sq_key_delete(struct kw_tx *tx, const char *id, int64_t version)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_EACH, "SELECT " KEY_COLS " FROM keys ORDER BY seq");
+    int changed = 0;
+    enum kw_err err = kw_sq_atomic_begin(SQ(tx->st));
+
+    if (err != KW_OK)
+        return err;
+    err = tombstone(tx, SQ_KEY_TOMB, TOMB_INSERT "WHERE id = ?", id, version);
+    if (err == KW_OK)
+        err = delete_by(tx, SQ_KEY_DELETE, "DELETE FROM keys WHERE id = ?", id, &changed);
+    if (err == KW_OK && changed == 0)
+        err = KW_ERR_NOT_FOUND;
+    return kw_sq_atomic_end(SQ(tx->st), err);
+}
+
+enum kw_err kw_sq_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_key *out)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_TOMB_GET,
+                                  "SELECT id, service_id, hash, start, description, created_at, version "
+                                  "FROM key_tombstones WHERE id = ?");
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, id);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof(*out));
+        kw_sq_text(q, 0, out->id, sizeof(out->id));
+        kw_sq_text(q, 1, out->service_id, sizeof(out->service_id));
+        if (sqlite3_column_bytes(q, 2) == KW_HASH_LEN)
+            memcpy(out->hash, sqlite3_column_blob(q, 2), KW_HASH_LEN);
+        kw_sq_text(q, 3, out->start, sizeof(out->start));
+        kw_sq_text(q, 4, out->description, sizeof(out->description));
+        out->created_at = sqlite3_column_int64(q, 5);
+        out->version = sqlite3_column_int64(q, 6);
+    } else {
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(tx->st), "key_tombstone_get", rc);
+    }
+    kw_sq_end(SQ(tx->st), q);
+    return err;
+}
+
+enum kw_err kw_sq_version_next(struct kw_tx *tx, int64_t *version)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_VERSION_NEXT,
+                                  "UPDATE counters SET value = value + 1 WHERE name = 'cred_version' RETURNING value");
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        *version = sqlite3_column_int64(q, 0);
+        rc = sqlite3_step(q);
+    }
+    if (rc != SQLITE_DONE)
+        err = kw_sq_fail(SQ(tx->st), "version_next", rc);
+    kw_sq_end(SQ(tx->st), q);
+    return err;
+}
+
+enum kw_err kw_sq_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_EACH, "SELECT " KEY_COLS " FROM keys ORDER BY seq");
     struct kw_key k;
     enum kw_err err = KW_OK;
     int rc;
@@ -347,14 +437,14 @@ enum kw_err kw_sq_key_each(struct kw_store *st, kw_store_key_cb cb, void *ctx)
         }
     }
     if (err == KW_OK && rc != SQLITE_DONE)
-        err = kw_sq_fail(SQ(st), "key_each", rc);
-    kw_sq_end(SQ(st), q);
+        err = kw_sq_fail(SQ(tx->st), "key_each", rc);
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_key_touch(struct kw_store *st, const char *id, int64_t at, const char *ip)
+enum kw_err kw_sq_key_touch(struct kw_tx *tx, const char *id, int64_t at, const char *ip)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_KEY_TOUCH,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_TOUCH,
                                   "UPDATE keys SET last_used_at = max(last_used_at, ?), last_used_ip = ? WHERE id = ?");
     enum kw_err err;
 
@@ -363,15 +453,15 @@ enum kw_err kw_sq_key_touch(struct kw_store *st, const char *id, int64_t at, con
     sqlite3_bind_int64(q, 1, at);
     TEXT(q, 2, ip ? ip : "");
     TEXT(q, 3, id);
-    err = kw_sq_done(SQ(st), q, "key_touch");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_done(SQ(tx->st), q, "key_touch");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }
 
-enum kw_err kw_sq_usage_add(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
+enum kw_err kw_sq_usage_add(struct kw_tx *tx, const char *key_id, const char *service_id, int64_t minute_ms,
                             int64_t valid, int64_t denied)
 {
-    sqlite3_stmt *q = kw_sq_begin(SQ(st), SQ_USAGE_ADD,
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USAGE_ADD,
                                   "INSERT INTO usage(key_id, service_id, minute, valid, denied) VALUES (?,?,?,?,?) "
                                   "ON CONFLICT(key_id, minute) DO UPDATE SET valid = valid + excluded.valid, "
                                   "denied = denied + excluded.denied");
@@ -384,7 +474,7 @@ enum kw_err kw_sq_usage_add(struct kw_store *st, const char *key_id, const char 
     sqlite3_bind_int64(q, 3, minute_ms);
     sqlite3_bind_int64(q, 4, valid);
     sqlite3_bind_int64(q, 5, denied);
-    err = kw_sq_done(SQ(st), q, "usage_add");
-    kw_sq_end(SQ(st), q);
+    err = kw_sq_done(SQ(tx->st), q, "usage_add");
+    kw_sq_end(SQ(tx->st), q);
     return err;
 }

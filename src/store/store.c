@@ -41,78 +41,104 @@ enum kw_err kw_store_open_relaxed(struct kw_store *st, struct kw_store **out)
     {                                                                                                        \
         return st->ops->name args;                                                                           \
     }
+/* Calls inside a transaction go to the backend that opened it. */
+#define KW_TXD(name, params, args)                                                                           \
+    enum kw_err kw_store_##name params                                                                       \
+    {                                                                                                        \
+        return tx->st->ops->name args;                                                                       \
+    }
 
 KW_DISPATCH(migrate, (struct kw_store * st, int *applied, int *version), (st, applied, version))
 KW_DISPATCH(schema_version, (struct kw_store * st, int *version), (st, version))
-KW_DISPATCH(begin, (struct kw_store * st), (st))
-KW_DISPATCH(commit, (struct kw_store * st), (st))
-KW_DISPATCH(meta_get, (struct kw_store * st, const char *name, char *out, size_t cap), (st, name, out, cap))
-KW_DISPATCH(meta_set, (struct kw_store * st, const char *name, const char *value), (st, name, value))
-KW_DISPATCH(service_insert, (struct kw_store * st, struct kw_service *svc), (st, svc))
-KW_DISPATCH(service_get, (struct kw_store * st, const char *id, struct kw_service *out), (st, id, out))
-KW_DISPATCH(service_list,
-            (struct kw_store * st, int64_t after, struct kw_service *items, size_t cap, size_t *n),
-            (st, after, items, cap, n))
-KW_DISPATCH(service_update, (struct kw_store * st, const struct kw_service *svc), (st, svc))
-KW_DISPATCH(service_delete, (struct kw_store * st, const char *id), (st, id))
-KW_DISPATCH(service_live_keys, (struct kw_store * st, const char *id, int64_t now_ms, int64_t *count),
-            (st, id, now_ms, count))
-KW_DISPATCH(key_insert, (struct kw_store * st, struct kw_key *key), (st, key))
-KW_DISPATCH(key_get, (struct kw_store * st, const char *id, struct kw_key *out), (st, id, out))
-KW_DISPATCH(key_list,
-            (struct kw_store * st, const char *service_id, int64_t after, struct kw_key *items, size_t cap,
+KW_TXD(meta_get, (struct kw_tx * tx, const char *name, char *out, size_t cap), (tx, name, out, cap))
+KW_TXD(meta_set, (struct kw_tx * tx, const char *name, const char *value), (tx, name, value))
+KW_TXD(service_insert, (struct kw_tx * tx, struct kw_service *svc), (tx, svc))
+KW_TXD(service_get, (struct kw_tx * tx, const char *id, struct kw_service *out), (tx, id, out))
+KW_TXD(service_list,
+            (struct kw_tx * tx, int64_t after, struct kw_service *items, size_t cap, size_t *n),
+            (tx, after, items, cap, n))
+KW_TXD(service_update, (struct kw_tx * tx, const struct kw_service *svc), (tx, svc))
+KW_TXD(service_delete, (struct kw_tx * tx, const char *id, int64_t version), (tx, id, version))
+KW_TXD(service_live_keys, (struct kw_tx * tx, const char *id, int64_t now_ms, int64_t *count),
+            (tx, id, now_ms, count))
+KW_TXD(key_insert, (struct kw_tx * tx, struct kw_key *key), (tx, key))
+KW_TXD(key_get, (struct kw_tx * tx, const char *id, struct kw_key *out), (tx, id, out))
+KW_TXD(key_list,
+            (struct kw_tx * tx, const char *service_id, int64_t after, struct kw_key *items, size_t cap,
              size_t *n),
-            (st, service_id, after, items, cap, n))
-KW_DISPATCH(key_update, (struct kw_store * st, const struct kw_key *key), (st, key))
-KW_DISPATCH(key_delete, (struct kw_store * st, const char *id), (st, id))
-KW_DISPATCH(key_each, (struct kw_store * st, kw_store_key_cb cb, void *ctx), (st, cb, ctx))
-KW_DISPATCH(key_touch, (struct kw_store * st, const char *id, int64_t at, const char *ip), (st, id, at, ip))
-KW_DISPATCH(usage_add,
-            (struct kw_store * st, const char *key_id, const char *service_id, int64_t minute_ms,
+            (tx, service_id, after, items, cap, n))
+KW_TXD(key_update, (struct kw_tx * tx, const struct kw_key *key), (tx, key))
+KW_TXD(key_delete, (struct kw_tx * tx, const char *id, int64_t version), (tx, id, version))
+KW_TXD(key_each, (struct kw_tx * tx, kw_store_key_cb cb, void *ctx), (tx, cb, ctx))
+KW_TXD(key_touch, (struct kw_tx * tx, const char *id, int64_t at, const char *ip), (tx, id, at, ip))
+KW_TXD(usage_add,
+            (struct kw_tx * tx, const char *key_id, const char *service_id, int64_t minute_ms,
              int64_t valid, int64_t denied),
-            (st, key_id, service_id, minute_ms, valid, denied))
-KW_DISPATCH(audit_head, (struct kw_store * st, int64_t *seq, uint8_t hash[KW_HASH_LEN]), (st, seq, hash))
-KW_DISPATCH(audit_append, (struct kw_store * st, const struct kw_audit_event *ev), (st, ev))
-KW_DISPATCH(audit_list,
-            (struct kw_store * st, const struct kw_audit_filter *f, struct kw_audit_event *items, size_t cap,
+            (tx, key_id, service_id, minute_ms, valid, denied))
+KW_TXD(audit_head, (struct kw_tx * tx, int64_t *seq, uint8_t hash[KW_HASH_LEN]), (tx, seq, hash))
+KW_TXD(audit_append, (struct kw_tx * tx, const struct kw_audit_event *ev), (tx, ev))
+KW_TXD(audit_list,
+            (struct kw_tx * tx, const struct kw_audit_filter *f, struct kw_audit_event *items, size_t cap,
              size_t *n),
-            (st, f, items, cap, n))
-KW_DISPATCH(audit_each, (struct kw_store * st, kw_store_audit_cb cb, void *ctx), (st, cb, ctx))
+            (tx, f, items, cap, n))
+KW_TXD(audit_each, (struct kw_tx * tx, kw_store_audit_cb cb, void *ctx), (tx, cb, ctx))
 
-KW_DISPATCH(usage_list,
-            (struct kw_store * st, const char *service_id, int64_t from_ms, struct kw_usage_point *items,
+KW_TXD(usage_list,
+            (struct kw_tx * tx, const char *service_id, int64_t from_ms, struct kw_usage_point *items,
              size_t cap, size_t *n),
-            (st, service_id, from_ms, items, cap, n))
-KW_DISPATCH(user_insert, (struct kw_store * st, struct kw_user *u), (st, u))
-KW_DISPATCH(user_get, (struct kw_store * st, const char *username, struct kw_user *out), (st, username, out))
-KW_DISPATCH(user_list, (struct kw_store * st, int64_t after, struct kw_user *items, size_t cap, size_t *n),
-            (st, after, items, cap, n))
-KW_DISPATCH(user_update, (struct kw_store * st, const struct kw_user *u), (st, u))
-KW_DISPATCH(user_delete, (struct kw_store * st, const char *username), (st, username))
-KW_DISPATCH(session_insert, (struct kw_store * st, const struct kw_session *s), (st, s))
-KW_DISPATCH(session_get, (struct kw_store * st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out),
-            (st, id_hash, out))
-KW_DISPATCH(session_touch, (struct kw_store * st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen),
-            (st, id_hash, last_seen))
-KW_DISPATCH(session_delete, (struct kw_store * st, const uint8_t id_hash[KW_HASH_LEN]), (st, id_hash))
-KW_DISPATCH(session_delete_user, (struct kw_store * st, const char *username), (st, username))
-KW_DISPATCH(member_insert, (struct kw_store * st, struct kw_member *m), (st, m))
-KW_DISPATCH(member_get,
-            (struct kw_store * st, const char *service_id, const char *username, struct kw_member *out),
-            (st, service_id, username, out))
-KW_DISPATCH(member_list,
-            (struct kw_store * st, const char *service_id, const char *username, int64_t after,
+            (tx, service_id, from_ms, items, cap, n))
+KW_TXD(user_insert, (struct kw_tx * tx, struct kw_user *u), (tx, u))
+KW_TXD(user_get, (struct kw_tx * tx, const char *username, struct kw_user *out), (tx, username, out))
+KW_TXD(user_list, (struct kw_tx * tx, int64_t after, struct kw_user *items, size_t cap, size_t *n),
+            (tx, after, items, cap, n))
+KW_TXD(user_update, (struct kw_tx * tx, const struct kw_user *u), (tx, u))
+KW_TXD(user_delete, (struct kw_tx * tx, const char *username), (tx, username))
+KW_TXD(session_insert, (struct kw_tx * tx, const struct kw_session *s), (tx, s))
+KW_TXD(session_get, (struct kw_tx * tx, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out),
+            (tx, id_hash, out))
+KW_TXD(session_touch, (struct kw_tx * tx, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen),
+            (tx, id_hash, last_seen))
+KW_TXD(session_delete, (struct kw_tx * tx, const uint8_t id_hash[KW_HASH_LEN]), (tx, id_hash))
+KW_TXD(session_delete_user, (struct kw_tx * tx, const char *username, const uint8_t *keep),
+       (tx, username, keep))
+KW_TXD(version_next, (struct kw_tx * tx, int64_t *version), (tx, version))
+KW_TXD(user_login, (struct kw_tx * tx, const struct kw_user *u, int64_t at), (tx, u, at))
+KW_TXD(user_count_admins, (struct kw_tx * tx, int64_t *count), (tx, count))
+KW_TXD(key_tombstone_get, (struct kw_tx * tx, const char *id, struct kw_key *out), (tx, id, out))
+KW_TXD(member_insert, (struct kw_tx * tx, struct kw_member *m), (tx, m))
+KW_TXD(member_get,
+            (struct kw_tx * tx, const char *service_id, const char *username, struct kw_member *out),
+            (tx, service_id, username, out))
+KW_TXD(member_list,
+            (struct kw_tx * tx, const char *service_id, const char *username, int64_t after,
              struct kw_member *items, size_t cap, size_t *n),
-            (st, service_id, username, after, items, cap, n))
-KW_DISPATCH(member_update, (struct kw_store * st, const struct kw_member *m), (st, m))
-KW_DISPATCH(member_delete, (struct kw_store * st, const char *service_id, const char *username),
-            (st, service_id, username))
-KW_DISPATCH(service_list_for,
-            (struct kw_store * st, const char *username, int64_t after, struct kw_service *items, size_t cap,
+            (tx, service_id, username, after, items, cap, n))
+KW_TXD(member_update, (struct kw_tx * tx, const struct kw_member *m), (tx, m))
+KW_TXD(member_delete, (struct kw_tx * tx, const char *service_id, const char *username),
+            (tx, service_id, username))
+KW_TXD(service_list_for,
+            (struct kw_tx * tx, const char *username, int64_t after, struct kw_service *items, size_t cap,
              size_t *n),
-            (st, username, after, items, cap, n))
+            (tx, username, after, items, cap, n))
 
-void kw_store_rollback(struct kw_store *st)
+enum kw_err kw_store_begin(struct kw_store *st, enum kw_tx_mode mode, struct kw_tx **out)
 {
-    st->ops->rollback(st);
+    *out = NULL;
+    return st->ops->begin(st, mode, out);
+}
+
+enum kw_err kw_store_commit(struct kw_tx *tx)
+{
+    return tx->st->ops->commit(tx);
+}
+
+void kw_store_rollback(struct kw_tx *tx)
+{
+    if (tx != NULL)
+        tx->st->ops->rollback(tx);
+}
+
+int kw_store_tx_writes(const struct kw_tx *tx)
+{
+    return tx->mode == KW_TX_WRITE;
 }

@@ -1,62 +1,72 @@
 /* store_internal.h - the backend function table behind store.h. A backend allocates a struct that
- * begins with struct kw_store and fills ops; store.c dispatches every public call through it. */
+ * begins with struct kw_store and fills ops; store.c dispatches every public call through it. A
+ * backend's transaction begins with struct kw_tx; row operations get it back. */
 #ifndef KW_STORE_STORE_INTERNAL_H
 #define KW_STORE_STORE_INTERNAL_H
 
 #include "store/store.h"
+
+struct kw_tx {
+    struct kw_store *st; /* the backend that opened it */
+    enum kw_tx_mode mode;
+};
 
 struct kw_store_ops {
     void (*free)(struct kw_store *st);
     enum kw_err (*open_relaxed)(struct kw_store *st, struct kw_store **out);
     enum kw_err (*migrate)(struct kw_store *st, int *applied, int *version);
     enum kw_err (*schema_version)(struct kw_store *st, int *version);
-    enum kw_err (*begin)(struct kw_store *st);
-    enum kw_err (*commit)(struct kw_store *st);
-    void (*rollback)(struct kw_store *st);
-    enum kw_err (*meta_get)(struct kw_store *st, const char *name, char *out, size_t cap);
-    enum kw_err (*meta_set)(struct kw_store *st, const char *name, const char *value);
-    enum kw_err (*service_insert)(struct kw_store *st, struct kw_service *svc);
-    enum kw_err (*service_get)(struct kw_store *st, const char *id, struct kw_service *out);
-    enum kw_err (*service_list)(struct kw_store *st, int64_t after, struct kw_service *items, size_t cap, size_t *n);
-    enum kw_err (*service_update)(struct kw_store *st, const struct kw_service *svc);
-    enum kw_err (*service_delete)(struct kw_store *st, const char *id);
-    enum kw_err (*service_live_keys)(struct kw_store *st, const char *id, int64_t now_ms, int64_t *count);
-    enum kw_err (*key_insert)(struct kw_store *st, struct kw_key *key);
-    enum kw_err (*key_get)(struct kw_store *st, const char *id, struct kw_key *out);
-    enum kw_err (*key_list)(struct kw_store *st, const char *service_id, int64_t after, struct kw_key *items,
+    enum kw_err (*begin)(struct kw_store *st, enum kw_tx_mode mode, struct kw_tx **out);
+    enum kw_err (*commit)(struct kw_tx *tx);
+    void (*rollback)(struct kw_tx *tx);
+    enum kw_err (*version_next)(struct kw_tx *tx, int64_t *version);
+    enum kw_err (*meta_get)(struct kw_tx *tx, const char *name, char *out, size_t cap);
+    enum kw_err (*meta_set)(struct kw_tx *tx, const char *name, const char *value);
+    enum kw_err (*service_insert)(struct kw_tx *tx, struct kw_service *svc);
+    enum kw_err (*service_get)(struct kw_tx *tx, const char *id, struct kw_service *out);
+    enum kw_err (*service_list)(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap, size_t *n);
+    enum kw_err (*service_update)(struct kw_tx *tx, const struct kw_service *svc);
+    enum kw_err (*service_delete)(struct kw_tx *tx, const char *id, int64_t version);
+    enum kw_err (*service_live_keys)(struct kw_tx *tx, const char *id, int64_t now_ms, int64_t *count);
+    enum kw_err (*key_insert)(struct kw_tx *tx, struct kw_key *key);
+    enum kw_err (*key_get)(struct kw_tx *tx, const char *id, struct kw_key *out);
+    enum kw_err (*key_list)(struct kw_tx *tx, const char *service_id, int64_t after, struct kw_key *items,
                             size_t cap, size_t *n);
-    enum kw_err (*key_update)(struct kw_store *st, const struct kw_key *key);
-    enum kw_err (*key_delete)(struct kw_store *st, const char *id);
-    enum kw_err (*key_each)(struct kw_store *st, kw_store_key_cb cb, void *ctx);
-    enum kw_err (*key_touch)(struct kw_store *st, const char *id, int64_t at, const char *ip);
-    enum kw_err (*usage_add)(struct kw_store *st, const char *key_id, const char *service_id, int64_t minute_ms,
+    enum kw_err (*key_update)(struct kw_tx *tx, const struct kw_key *key);
+    enum kw_err (*key_delete)(struct kw_tx *tx, const char *id, int64_t version);
+    enum kw_err (*key_tombstone_get)(struct kw_tx *tx, const char *id, struct kw_key *out);
+    enum kw_err (*key_each)(struct kw_tx *tx, kw_store_key_cb cb, void *ctx);
+    enum kw_err (*key_touch)(struct kw_tx *tx, const char *id, int64_t at, const char *ip);
+    enum kw_err (*usage_add)(struct kw_tx *tx, const char *key_id, const char *service_id, int64_t minute_ms,
                              int64_t valid, int64_t denied);
-    enum kw_err (*usage_list)(struct kw_store *st, const char *service_id, int64_t from_ms,
+    enum kw_err (*usage_list)(struct kw_tx *tx, const char *service_id, int64_t from_ms,
                               struct kw_usage_point *items, size_t cap, size_t *n);
-    enum kw_err (*user_insert)(struct kw_store *st, struct kw_user *u);
-    enum kw_err (*user_get)(struct kw_store *st, const char *username, struct kw_user *out);
-    enum kw_err (*user_list)(struct kw_store *st, int64_t after, struct kw_user *items, size_t cap, size_t *n);
-    enum kw_err (*user_update)(struct kw_store *st, const struct kw_user *u);
-    enum kw_err (*user_delete)(struct kw_store *st, const char *username);
-    enum kw_err (*session_insert)(struct kw_store *st, const struct kw_session *s);
-    enum kw_err (*session_get)(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
-    enum kw_err (*session_touch)(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
-    enum kw_err (*session_delete)(struct kw_store *st, const uint8_t id_hash[KW_HASH_LEN]);
-    enum kw_err (*session_delete_user)(struct kw_store *st, const char *username);
-    enum kw_err (*member_insert)(struct kw_store *st, struct kw_member *m);
-    enum kw_err (*member_get)(struct kw_store *st, const char *service_id, const char *username,
+    enum kw_err (*user_insert)(struct kw_tx *tx, struct kw_user *u);
+    enum kw_err (*user_get)(struct kw_tx *tx, const char *username, struct kw_user *out);
+    enum kw_err (*user_list)(struct kw_tx *tx, int64_t after, struct kw_user *items, size_t cap, size_t *n);
+    enum kw_err (*user_update)(struct kw_tx *tx, const struct kw_user *u);
+    enum kw_err (*user_delete)(struct kw_tx *tx, const char *username);
+    enum kw_err (*user_login)(struct kw_tx *tx, const struct kw_user *u, int64_t at);
+    enum kw_err (*user_count_admins)(struct kw_tx *tx, int64_t *count);
+    enum kw_err (*session_insert)(struct kw_tx *tx, const struct kw_session *s);
+    enum kw_err (*session_get)(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
+    enum kw_err (*session_touch)(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
+    enum kw_err (*session_delete)(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN]);
+    enum kw_err (*session_delete_user)(struct kw_tx *tx, const char *username, const uint8_t *keep);
+    enum kw_err (*member_insert)(struct kw_tx *tx, struct kw_member *m);
+    enum kw_err (*member_get)(struct kw_tx *tx, const char *service_id, const char *username,
                               struct kw_member *out);
-    enum kw_err (*member_list)(struct kw_store *st, const char *service_id, const char *username, int64_t after,
+    enum kw_err (*member_list)(struct kw_tx *tx, const char *service_id, const char *username, int64_t after,
                                struct kw_member *items, size_t cap, size_t *n);
-    enum kw_err (*member_update)(struct kw_store *st, const struct kw_member *m);
-    enum kw_err (*member_delete)(struct kw_store *st, const char *service_id, const char *username);
-    enum kw_err (*service_list_for)(struct kw_store *st, const char *username, int64_t after,
+    enum kw_err (*member_update)(struct kw_tx *tx, const struct kw_member *m);
+    enum kw_err (*member_delete)(struct kw_tx *tx, const char *service_id, const char *username);
+    enum kw_err (*service_list_for)(struct kw_tx *tx, const char *username, int64_t after,
                                     struct kw_service *items, size_t cap, size_t *n);
-    enum kw_err (*audit_head)(struct kw_store *st, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
-    enum kw_err (*audit_append)(struct kw_store *st, const struct kw_audit_event *ev);
-    enum kw_err (*audit_list)(struct kw_store *st, const struct kw_audit_filter *f, struct kw_audit_event *items,
+    enum kw_err (*audit_head)(struct kw_tx *tx, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
+    enum kw_err (*audit_append)(struct kw_tx *tx, const struct kw_audit_event *ev);
+    enum kw_err (*audit_list)(struct kw_tx *tx, const struct kw_audit_filter *f, struct kw_audit_event *items,
                               size_t cap, size_t *n);
-    enum kw_err (*audit_each)(struct kw_store *st, kw_store_audit_cb cb, void *ctx);
+    enum kw_err (*audit_each)(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 };
 
 struct kw_store {

@@ -14,6 +14,7 @@
 #include "crypto/crypto.h"
 #include "domain/audit.h"
 #include "store/store.h"
+#include "store_auto.h"
 
 struct fixture {
     char dir[64];
@@ -71,9 +72,9 @@ static void chain(struct kw_store *st, struct kw_audit_event *ev, size_t n, cons
         snprintf(ev[i].request_id, sizeof(ev[i].request_id), "req-%zu", i);
         snprintf(ev[i].detail, sizeof(ev[i].detail), "{\"i\":%zu}", i);
     }
-    assert_int_equal(kw_store_begin(st), KW_OK);
-    assert_int_equal(kw_audit_chain(st, ev, n), KW_OK);
-    assert_int_equal(kw_store_commit(st), KW_OK);
+    assert_int_equal(tbegin(st), KW_OK);
+    assert_int_equal(kw_audit_chain(open_tx, ev, n), KW_OK);
+    assert_int_equal(tcommit(), KW_OK);
 }
 
 static void verify_is(struct kw_store *st, int64_t want_checked, int64_t want_broken)
@@ -217,7 +218,7 @@ static void test_chain_and_verify(void **state)
 
     memset(zero, 0, sizeof(zero));
     verify_is(f->st, 0, 0); /* empty log is intact */
-    assert_int_equal(kw_store_audit_head(f->st, &head, head_hash), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_audit_head(tx_, &head, head_hash)), KW_OK);
     assert_int_equal(head, 0);
     assert_memory_equal(head_hash, zero, 32);
 
@@ -227,29 +228,29 @@ static void test_chain_and_verify(void **state)
     assert_memory_equal(ev[0].prev_hash, zero, 32);
     for (i = 1; i < 5; i++)
         assert_memory_equal(ev[i].prev_hash, ev[i - 1].hash, 32);
-    assert_int_equal(kw_store_audit_head(f->st, &head, head_hash), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_audit_head(tx_, &head, head_hash)), KW_OK);
     assert_int_equal(head, 5);
     assert_memory_equal(head_hash, ev[4].hash, 32);
     verify_is(f->st, 5, 0);
 
     /* Rows round-trip exactly. */
     memset(&flt, 0, sizeof(flt));
-    assert_int_equal(kw_store_audit_list(f->st, &flt, got, 8, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_audit_list(tx_, &flt, got, 8, &n)), KW_OK);
     assert_int_equal(n, 5);
     for (i = 0; i < 5; i++)
         assert_memory_equal(&got[i], &ev[4 - i], sizeof(got[i]));
 
     /* A rolled-back chain leaves the head where it was; the next one continues from it. */
     kw_audit_event_init(&more[0], "root", "root", "x.y", NULL, NULL, NULL, "success");
-    assert_int_equal(kw_store_begin(f->st), KW_OK);
-    assert_int_equal(kw_audit_chain(f->st, more, 1), KW_OK);
-    kw_store_rollback(f->st);
+    assert_int_equal(tbegin(f->st), KW_OK);
+    assert_int_equal(kw_audit_chain(open_tx, more, 1), KW_OK);
+    trollback();
     chain(f->st, more, 2, five);
     assert_int_equal(more[0].seq, 6);
     assert_memory_equal(more[0].prev_hash, ev[4].hash, 32);
     verify_is(f->st, 7, 0);
     /* Appending the same event twice is refused (unique id and seq). */
-    assert_int_equal(kw_store_audit_append(f->st, &more[1]), KW_ERR_EXISTS);
+    assert_int_equal(AUTO(f->st, kw_store_audit_append(tx_, &more[1])), KW_ERR_EXISTS);
 }
 
 static void test_tamper_detail(void **state)
@@ -308,7 +309,7 @@ static size_t list(struct kw_store *st, const struct kw_audit_filter *flt, struc
 {
     size_t n = 999;
 
-    assert_int_equal(kw_store_audit_list(st, flt, got, cap, &n), KW_OK);
+    assert_int_equal(AUTO(st, kw_store_audit_list(tx_, flt, got, cap, &n)), KW_OK);
     assert_true(n <= cap);
     return n;
 }

@@ -89,7 +89,7 @@ static void test_codes(void **state)
     kw_keycache_verify(kc, secret, strlen(secret), now, NULL, &r);
     assert_int_equal(r.code, KW_VERIFY_REVOKED);
 
-    kw_keycache_remove(kc, k.hash);
+    kw_keycache_remove(kc, k.hash, 0);
     assert_int_equal(kw_keycache_count(kc), 0);
     kw_keycache_verify(kc, secret, strlen(secret), now, NULL, &r);
     assert_int_equal(r.code, KW_VERIFY_NOT_FOUND);
@@ -147,7 +147,7 @@ static void test_drain(void **state)
     k.enabled = 1;
     kw_keycache_put(kc, &k);
     kw_keycache_verify(kc, secret, strlen(secret), 10000, NULL, &r);
-    kw_keycache_remove(kc, k.hash);
+    kw_keycache_remove(kc, k.hash, 0);
     memset(&d, 0, sizeof(d));
     kw_keycache_drain(kc, on_touch, &d);
     assert_int_equal(d.valid, 1);

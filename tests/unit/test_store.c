@@ -16,6 +16,7 @@
 #include "crypto/crypto.h"
 #include "domain/audit.h"
 #include "store/store.h"
+#include "store_auto.h"
 
 struct fixture {
     char dir[64];
@@ -59,7 +60,7 @@ static void mk_service(struct kw_store *st, struct kw_service *s, const char *na
     snprintf(s->name, sizeof(s->name), "%s", name);
     snprintf(s->key_prefix, sizeof(s->key_prefix), "kw");
     s->created_at = s->updated_at = 1000;
-    assert_int_equal(kw_store_service_insert(st, s), KW_OK);
+    assert_int_equal(AUTO(st, kw_store_service_insert(tx_, s)), KW_OK);
     assert_true(s->seq > 0);
 }
 
@@ -77,7 +78,7 @@ static void mk_key(struct kw_store *st, struct kw_key *k, const char *service_id
     k->perms = 1;
     k->archive_after_extract_s = -1;
     k->created_at = k->updated_at = 2000 + n;
-    assert_int_equal(kw_store_key_insert(st, k), KW_OK);
+    assert_int_equal(AUTO(st, kw_store_key_insert(tx_, k)), KW_OK);
 }
 
 /* Runs one statement on the database file through a separate raw connection. */
@@ -147,18 +148,18 @@ static void test_migrate_again_and_meta(void **state)
     assert_int_equal(applied, 0);
     assert_int_equal(v2, version);
 
-    assert_int_equal(kw_store_meta_get(f->st, "x", v, sizeof(v)), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_meta_set(f->st, "x", "hello"), KW_OK);
-    assert_int_equal(kw_store_meta_set(f->st, "x", "world"), KW_OK);
-    assert_int_equal(kw_store_meta_get(f->st, "x", v, sizeof(v)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_meta_get(tx_, "x", v, sizeof(v))), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_meta_set(tx_, "x", "hello")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_meta_set(tx_, "x", "world")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_meta_get(tx_, "x", v, sizeof(v))), KW_OK);
     assert_string_equal(v, "world");
-    assert_int_equal(kw_store_meta_get(f->st, "x", small, sizeof(small)), KW_ERR_TOO_LARGE);
-    assert_int_equal(kw_store_meta_get(f->st, "x", v, 6), KW_OK); /* exactly fits with its NUL */
-    assert_int_equal(kw_store_meta_get(f->st, "x", v, 5), KW_ERR_TOO_LARGE);
+    assert_int_equal(AUTO(f->st, kw_store_meta_get(tx_, "x", small, sizeof(small))), KW_ERR_TOO_LARGE);
+    assert_int_equal(AUTO(f->st, kw_store_meta_get(tx_, "x", v, 6)), KW_OK); /* exactly fits with its NUL */
+    assert_int_equal(AUTO(f->st, kw_store_meta_get(tx_, "x", v, 5)), KW_ERR_TOO_LARGE);
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    assert_int_equal(kw_store_meta_set(f->st, "big", big), KW_OK);
-    assert_int_equal(kw_store_meta_get(f->st, "big", v, sizeof(v)), KW_ERR_TOO_LARGE);
+    assert_int_equal(AUTO(f->st, kw_store_meta_set(tx_, "big", big)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_meta_get(tx_, "big", v, sizeof(v))), KW_ERR_TOO_LARGE);
 }
 
 static void test_fresh_schema_version(void **state)
@@ -187,34 +188,34 @@ static void test_services(void **state)
 
     for (i = 0; i < 5; i++)
         mk_service(f->st, &s[i], "svc");
-    assert_int_equal(kw_store_service_insert(f->st, &s[0]), KW_ERR_EXISTS); /* same id */
-    assert_int_equal(kw_store_service_list(f->st, 0, page, 3, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_insert(tx_, &s[0])), KW_ERR_EXISTS); /* same id */
+    assert_int_equal(AUTO(f->st, kw_store_service_list(tx_, 0, page, 3, &n)), KW_OK);
     assert_int_equal(n, 3);
     assert_string_equal(page[0].id, s[0].id);
-    assert_int_equal(kw_store_service_list(f->st, page[2].seq, page, 3, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_list(tx_, page[2].seq, page, 3, &n)), KW_OK);
     assert_int_equal(n, 2);
     assert_string_equal(page[1].id, s[4].id);
-    assert_int_equal(kw_store_service_list(f->st, s[4].seq, page, 3, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_list(tx_, s[4].seq, page, 3, &n)), KW_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(kw_store_service_list(f->st, 0, page, 1, &n), KW_OK); /* cap honoured */
+    assert_int_equal(AUTO(f->st, kw_store_service_list(tx_, 0, page, 1, &n)), KW_OK); /* cap honoured */
     assert_int_equal(n, 1);
 
     snprintf(s[1].name, sizeof(s[1].name), "renamed");
     snprintf(s[1].description, sizeof(s[1].description), "d");
     snprintf(s[1].key_prefix, sizeof(s[1].key_prefix), "acme");
     s[1].updated_at = 5000;
-    assert_int_equal(kw_store_service_update(f->st, &s[1]), KW_OK);
-    assert_int_equal(kw_store_service_get(f->st, s[1].id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_update(tx_, &s[1])), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s[1].id, &got)), KW_OK);
     assert_int_equal(got.seq, s[1].seq);
     assert_string_equal(got.name, "renamed");
     assert_string_equal(got.description, "d");
     assert_string_equal(got.key_prefix, "acme");
     assert_int_equal(got.created_at, 1000);
     assert_int_equal(got.updated_at, 5000);
-    assert_int_equal(kw_store_service_get(f->st, "svc_nope", &got), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, "svc_nope", &got)), KW_ERR_NOT_FOUND);
     snprintf(got.id, sizeof(got.id), "svc_nope");
-    assert_int_equal(kw_store_service_update(f->st, &got), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_service_delete(f->st, "svc_nope"), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_service_update(tx_, &got)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_service_delete(tx_, "svc_nope", 1)), KW_ERR_NOT_FOUND);
 }
 
 /* Text longer than a record field (written by another tool) comes back truncated and terminated. */
@@ -231,7 +232,7 @@ static void test_text_truncation(void **state)
              s.id);
     raw_exec(f->dir, sql);
     memset(&got, 0x7f, sizeof(got));
-    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s.id, &got)), KW_OK);
     assert_int_equal(strlen(got.name), KW_NAME_MAX - 1);
     assert_int_equal(strlen(got.key_prefix), KW_PREFIX_MAX - 1);
     assert_int_equal(got.name[0], 'n');
@@ -274,39 +275,39 @@ static void test_keys_basic(void **state)
     mk_key(f->st, &k[3], t.id, 9);
     dup = k[0];
     assert_int_equal(kw_id_new("key", dup.id), KW_OK);
-    assert_int_equal(kw_store_key_insert(f->st, &dup), KW_ERR_EXISTS); /* same hash */
+    assert_int_equal(AUTO(f->st, kw_store_key_insert(tx_, &dup)), KW_ERR_EXISTS); /* same hash */
     dup = k[0];
     dup.hash[5] = 0x55;
-    assert_int_equal(kw_store_key_insert(f->st, &dup), KW_ERR_EXISTS); /* same id */
+    assert_int_equal(AUTO(f->st, kw_store_key_insert(tx_, &dup)), KW_ERR_EXISTS); /* same id */
     dup.hash[5] = 0x56;
     assert_int_equal(kw_id_new("key", dup.id), KW_OK);
     snprintf(dup.service_id, sizeof(dup.service_id), "svc_missing");
-    assert_int_not_equal(kw_store_key_insert(f->st, &dup), KW_OK); /* foreign key */
+    assert_int_not_equal(AUTO(f->st, kw_store_key_insert(tx_, &dup)), KW_OK); /* foreign key */
 
-    assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k[0].id, &got)), KW_OK);
     assert_memory_equal(&got, &k[0], sizeof(got)); /* every field round-trips */
 
-    assert_int_equal(kw_store_key_list(f->st, s.id, 0, page, 2, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_list(tx_, s.id, 0, page, 2, &n)), KW_OK);
     assert_int_equal(n, 2);
     assert_string_equal(page[0].id, k[0].id);
-    assert_int_equal(kw_store_key_list(f->st, s.id, page[1].seq, page, 2, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_list(tx_, s.id, page[1].seq, page, 2, &n)), KW_OK);
     assert_int_equal(n, 1);
     assert_string_equal(page[0].id, k[2].id);
-    assert_int_equal(kw_store_key_list(f->st, t.id, 0, page, 4, &n), KW_OK); /* per service */
+    assert_int_equal(AUTO(f->st, kw_store_key_list(tx_, t.id, 0, page, 4, &n)), KW_OK); /* per service */
     assert_int_equal(n, 1);
     assert_string_equal(page[0].id, k[3].id);
-    assert_int_equal(kw_store_key_list(f->st, "svc_none", 0, page, 4, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_list(tx_, "svc_none", 0, page, 4, &n)), KW_OK);
     assert_int_equal(n, 0);
 
-    assert_int_equal(kw_store_key_each(f->st, count_key, &c), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_each(tx_, count_key, &c)), KW_OK);
     assert_int_equal(c.n, 4);
     assert_true(c.ordered);
-    assert_int_equal(kw_store_key_each(f->st, stop_at_two, &calls), KW_ERR_INTERNAL);
+    assert_int_equal(AUTO(f->st, kw_store_key_each(tx_, stop_at_two, &calls)), KW_ERR_INTERNAL);
     assert_int_equal(calls, 2);
 
-    assert_int_equal(kw_store_key_delete(f->st, k[0].id), KW_OK);
-    assert_int_equal(kw_store_key_delete(f->st, k[0].id), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_delete(tx_, k[0].id, 1)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_delete(tx_, k[0].id, 1)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k[0].id, &got)), KW_ERR_NOT_FOUND);
 }
 
 static void test_key_update_touch_live(void **state)
@@ -336,32 +337,32 @@ static void test_key_update_touch_live(void **state)
     got.hash[0] ^= 1; /* immutable: must not be written */
     snprintf(got.start, sizeof(got.start), "other");
     got.last_used_at = 99;
-    assert_int_equal(kw_store_key_update(f->st, &got), KW_OK);
-    assert_int_equal(kw_store_key_get(f->st, k[1].id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &got)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k[1].id, &got)), KW_OK);
     assert_memory_equal(&got, &want, sizeof(got));
     snprintf(got.id, sizeof(got.id), "key_missing");
-    assert_int_equal(kw_store_key_update(f->st, &got), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &got)), KW_ERR_NOT_FOUND);
 
-    assert_int_equal(kw_store_key_touch(f->st, k[0].id, 12345, "10.1.2.3"), KW_OK);
-    assert_int_equal(kw_store_key_touch(f->st, "key_missing", 1, "x"), KW_OK);
-    assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_touch(tx_, k[0].id, 12345, "10.1.2.3")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_touch(tx_, "key_missing", 1, "x")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k[0].id, &got)), KW_OK);
     assert_int_equal(got.last_used_at, 12345);
     assert_string_equal(got.last_used_ip, "10.1.2.3");
-    assert_int_equal(kw_store_key_touch(f->st, k[0].id, 12000, "10.9.9.9"), KW_OK); /* older: time kept */
-    assert_int_equal(kw_store_key_get(f->st, k[0].id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_touch(tx_, k[0].id, 12000, "10.9.9.9")), KW_OK); /* older: time kept */
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k[0].id, &got)), KW_OK);
     assert_int_equal(got.last_used_at, 12345);
 
     /* live = not revoked and not expired at now; disabled keys still count. */
     k[2].expires_at = 1000; /* expired at now = 1000 (expiry is exclusive) */
-    assert_int_equal(kw_store_key_update(f->st, &k[2]), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &k[2])), KW_OK);
     k[3].enabled = 0;
     k[3].expires_at = 1001;
-    assert_int_equal(kw_store_key_update(f->st, &k[3]), KW_OK);
-    assert_int_equal(kw_store_service_live_keys(f->st, s.id, 1000, &live), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &k[3])), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_live_keys(tx_, s.id, 1000, &live)), KW_OK);
     assert_int_equal(live, 2); /* k0, k3; k1 revoked, k2 expired */
-    assert_int_equal(kw_store_service_live_keys(f->st, s.id, 2000, &live), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_live_keys(tx_, s.id, 2000, &live)), KW_OK);
     assert_int_equal(live, 1);
-    assert_int_equal(kw_store_service_live_keys(f->st, "svc_none", 0, &live), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_live_keys(tx_, "svc_none", 0, &live)), KW_OK);
     assert_int_equal(live, 0);
 }
 
@@ -380,12 +381,12 @@ static void test_usage_and_cascade(void **state)
     mk_key(f->st, &a, s.id, 1);
     mk_key(f->st, &b, s.id, 2);
     mk_key(f->st, &other, t.id, 3);
-    assert_int_equal(kw_store_usage_add(f->st, a.id, s.id, 60000, 3, 1), KW_OK);
-    assert_int_equal(kw_store_usage_add(f->st, a.id, s.id, 60000, 2, 0), KW_OK);   /* same minute: adds */
-    assert_int_equal(kw_store_usage_add(f->st, a.id, s.id, 120000, 1, 1), KW_OK);  /* same hour */
-    assert_int_equal(kw_store_usage_add(f->st, b.id, s.id, 3600000, 4, 0), KW_OK); /* next hour */
-    assert_int_equal(kw_store_usage_add(f->st, other.id, t.id, 60000, 9, 9), KW_OK);
-    assert_int_equal(kw_store_usage_list(f->st, s.id, 0, pts, 8, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_usage_add(tx_, a.id, s.id, 60000, 3, 1)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_usage_add(tx_, a.id, s.id, 60000, 2, 0)), KW_OK);   /* same minute: adds */
+    assert_int_equal(AUTO(f->st, kw_store_usage_add(tx_, a.id, s.id, 120000, 1, 1)), KW_OK);  /* same hour */
+    assert_int_equal(AUTO(f->st, kw_store_usage_add(tx_, b.id, s.id, 3600000, 4, 0)), KW_OK); /* next hour */
+    assert_int_equal(AUTO(f->st, kw_store_usage_add(tx_, other.id, t.id, 60000, 9, 9)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_usage_list(tx_, s.id, 0, pts, 8, &n)), KW_OK);
     assert_int_equal(n, 2);
     assert_string_equal(pts[0].key_id, a.id);
     assert_int_equal(pts[0].minute, 0);
@@ -394,7 +395,7 @@ static void test_usage_and_cascade(void **state)
     assert_string_equal(pts[1].key_id, b.id);
     assert_int_equal(pts[1].minute, 3600000);
     assert_int_equal(pts[1].valid, 4);
-    assert_int_equal(kw_store_usage_list(f->st, s.id, 3600000, pts, 8, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_usage_list(tx_, s.id, 3600000, pts, 8, &n)), KW_OK);
     assert_int_equal(n, 1);
 
     /* Deleting a service takes its keys, usage and members along, and nothing else. */
@@ -406,17 +407,17 @@ static void test_usage_and_cascade(void **state)
     snprintf(u.username, sizeof(u.username), "alice");
     snprintf(u.password_hash, sizeof(u.password_hash), "$argon2id$x");
     snprintf(u.role, sizeof(u.role), "user");
-    assert_int_equal(kw_store_user_insert(f->st, &u), KW_OK);
-    assert_int_equal(kw_store_member_insert(f->st, &m), KW_OK);
-    assert_int_equal(kw_store_service_delete(f->st, s.id), KW_OK);
-    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_key_get(f->st, a.id, &kg), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_key_get(f->st, b.id, &kg), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_usage_list(f->st, s.id, 0, pts, 8, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_user_insert(tx_, &u)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_member_insert(tx_, &m)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_delete(tx_, s.id, 1)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s.id, &got)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, a.id, &kg)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, b.id, &kg)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_usage_list(tx_, s.id, 0, pts, 8, &n)), KW_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(kw_store_member_get(f->st, s.id, "alice", &m), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_key_get(f->st, other.id, &kg), KW_OK);
-    assert_int_equal(kw_store_usage_list(f->st, t.id, 0, pts, 8, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_member_get(tx_, s.id, "alice", &m)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, other.id, &kg)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_usage_list(tx_, t.id, 0, pts, 8, &n)), KW_OK);
     assert_int_equal(n, 1);
 }
 
@@ -431,21 +432,21 @@ static void test_delete_inside_rollback(void **state)
 
     mk_service(f->st, &s, "a");
     mk_key(f->st, &k, s.id, 1);
-    assert_int_equal(kw_store_usage_add(f->st, k.id, s.id, 0, 1, 0), KW_OK);
-    assert_int_equal(kw_store_begin(f->st), KW_OK);
-    assert_int_equal(kw_store_service_delete(f->st, s.id), KW_OK);
-    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_ERR_NOT_FOUND); /* seen inside */
-    kw_store_rollback(f->st);
-    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
-    assert_int_equal(kw_store_key_get(f->st, k.id, &kg), KW_OK);
-    assert_int_equal(kw_store_usage_list(f->st, s.id, 0, pts, 2, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_usage_add(tx_, k.id, s.id, 0, 1, 0)), KW_OK);
+    assert_int_equal(tbegin(f->st), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_delete(tx_, s.id, 1)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s.id, &got)), KW_ERR_NOT_FOUND); /* seen inside */
+    trollback();
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s.id, &got)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k.id, &kg)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_usage_list(tx_, s.id, 0, pts, 2, &n)), KW_OK);
     assert_int_equal(n, 1);
     /* A failing delete inside a transaction leaves the transaction usable. */
-    assert_int_equal(kw_store_begin(f->st), KW_OK);
-    assert_int_equal(kw_store_service_delete(f->st, "svc_nope"), KW_ERR_NOT_FOUND);
-    assert_int_equal(kw_store_key_delete(f->st, k.id), KW_OK);
-    assert_int_equal(kw_store_commit(f->st), KW_OK);
-    assert_int_equal(kw_store_key_get(f->st, k.id, &kg), KW_ERR_NOT_FOUND);
+    assert_int_equal(tbegin(f->st), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_delete(tx_, "svc_nope", 1)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_delete(tx_, k.id, 1)), KW_OK);
+    assert_int_equal(tcommit(), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k.id, &kg)), KW_ERR_NOT_FOUND);
 }
 
 static void test_transactions_persist(void **state)
@@ -454,19 +455,19 @@ static void test_transactions_persist(void **state)
     struct kw_service s, got;
     int applied;
 
-    assert_int_equal(kw_store_begin(f->st), KW_OK);
+    assert_int_equal(tbegin(f->st), KW_OK);
     mk_service(f->st, &s, "rolled back");
-    kw_store_rollback(f->st);
-    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_ERR_NOT_FOUND);
+    trollback();
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s.id, &got)), KW_ERR_NOT_FOUND);
 
-    assert_int_equal(kw_store_begin(f->st), KW_OK);
+    assert_int_equal(tbegin(f->st), KW_OK);
     mk_service(f->st, &s, "kept");
-    assert_int_equal(kw_store_commit(f->st), KW_OK);
+    assert_int_equal(tcommit(), KW_OK);
     kw_store_free(f->st);
     assert_int_equal(kw_store_open("sqlite", f->dir, &f->st), KW_OK);
     assert_int_equal(kw_store_migrate(f->st, &applied, NULL), KW_OK);
     assert_int_equal(applied, 0);
-    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s.id, &got)), KW_OK);
     assert_string_equal(got.name, "kept");
 }
 
@@ -488,16 +489,16 @@ static void *worker(void *arg)
         snprintf(k.service_id, sizeof(k.service_id), "%s", s.id);
         kw_crypto_sha256(k.id, strlen(k.id), k.hash);
         kw_audit_event_init(&ev, "root", "root", "service.create", "service", s.id, s.id, "success");
-        if (kw_store_begin(st) != KW_OK)
+        if (tbegin(st) != KW_OK)
             return (void *)1;
-        bad = kw_store_service_insert(st, &s) != KW_OK || kw_store_key_insert(st, &k) != KW_OK ||
-              kw_audit_chain(st, &ev, 1) != KW_OK;
+        bad = AUTO(st, kw_store_service_insert(tx_, &s)) != KW_OK || AUTO(st, kw_store_key_insert(tx_, &k)) != KW_OK ||
+              kw_audit_chain(open_tx, &ev, 1) != KW_OK;
         if (bad) {
-            kw_store_rollback(st);
+            trollback();
             break;
         }
-        bad = kw_store_commit(st) != KW_OK || kw_store_service_get(st, s.id, &got) != KW_OK ||
-              kw_store_usage_add(st, k.id, s.id, 0, 1, 0) != KW_OK;
+        bad = tcommit() != KW_OK || AUTO(st, kw_store_service_get(tx_, s.id, &got)) != KW_OK ||
+              AUTO(st, kw_store_usage_add(tx_, k.id, s.id, 0, 1, 0)) != KW_OK;
     }
     return bad ? (void *)1 : NULL;
 }
@@ -518,9 +519,9 @@ static void test_two_threads(void **state)
     pthread_join(b, &rb);
     assert_null(ra);
     assert_null(rb);
-    assert_int_equal(kw_store_service_list(f->st, 0, items, 200, &n), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_list(tx_, 0, items, 200, &n)), KW_OK);
     assert_int_equal(n, 80);
-    assert_int_equal(kw_store_key_each(f->st, count_key, &c), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_each(tx_, count_key, &c)), KW_OK);
     assert_int_equal(c.n, 80);
     assert_int_equal(kw_audit_verify(f->st, &checked, &broken), KW_OK);
     assert_int_equal(checked, 80);
@@ -565,13 +566,13 @@ static void test_secret_never_stored(void **state)
     snprintf(k.service_id, sizeof(k.service_id), "%s", s.id);
     assert_int_equal(kw_crypto_sha256(secret, strlen(secret), k.hash), KW_OK);
     snprintf(k.start, sizeof(k.start), "kw_Secr");
-    assert_int_equal(kw_store_key_insert(f->st, &k), KW_OK);
-    assert_int_equal(kw_store_key_get(f->st, k.id, &got), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_insert(tx_, &k)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k.id, &got)), KW_OK);
     assert_memory_equal(got.hash, k.hash, KW_HASH_LEN);
     kw_audit_event_init(&ev, "key", k.id, "key.create", "key", k.id, s.id, "success");
-    assert_int_equal(kw_store_begin(f->st), KW_OK);
-    assert_int_equal(kw_audit_chain(f->st, &ev, 1), KW_OK);
-    assert_int_equal(kw_store_commit(f->st), KW_OK);
+    assert_int_equal(tbegin(f->st), KW_OK);
+    assert_int_equal(kw_audit_chain(open_tx, &ev, 1), KW_OK);
+    assert_int_equal(tcommit(), KW_OK);
 
     snprintf(db, sizeof(db), "%s/keyward.db", f->dir);
     snprintf(wal, sizeof(wal), "%s/keyward.db-wal", f->dir);
@@ -600,19 +601,19 @@ static void test_relaxed_handle(void **state)
 
     assert_int_equal(kw_store_open_relaxed(f->st, &wb), KW_OK);
     assert_non_null(wb);
-    assert_int_equal(kw_store_begin(wb), KW_OK);
+    assert_int_equal(tbegin(wb), KW_OK);
     mk_service(wb, &s, "written behind");
-    assert_int_equal(kw_store_commit(wb), KW_OK);
-    assert_int_equal(kw_store_service_get(f->st, s.id, &got), KW_OK);
+    assert_int_equal(tcommit(), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_get(tx_, s.id, &got)), KW_OK);
     /* One chain across both handles: each append reads the head inside its own transaction. */
     kw_audit_event_init(&a, "root", "root", "service.create", "service", s.id, s.id, "success");
     kw_audit_event_init(&b, "key", "key_x", "key.verify", NULL, NULL, NULL, "success");
-    assert_int_equal(kw_store_begin(f->st), KW_OK);
-    assert_int_equal(kw_audit_chain(f->st, &a, 1), KW_OK);
-    assert_int_equal(kw_store_commit(f->st), KW_OK);
-    assert_int_equal(kw_store_begin(wb), KW_OK);
-    assert_int_equal(kw_audit_chain(wb, &b, 1), KW_OK);
-    assert_int_equal(kw_store_commit(wb), KW_OK);
+    assert_int_equal(tbegin(f->st), KW_OK);
+    assert_int_equal(kw_audit_chain(open_tx, &a, 1), KW_OK);
+    assert_int_equal(tcommit(), KW_OK);
+    assert_int_equal(tbegin(wb), KW_OK);
+    assert_int_equal(kw_audit_chain(open_tx, &b, 1), KW_OK);
+    assert_int_equal(tcommit(), KW_OK);
     assert_int_equal(b.seq, a.seq + 1);
     assert_int_equal(kw_audit_verify(f->st, &checked, &broken), KW_OK);
     assert_int_equal(broken, 0);

@@ -1,8 +1,8 @@
 /* records.h - the rows keyward keeps. Plain structs with fixed-size text fields (NUL-terminated,
  * sized for the API's caps), so they copy by value and need no free. Times are ms since the epoch,
  * 0 = not set. `seq` is a store-assigned increasing integer used for keyset pagination. */
-#ifndef KW_STORE_RECORDS_H
-#define KW_STORE_RECORDS_H
+#ifndef KW_CORE_RECORDS_H
+#define KW_CORE_RECORDS_H
 
 #include <stdint.h>
 
@@ -44,6 +44,7 @@ enum kw_scope {
 
 struct kw_key {
     int64_t seq;
+    int64_t version;                 /* change number of the last write to this row (store.h: Versions) */
     char id[KW_ID_MAX];
     char service_id[KW_ID_MAX];
     uint8_t hash[KW_HASH_LEN];       /* SHA-256 of the whole credential string */
@@ -61,6 +62,7 @@ struct kw_key {
     int64_t last_used_at;            /* 0 = never */
     char last_used_ip[KW_IP_MAX];
     char rolled_from[KW_ID_MAX];     /* id of the key this one replaced, or "" */
+    char rolled_to[KW_ID_MAX];       /* id of the one successor a roll made, or "" */
 };
 
 struct kw_audit_event {
