@@ -412,12 +412,14 @@ static void truncate_text(char *s, size_t max)
     memcpy(s + i, "...", 4);
 }
 
-static void print_problem(long status, const json_t *p)
+static void print_problem(const struct kw_cli_ctx *ctx, long status, const json_t *p)
 {
     const char *detail = json_string_value(json_object_get(p, "detail"));
     const char *code = json_string_value(json_object_get(p, "code"));
     char d[CELL_CAP], c[128];
 
+    if (code && ctx->hint_code && ctx->hint && strcmp(code, ctx->hint_code) == 0)
+        detail = ctx->hint;
     if (!detail || !detail[0])
         detail = json_string_value(json_object_get(p, "title"));
     if (!detail || !detail[0]) {
@@ -456,7 +458,7 @@ int kw_cli_call(struct kw_cli_ctx *ctx, const char *method, const char *path, co
         parsed = json_loadb(b.data, b.len, 0, NULL);
     rc = KW_CLI_REFUSED;
     if (status < 200 || status > 299) {
-        print_problem(status, parsed);
+        print_problem(ctx, status, parsed);
         goto out;
     }
     if (b.len > 0 && !parsed) {

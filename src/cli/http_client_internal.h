@@ -40,6 +40,10 @@ struct kw_cli_ctx {
     const char *cmd;
     const char *usage; /* the command's --help text */
     int json;          /* --json: print the server's body verbatim (pretty) */
+    /* When the server's problem has code hint_code, the error line says hint instead of the API's
+     * detail (which names query parameters and fields, not this command's options). May be NULL. */
+    const char *hint_code;
+    const char *hint;
     struct kw_cli_http http;
 };
 
