@@ -436,3 +436,35 @@ test('users create on a terminal asks for the password twice and refuses a misma
   }
 });
 
+// ---- terminal safety (issue 6 item 23, CLI half) ----------------------------------------------
+
+test('tables and listings escape control characters stored in names and descriptions', async () => {
+  const made = await okJson(['services', 'create', '--name', 'plain name', '--description', 'plain']);
+  // Old data may hold what the API now refuses: write it into the database directly.
+  const evilName = 'evil\x1b]0;pwned\x07\x1b[2J\u009b31m\x7fname\\';
+  const evilDesc = 'line1\nline2\r\tend';
+  const sql = `UPDATE services SET name = CAST(X'${Buffer.from(evilName).toString('hex')}' AS TEXT), ` +
+    `description = CAST(X'${Buffer.from(evilDesc).toString('hex')}' AS TEXT) WHERE id = '${made.id}';`;
+  const q = spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'keyward.db'), sql], { encoding: 'utf8' });
+  assert.equal(q.status, 0, q.stderr);
+  assert.equal((await okJson(['services', 'show', made.id])).name, evilName, 'the server returns the stored bytes');
+
+  const raw = /[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f]/; // any control character but the line ends
+  const list = await ok(['services', 'list', '--limit', '200']);
+  const row = list.stdout.split('\n').find((l) => l.startsWith(made.id));
+  assert.ok(row, list.stdout);
+  assert.doesNotMatch(list.stdout, raw);
+  assert.ok(row.includes('evil\\x1b]0;pwned\\x07\\x1b[2J\\u009b31m'), row); // NAME is cut at 40 characters
+
+  const shown = await ok(['services', 'show', made.id]);
+  assert.doesNotMatch(shown.stdout, raw);
+  assert.ok(shown.stdout.includes('evil\\x1b]0;pwned\\x07\\x1b[2J\\u009b31m\\x7fname\\\\\n'), shown.stdout);
+  assert.match(shown.stdout, /^description\s+line1\\nline2\\r\\tend$/m);
+  assert.equal(shown.stdout.split('\n').filter((l) => l).length, Object.keys(made).length, 'one line per field');
+
+  // --json stays valid JSON with the same value, and carries no raw C1 or DEL either.
+  const json = await ok(['services', 'show', made.id, '--json']);
+  assert.doesNotMatch(json.stdout, raw);
+  assert.equal(JSON.parse(json.stdout).name, evilName);
+  await ok(['services', 'delete', made.id]);
+});
