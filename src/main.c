@@ -20,34 +20,85 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "keyward %s - issue, verify and govern machine credentials\n\n"
-                 "usage: keyward <command> [options]\n\n"
-                 "server and data directory:\n"
-                 "  serve               run the server (keyward serve --help lists every setting)\n"
-                 "  migrate             apply pending schema migrations and exit\n"
-                 "  root-token rotate   replace the root token and print the new one once\n"
-                 "  audit verify        check the audit log's hash chain\n"
-                 "  users create        create a person (first sysadmin); password read from stdin\n\n"
-                 "admin API clients (KEYWARD_ADDR, KEYWARD_TOKEN):\n"
-                 "  services ...        create, list, show, update, delete services\n"
-                 "  keys ...            create, list, show, update, revoke, roll, delete API keys\n\n"
-                 "  version             print the version\n",
+    fprintf(out,
+            "keyward %s - issue, verify and govern machine credentials\n\n"
+            "usage: keyward <command> [options]\n\n"
+            "server and data directory:\n"
+            "  serve               run the server (keyward serve --help lists every setting)\n"
+            "  migrate             apply pending schema migrations and exit\n"
+            "  root-token rotate   replace the root token and print the new one once\n"
+            "  audit verify        check the audit log's hash chain\n"
+            "  users create        create a person (first sysadmin); password asked twice\n\n"
+            "admin API clients (KEYWARD_ADDR, KEYWARD_TOKEN):\n"
+            "  services ...        create, list, show, update, delete services\n"
+            "  keys ...            create, list, show, update, revoke, roll, delete API keys\n\n"
+            "  version             print the version\n"
+            "  help                this text; keyward <command> --help: one command's usage\n",
             KW_VERSION);
 }
 
-/* Loads config from flags (argv after the command) and KEYWARD_* variables. 0 ok, 2 usage. */
-static int load_config(struct kw_config *cfg, int argc, char **argv)
+/* Settings every offline command reads, as `serve` does; shown in their --help. */
+#define OFFLINE_SETTINGS                                                                                     \
+    "settings, as for serve (keyward serve --help): defaults < --config FILE < KEYWARD_* < flags\n"          \
+    "  --data-dir DIR    data directory (default ./var; KEYWARD_DATA_DIR)\n"                                 \
+    "  --store S         storage backend (default sqlite; KEYWARD_STORE)\n"                                  \
+    "  --config FILE     config file to read first (KEYWARD_CONFIG)\n"                                       \
+    "Logs only warnings and errors, on stderr; the answer goes to stdout.\n"
+
+static const char migrate_usage[] =
+    "usage: keyward migrate [--data-dir DIR] [settings]\n"
+    "\n"
+    "Applies pending schema migrations to the store, prints the schema version and exits.\n"
+    "`keyward serve` does the same at every start.\n\n" OFFLINE_SETTINGS;
+
+static const char root_token_usage[] =
+    "usage: keyward root-token rotate [--data-dir DIR] [settings]\n"
+    "\n"
+    "Replaces the root token and prints the new one once, on stdout; the old one stops\n"
+    "working.\n\n" OFFLINE_SETTINGS;
+
+static const char audit_usage[] = "usage: keyward audit verify [--data-dir DIR] [settings]\n"
+                                  "\n"
+                                  "Checks the audit log's hash chain. Exit 0 when intact, 1 when broken or "
+                                  "unreadable.\n\n" OFFLINE_SETTINGS;
+
+static const char users_usage[] =
+    "usage: keyward users create --username NAME [--role sysadmin|user] [--data-dir DIR] [settings]\n"
+    "\n"
+    "Creates a person on the data directory: the first System Administrator (there is no\n"
+    "default password). The password (12 to 256 characters) is read from the terminal, twice\n"
+    "and without echo, or as one line from stdin when that is not a terminal; never from argv.\n"
+    "Other user commands go through the API: see README.md.\n"
+    "\n"
+    "  --username NAME   3 to 63 of a-z 0-9 . _ - (required)\n"
+    "  --role ROLE       sysadmin (default) or user\n\n" OFFLINE_SETTINGS;
+
+/* 1 when argv holds --help or -h: the command prints its usage to stdout and exits 0. */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}
+
+/* Prints usage to stdout (help asked: exit 0) or stderr (usage error: exit 2); returns the exit code. */
+static int print_usage(const char *text, int help)
+{
+    fputs(text, help ? stdout : stderr);
+    return help ? 0 : 2;
+}
+
+/* Loads config from flags (argv after the command) and KEYWARD_* variables; logs at min_level or
+ * above (offline commands pass KW_LOG_WARN, so no info line mixes with their answer). 0 ok, 2 usage. */
+static int load_config(struct kw_config *cfg, int argc, char **argv, enum kw_log_level min_level)
 {
     char err[256];
     const char *file = NULL;
-    int i;
+    int i, level;
 
     kw_config_defaults(cfg);
     for (i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            kw_config_help(stdout);
-            return 1;
-        }
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             file = argv[i + 1];
         else if (strncmp(argv[i], "--config=", 9) == 0)
@@ -59,8 +110,10 @@ static int load_config(struct kw_config *cfg, int argc, char **argv)
         fprintf(stderr, "keyward: %s\n", err);
         return 2;
     }
-    kw_log_set_level(kw_log_level_parse(cfg->log_level) < 0 ? KW_LOG_INFO
-                                                            : (enum kw_log_level)kw_log_level_parse(cfg->log_level));
+    level = kw_log_level_parse(cfg->log_level);
+    if (level < 0)
+        level = KW_LOG_INFO;
+    kw_log_set_level(level < (int)min_level ? min_level : (enum kw_log_level)level);
     return 0;
 }
 
@@ -68,11 +121,15 @@ static int cmd_serve(int argc, char **argv)
 {
     static struct kw_config cfg;
     struct kw_app app;
-    int rc = load_config(&cfg, argc, argv);
     enum kw_err err;
+    int rc;
 
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
+    if (wants_help(argc, argv)) {
+        kw_config_help(stdout);
+        return 0;
+    }
+    if ((rc = load_config(&cfg, argc, argv, KW_LOG_DEBUG)) != 0)
+        return rc;
     err = kw_app_open(&app, &cfg);
     memset(cfg.root_token, 0, sizeof(cfg.root_token));
     if (err != KW_OK) {
@@ -92,12 +149,9 @@ static struct kw_store *open_store(struct kw_config *cfg, int argc, char **argv,
 {
     struct kw_store *st = NULL;
 
-    *rc = load_config(cfg, argc, argv);
-    if (*rc != 0) {
-        if (*rc == 1)
-            *rc = 0;
+    *rc = load_config(cfg, argc, argv, KW_LOG_WARN);
+    if (*rc != 0)
         return NULL;
-    }
     if (kw_store_open(cfg->store, cfg->data_dir, &st) != KW_OK || kw_store_migrate(st, NULL, NULL) != KW_OK) {
         fprintf(stderr, "keyward: cannot open the store in %s\n", cfg->data_dir);
         kw_store_free(st);
@@ -111,10 +165,12 @@ static int cmd_migrate(int argc, char **argv)
 {
     static struct kw_config cfg;
     struct kw_store *st = NULL;
-    int rc = load_config(&cfg, argc, argv), applied = 0, version = 0;
+    int rc, applied = 0, version = 0;
 
-    if (rc != 0)
-        return rc == 1 ? 0 : rc;
+    if (wants_help(argc, argv))
+        return print_usage(migrate_usage, 1);
+    if ((rc = load_config(&cfg, argc, argv, KW_LOG_WARN)) != 0)
+        return rc;
     if (kw_store_open(cfg.store, cfg.data_dir, &st) != KW_OK ||
         kw_store_migrate(st, &applied, &version) != KW_OK) {
         fprintf(stderr, "keyward: migration failed (see log)\n");
@@ -133,10 +189,8 @@ static int cmd_root_token(int argc, char **argv)
     struct kw_store *st;
     int rc;
 
-    if (argc < 1 || strcmp(argv[0], "rotate") != 0) {
-        fprintf(stderr, "usage: keyward root-token rotate [--data-dir DIR]\n");
-        return 2;
-    }
+    if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "rotate") != 0)
+        return print_usage(root_token_usage, wants_help(argc, argv));
     st = open_store(&cfg, argc - 1, argv + 1, &rc);
     if (st == NULL)
         return rc;
@@ -155,10 +209,8 @@ static int cmd_audit(int argc, char **argv)
     int64_t checked = 0, broken = 0;
     int rc;
 
-    if (argc < 1 || strcmp(argv[0], "verify") != 0) {
-        fprintf(stderr, "usage: keyward audit verify [--data-dir DIR]\n");
-        return 2;
-    }
+    if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "verify") != 0)
+        return print_usage(audit_usage, wants_help(argc, argv));
     st = open_store(&cfg, argc - 1, argv + 1, &rc);
     if (st == NULL)
         return rc;
@@ -176,11 +228,11 @@ static int cmd_audit(int argc, char **argv)
     return rc;
 }
 
-/* Reads one line (the password) from stdin without echo when it is a terminal. 0 ok. */
-static int read_password(const char *prompt, char *out, size_t cap)
+/* Reads one line into out (cap bytes) without its line end; on a terminal, prompts on stderr and
+ * turns echo off while reading. Returns the length. */
+static size_t read_line(const char *prompt, int tty, char *out, size_t cap)
 {
     struct termios old, quiet;
-    int tty = isatty(STDIN_FILENO);
     size_t n;
 
     if (tty) {
@@ -199,11 +251,33 @@ static int read_password(const char *prompt, char *out, size_t cap)
     n = strlen(out);
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
         out[--n] = '\0';
-    return n >= KW_PASSWORD_MIN && n <= KW_PASSWORD_MAX ? 0 : -1;
+    return n;
+}
+
+/* The new password: on a terminal asked twice without echo, else one line from stdin (scripts, tests).
+ * 0 ok; 2 after printing why not (length, or the two entries differ). */
+static int read_password(char *out, size_t cap)
+{
+    char again[KW_PASSWORD_MAX + 2];
+    int tty = isatty(STDIN_FILENO), rc = 0;
+    size_t n = read_line("Password (12 to 256 characters): ", tty, out, cap);
+
+    if (n < KW_PASSWORD_MIN || n > KW_PASSWORD_MAX) {
+        fprintf(stderr, "keyward: the password must be 12 to 256 characters\n");
+        rc = 2;
+    } else if (tty) {
+        read_line("Again, to confirm: ", tty, again, sizeof(again));
+        if (strcmp(out, again) != 0) {
+            fprintf(stderr, "keyward: the two passwords do not match; nothing was created\n");
+            rc = 2;
+        }
+    }
+    explicit_bzero(again, sizeof(again));
+    return rc;
 }
 
 /* keyward users create --username NAME [--role sysadmin|user] [--data-dir DIR]: the first-run path
- * (no default password exists). The password comes from stdin, never from argv. */
+ * (no default password exists). The password comes from the terminal or stdin, never from argv. */
 static int cmd_users(int argc, char **argv)
 {
     static struct kw_config cfg;
@@ -214,12 +288,8 @@ static int cmd_users(int argc, char **argv)
     struct kw_actor actor = {"system", "cli", NULL, NULL};
     int i, nrest = 0, rc;
 
-    if (argc < 1 || strcmp(argv[0], "create") != 0) {
-        fprintf(stderr, "usage: keyward users create --username NAME [--role sysadmin|user] [--data-dir DIR]\n"
-                        "       (the password is read from the terminal or stdin)\n"
-                        "       other user commands go through the API: see README.md\n");
-        return 2;
-    }
+    if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "create") != 0)
+        return print_usage(users_usage, wants_help(argc, argv));
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--username") == 0 && i + 1 < argc)
             username = argv[++i];
@@ -229,27 +299,26 @@ static int cmd_users(int argc, char **argv)
             rest[nrest++] = argv[i];
     }
     if (username == NULL || !kw_accounts_username_valid(username) || !kw_accounts_user_role_valid(role)) {
-        fprintf(stderr, "keyward: --username must be 3-63 of a-z 0-9 . _ - and --role sysadmin or user\n");
+        fprintf(stderr, "keyward users create: --username must be 3-63 of a-z 0-9 . _ - and --role sysadmin "
+                        "or user (try 'keyward users create --help')\n");
         return 2;
     }
-    if ((rc = load_config(&cfg, nrest, rest)) != 0)
-        return rc == 1 ? 0 : rc;
-    if (read_password("Password (12 to 256 characters): ", password, sizeof(password)) != 0) {
-        fprintf(stderr, "keyward: the password must be 12 to 256 characters\n");
-        return 2;
+    if ((rc = load_config(&cfg, nrest, rest, KW_LOG_WARN)) != 0 ||
+        (rc = read_password(password, sizeof(password))) != 0)
+        goto out;
+    rc = 1;
+    if (kw_app_open(&app, &cfg) == KW_OK) {
+        enum kw_err err = kw_accounts_user_create(&app, &actor, username, password, role, &u);
+        if (err == KW_ERR_EXISTS)
+            fprintf(stderr, "keyward: user %s exists\n", username);
+        else if (err == KW_OK)
+            printf("created %s user %s; log in at http://%s/console/\n", u.role, u.username, cfg.listen);
+        rc = err == KW_OK ? 0 : 1;
     }
-    if (kw_app_open(&app, &cfg) != KW_OK) {
-        kw_app_close(&app);
-        return 1;
-    }
-    rc = kw_accounts_user_create(&app, &actor, username, password, role, &u);
-    memset(password, 0, sizeof(password));
     kw_app_close(&app);
-    if (rc == KW_ERR_EXISTS)
-        fprintf(stderr, "keyward: user %s exists\n", username);
-    else if (rc == KW_OK)
-        printf("created %s user %s; log in at http://%s/console/\n", u.role, u.username, cfg.listen);
-    return rc == KW_OK ? 0 : 1;
+out:
+    explicit_bzero(password, sizeof(password));
+    return rc;
 }
 
 int main(int argc, char **argv)

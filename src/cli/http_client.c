@@ -358,8 +358,38 @@ out:
 
 /* ---- text from the server ------------------------------------------------------------------- */
 
-/* Copies s into out (cap > 0 bytes) with C0/C1 control characters replaced by '?', so a value
- * stored through the API cannot drive the terminal. Cuts at a UTF-8 character boundary. */
+/* The escape for one character starting at p (k bytes) that must not reach a terminal as is: C0
+ * controls and DEL as \n \r \t or \xHH, C1 controls (U+0080..U+009F) as \u00HH, and '\' as "\\" so an
+ * escape is never ambiguous. NULL for a character that prints as itself. */
+static const char *escape_of(const unsigned char *p, size_t k, char esc[8])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned c = *p;
+
+    if (c == '\\')
+        return "\\\\";
+    if (c == '\n' || c == '\r' || c == '\t')
+        return c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+    if (c < 0x20 || c == 0x7f) {
+        memcpy(esc, "\\x", 2);
+    } else if (c == 0xc2 && k == 2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+        memcpy(esc, "\\u00", 4);
+        c = p[1];
+        esc[4] = hex[c >> 4];
+        esc[5] = hex[c & 15];
+        esc[6] = '\0';
+        return esc;
+    } else {
+        return NULL;
+    }
+    esc[2] = hex[c >> 4];
+    esc[3] = hex[c & 15];
+    esc[4] = '\0';
+    return esc;
+}
+
+/* Copies s into out (cap > 0 bytes) with control characters escaped (escape_of), so a value stored
+ * through the API, or before the API refused them, cannot drive the terminal. Cuts at a character. */
 static void clean_text(const char *s, char *out, size_t cap)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -367,21 +397,18 @@ static void clean_text(const char *s, char *out, size_t cap)
 
     while (*p) {
         size_t len = (*p >= 0xf0) ? 4 : (*p >= 0xe0) ? 3 : (*p >= 0xc0) ? 2 : 1;
-        int ctrl = *p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f);
-        size_t k;
+        const char *esc;
+        char buf[8];
+        size_t k, m;
 
         for (k = 1; k < len && p[k]; k++)
             ;
-        if (ctrl) {
-            if (n + 1 >= cap)
-                break;
-            out[n++] = '?';
-        } else {
-            if (n + k >= cap)
-                break;
-            memcpy(out + n, p, k);
-            n += k;
-        }
+        esc = escape_of(p, k, buf);
+        m = esc ? strlen(esc) : k;
+        if (n + m >= cap)
+            break;
+        memcpy(out + n, esc ? esc : (const char *)p, m);
+        n += m;
         p += k;
     }
     out[n] = '\0';
@@ -412,12 +439,14 @@ static void truncate_text(char *s, size_t max)
     memcpy(s + i, "...", 4);
 }
 
-static void print_problem(long status, const json_t *p)
+static void print_problem(const struct kw_cli_ctx *ctx, long status, const json_t *p)
 {
     const char *detail = json_string_value(json_object_get(p, "detail"));
     const char *code = json_string_value(json_object_get(p, "code"));
     char d[CELL_CAP], c[128];
 
+    if (code && ctx->hint_code && ctx->hint && strcmp(code, ctx->hint_code) == 0)
+        detail = ctx->hint;
     if (!detail || !detail[0])
         detail = json_string_value(json_object_get(p, "title"));
     if (!detail || !detail[0]) {
@@ -456,7 +485,7 @@ int kw_cli_call(struct kw_cli_ctx *ctx, const char *method, const char *path, co
         parsed = json_loadb(b.data, b.len, 0, NULL);
     rc = KW_CLI_REFUSED;
     if (status < 200 || status > 299) {
-        print_problem(status, parsed);
+        print_problem(ctx, status, parsed);
         goto out;
     }
     if (b.len > 0 && !parsed) {
@@ -475,10 +504,30 @@ out:
 
 /* ---- output -------------------------------------------------------------------------------- */
 
+/* jansson escapes C0 controls but writes DEL and C1 controls (U+0080..U+009F) raw; inside JSON
+ * text they can only be in strings, where \u00HH means the same character. */
 void kw_cli_print_json(const json_t *v)
 {
-    if (json_dumpf(v, stdout, JSON_INDENT(2)) == 0)
-        fputc('\n', stdout);
+    static const char hex[] = "0123456789abcdef";
+    char *text = json_dumps(v, JSON_INDENT(2));
+    const unsigned char *p;
+
+    if (!text) {
+        fprintf(stderr, "error: out of memory\n");
+        return;
+    }
+    for (p = (const unsigned char *)text; *p; p++) {
+        if (*p == 0x7f) {
+            fputs("\\u007f", stdout);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            printf("\\u00%c%c", hex[p[1] >> 4], hex[p[1] & 15]);
+            p++;
+        } else {
+            fputc(*p, stdout);
+        }
+    }
+    fputc('\n', stdout);
+    free(text);
 }
 
 static void array_text(const json_t *arr, char *out, size_t cap)

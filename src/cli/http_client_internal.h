@@ -40,6 +40,10 @@ struct kw_cli_ctx {
     const char *cmd;
     const char *usage; /* the command's --help text */
     int json;          /* --json: print the server's body verbatim (pretty) */
+    /* When the server's problem has code hint_code, the error line says hint instead of the API's
+     * detail (which names query parameters and fields, not this command's options). May be NULL. */
+    const char *hint_code;
+    const char *hint;
     struct kw_cli_http http;
 };
 
@@ -88,7 +92,9 @@ void kw_cli_http_cleanup(struct kw_cli_http *h);
 int kw_cli_call(struct kw_cli_ctx *ctx, const char *method, const char *path, const json_t *body,
                 json_t **out_body);
 
-/* Output, all to stdout. Text from the server is sanitised: control characters become '?'. */
+/* Output, all to stdout. Text from the server is sanitised: control characters are printed as
+ * escapes (\x1b, \u009b, \n; a backslash as \\), so a stored value cannot drive the terminal;
+ * --json output is JSON with DEL and C1 controls as \u escapes too. */
 void kw_cli_print_json(const json_t *v);
 /* One "label  value" line per member of obj, skipping the member named skip (may be NULL). */
 void kw_cli_print_object(const json_t *obj, const char *skip);

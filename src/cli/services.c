@@ -265,6 +265,9 @@ static int svc_delete(struct kw_cli_ctx *ctx, int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
 
+    ctx->hint_code = "SERVICE_HAS_LIVE_KEYS";
+    ctx->hint = "the service still has live keys: revoke them first, or run again with --force to delete "
+                "the service and its keys (they stop verifying at once)";
     return svc_one(ctx, argc, argv, "DELETE", opts);
 }
 

@@ -27,7 +27,7 @@ static void announce_root(const char *token, const struct kw_config *cfg)
            "  Console: create your login with  keyward users create --username you --data-dir %s\n"
            "           then open http://%s/console/\n"
            "  Lost it? Stop keyward and run: keyward root-token rotate --data-dir %s\n\n",
-           token, token, cfg->listen, cfg->data_dir, cfg->data_dir, cfg->listen);
+           token, token, cfg->listen, cfg->data_dir, cfg->listen, cfg->data_dir);
     fflush(stdout);
 }
 

@@ -151,9 +151,11 @@ describe('console', () => {
     await page.waitForSelector('text=No API keys yet');
     await page.click('#create-key');
     const dialog = await page.textContent('#create-key-dialog');
-    for (const text of ['Return only metadata', 'Only return status and ID of the users',
-      'Return Metadata and identity attributes except pictures', 'Return metadata and identity attributes including pictures',
+    for (const text of ['Return only metadata', 'Only return status and ID of the candidates.',
+      'Return metadata and identity attributes except pictures', 'Return metadata and identity attributes including pictures',
       'Archive the candidate after extract']) assert.ok(dialog.includes(text), `dialog mentions "${text}"`);
+    // The three scope titles are written alike (issue 6 item 22: one said "Metadata", one said "users").
+    assert.ok(!dialog.includes('Return Metadata') && !/\busers\b/.test(dialog), dialog);
     await page.fill('#key-desc', 'CRM export');
     await page.check('input[name=scope][value=attributes]');
     await page.check('input[name=archive]');
@@ -347,6 +349,41 @@ describe('console', () => {
     assert.equal(await page.textContent('#total-denied'), '3');
     await page.selectOption('#usage-range', '168');
     await page.waitForFunction(() => document.querySelectorAll('#usage-chart .bucket').length === 168);
+  });
+
+  test('usage: every key of the service is in the key filter and the table, used or not; no "no keys" when there are keys', async () => {
+    const quiet = await createService(s, { name: 'Quiet service', keyPrefix: 'quiet' });
+    const k1 = await createKey(s, quiet.id, { scope: 'metadata', description: 'Never used' });
+    const k2 = await createKey(s, quiet.id, { scope: 'metadata', description: 'Used once' });
+    const page = await loggedIn('admin');
+    await page.goto(`${s.url}/console/#/services/${quiet.id}/usage`);
+    await page.waitForSelector('#usage-chart');
+    await page.waitForSelector('#usage-keys');
+    const text = await page.textContent('main');
+    assert.ok(!/no keys yet/i.test(text), 'a service with keys does not say it has none');
+    assert.match(text, /No verifications of any key in the last 24 hours\./);
+    const options = async () => page.$$eval('#usage-key option', (os) => os.map((o) => o.value).filter(Boolean).sort());
+    assert.deepEqual(await options(), [k1.id, k2.id].sort());
+    assert.deepEqual(await page.$$eval('#usage-keys tbody tr', (rs) => rs.map((r) => r.dataset.keyId).sort()), [k1.id, k2.id].sort());
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await shot(page, 'usage-no-verifications', true);
+
+    // One key used: the unused one stays selectable, and shows zero.
+    await verify(s, k2.key);
+    await sleep(1100); // usage counters are written behind, within 1 s
+    await page.reload();
+    await page.waitForSelector('#usage-chart rect.bar-valid');
+    assert.deepEqual(await options(), [k1.id, k2.id].sort());
+    await page.selectOption('#usage-key', k1.id);
+    await page.waitForFunction(() => /Never used/.test(document.getElementById('usage-chart').getAttribute('aria-label')));
+    assert.equal(await page.textContent('#total-valid'), '0');
+    assert.equal(await page.$('#usage-chart rect.bar-valid'), null);
+    assert.match(await page.textContent('main'), /No verifications for quiet_\S+ · Never used in the last 24 hours\./);
+
+    // A service without keys does say so.
+    const empty = await createService(s, { name: 'Empty service' });
+    await page.goto(`${s.url}/console/#/services/${empty.id}/usage`);
+    await page.waitForSelector('text=This service has no keys yet.');
   });
 
   test('a viewer sees no create or edit buttons, and the API refuses them anyway', async () => {

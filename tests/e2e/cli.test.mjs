@@ -2,7 +2,7 @@
 // drives the CLI binary against it, and checks exit codes, tables, --json output and error lines.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -262,6 +262,9 @@ test('services delete needs --force while keys are live', async () => {
   const refused = await cli(['services', 'delete', svc.id]);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /\(SERVICE_HAS_LIVE_KEYS\)/);
+  // The CLI names its own option, not the API's query parameter (issue 6 item 20).
+  assert.match(refused.stderr, /--force/);
+  assert.doesNotMatch(refused.stderr, /\?force=true/);
   await ok(['services', 'delete', svc.id, '--force']);
   const gone = await cli(['services', 'show', svc.id, '--json']);
   assert.equal(gone.code, 1);
@@ -323,4 +326,145 @@ test('no secret ever reached stderr', () => {
   assert.ok(secrets.length >= 4);
   const all = stderrSeen.join('\n');
   for (const s of [...secrets, ROOT_TOKEN]) assert.ok(!all.includes(s));
+});
+
+// ---- offline commands and help (issue 6 item 20) ----------------------------------------------
+
+// Runs an offline command (not serve, no server) to completion.
+function offline(args, input) {
+  const env = { ...process.env };
+  delete env.KEYWARD_ROOT_TOKEN;
+  delete env.KEYWARD_LOG_LEVEL;
+  const r = spawnSync(BIN, args, { env, input, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+test('every command and subcommand answers --help with its own usage on stdout and exit 0', () => {
+  const cases = [
+    [['serve', '--help'], 'keyward serve'],
+    [['migrate', '--help'], 'keyward migrate'],
+    [['migrate', '--data-dir', '/nonexistent', '-h'], 'keyward migrate'],
+    [['root-token', '--help'], 'keyward root-token rotate'],
+    [['root-token', 'rotate', '--help'], 'keyward root-token rotate'],
+    [['audit', '--help'], 'keyward audit verify'],
+    [['audit', 'verify', '--help'], 'keyward audit verify'],
+    [['users', '--help'], 'keyward users create'],
+    [['users', 'create', '--help'], 'keyward users create'],
+    [['users', 'create', '--username', 'someone', '--help'], 'keyward users create'],
+    [['services', '--help'], 'keyward services <command>'],
+    [['keys', '--help'], 'keyward keys <command>'],
+    [['--help'], 'keyward <command>'],
+    [['help'], 'keyward <command>'],
+  ];
+  for (const cmd of ['create', 'list', 'show', 'update', 'delete']) cases.push([['services', cmd, '--help'], `keyward services ${cmd}`]);
+  for (const cmd of ['create', 'list', 'show', 'update', 'revoke', 'roll', 'delete']) cases.push([['keys', cmd, '--help'], `keyward keys ${cmd}`]);
+  for (const [args, want] of cases) {
+    const r = offline(args);
+    const what = `keyward ${args.join(' ')}`;
+    assert.equal(r.code, 0, `${what} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    assert.equal(r.stderr, '', `${what} wrote to stderr: ${r.stderr}`);
+    assert.ok(r.stdout.includes(`usage: ${want}`), `${what} printed:\n${r.stdout}`);
+    if (args[0] !== 'serve') assert.ok(!r.stdout.includes('usage: keyward serve'), `${what} printed serve's help`);
+  }
+});
+
+test('offline commands print their answer and no log lines (nothing at info level, nothing on stdout)', () => {
+  const dir = path.join(tmpdir(), `keyward-cli-offline-${process.pid}`);
+  try {
+    const pw = 'offline admin passphrase';
+    let r = offline(['users', 'create', '--username', 'offadmin', '--data-dir', dir], `${pw}\n`);
+    assert.equal(r.code, 0, r.stderr);
+    const runs = [r];
+    runs.push((r = offline(['migrate', '--data-dir', dir])));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^schema version \d+ \(0 migrations applied\)\n$/);
+    runs.push((r = offline(['audit', 'verify', '--data-dir', dir])));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^audit chain intact: \d+ events\n$/);
+    runs.push((r = offline(['root-token', 'rotate', '--data-dir', dir])));
+    assert.equal(r.code, 0, r.stderr);
+    for (const x of runs) {
+      assert.doesNotMatch(x.stdout, /\blevel=|msg=/, `a log line on stdout:\n${x.stdout}`);
+      assert.doesNotMatch(x.stderr, /level=(info|debug)/, `an info log line:\n${x.stderr}`);
+      assert.doesNotMatch(x.stderr + x.stdout, /store ready/);
+    }
+  } finally {
+    spawnSync('rm', ['-rf', dir]);
+  }
+});
+
+// A terminal is simulated with script(1): users create must ask for the password twice there, without
+// echo, and refuse a mismatch; from a pipe it reads one line (tests and scripts rely on that).
+function onTerminal(args, lines) {
+  return new Promise((resolve, reject) => {
+    const cmd = [BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const child = spawn('script', ['-qefc', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let sent = 0;
+    const feed = () => {
+      // One line per prompt seen so far; the prompt is written before echo is turned off.
+      const prompts = (out.match(/(Password|Again)[^:\n]*: /g) || []).length;
+      while (sent < prompts && sent < lines.length) child.stdin.write(`${lines[sent++]}\n`);
+      if (sent === lines.length) child.stdin.end();
+    };
+    child.stdout.on('data', (d) => { out += d; setTimeout(feed, 100); });
+    child.stderr.on('data', (d) => (out += d));
+    child.on('error', reject);
+    const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => { clearTimeout(t); resolve({ code, out }); });
+  });
+}
+
+const haveScript = spawnSync('script', ['--version']).status === 0;
+
+test('users create on a terminal asks for the password twice and refuses a mismatch', { skip: !haveScript && 'no script(1)' }, async () => {
+  const dir = path.join(tmpdir(), `keyward-cli-tty-${process.pid}`);
+  try {
+    const pw = 'terminal passphrase one';
+    let r = await onTerminal(['users', 'create', '--username', 'ttyuser', '--data-dir', dir], [pw, `${pw}x`]);
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, /Password[^:\n]*: /);
+    assert.match(r.out, /Again[^:\n]*: /);
+    assert.match(r.out, /do not match/);
+    assert.ok(!r.out.includes(pw), `the password was echoed:\n${r.out}`);
+    r = await onTerminal(['users', 'create', '--username', 'ttyuser', '--data-dir', dir], [pw, pw]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /created sysadmin user ttyuser/);
+    assert.ok(!r.out.includes(pw), `the password was echoed:\n${r.out}`);
+  } finally {
+    spawnSync('rm', ['-rf', dir]);
+  }
+});
+
+// ---- terminal safety (issue 6 item 23, CLI half) ----------------------------------------------
+
+test('tables and listings escape control characters stored in names and descriptions', async () => {
+  const made = await okJson(['services', 'create', '--name', 'plain name', '--description', 'plain']);
+  // Old data may hold what the API now refuses: write it into the database directly.
+  const evilName = 'evil\x1b]0;pwned\x07\x1b[2J\u009b31m\x7fname\\';
+  const evilDesc = 'line1\nline2\r\tend';
+  const sql = `UPDATE services SET name = CAST(X'${Buffer.from(evilName).toString('hex')}' AS TEXT), ` +
+    `description = CAST(X'${Buffer.from(evilDesc).toString('hex')}' AS TEXT) WHERE id = '${made.id}';`;
+  const q = spawnSync('sqlite3', ['-cmd', '.timeout 5000', path.join(server.dir, 'keyward.db'), sql], { encoding: 'utf8' });
+  assert.equal(q.status, 0, q.stderr);
+  assert.equal((await okJson(['services', 'show', made.id])).name, evilName, 'the server returns the stored bytes');
+
+  const raw = /[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f]/; // any control character but the line ends
+  const list = await ok(['services', 'list', '--limit', '200']);
+  const row = list.stdout.split('\n').find((l) => l.startsWith(made.id));
+  assert.ok(row, list.stdout);
+  assert.doesNotMatch(list.stdout, raw);
+  assert.ok(row.includes('evil\\x1b]0;pwned\\x07\\x1b[2J\\u009b31m'), row); // NAME is cut at 40 characters
+
+  const shown = await ok(['services', 'show', made.id]);
+  assert.doesNotMatch(shown.stdout, raw);
+  assert.ok(shown.stdout.includes('evil\\x1b]0;pwned\\x07\\x1b[2J\\u009b31m\\x7fname\\\\\n'), shown.stdout);
+  assert.match(shown.stdout, /^description\s+line1\\nline2\\r\\tend$/m);
+  assert.equal(shown.stdout.split('\n').filter((l) => l).length, Object.keys(made).length, 'one line per field');
+
+  // --json stays valid JSON with the same value, and carries no raw C1 or DEL either.
+  const json = await ok(['services', 'show', made.id, '--json']);
+  assert.doesNotMatch(json.stdout, raw);
+  assert.equal(JSON.parse(json.stdout).name, evilName);
+  await ok(['services', 'delete', made.id]);
 });

@@ -6,8 +6,8 @@ import { badge, button, confirmStep, emptyState, modal, restoreFocus, showError,
 
 export const SCOPES = [
   { value: 'metadata', title: 'Return only metadata', short: 'Metadata only',
-    text: 'Only return status and ID of the users.' },
-  { value: 'attributes', title: 'Return Metadata and identity attributes except pictures', short: 'Attributes, no pictures',
+    text: 'Only return status and ID of the candidates.' },
+  { value: 'attributes', title: 'Return metadata and identity attributes except pictures', short: 'Attributes, no pictures',
     text: 'If you wish to include text-only identity attributes in the API responses.' },
   { value: 'attributes_pictures', title: 'Return metadata and identity attributes including pictures', short: 'Attributes and pictures',
     text: 'If you wish to include all identity attributes in the API responses, including images of document, selfie and proof of address.' },

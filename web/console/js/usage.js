@@ -13,7 +13,9 @@ export async function tabUsage(svc, body) {
   let usage = null;
 
   async function fetchUsage() {
-    usage = await api('GET', `/api/v1/services/${enc(svc.id)}/usage?hours=${range.value}`);
+    const [u, keys] = await Promise.all([
+      api('GET', `/api/v1/services/${enc(svc.id)}/usage?hours=${range.value}`), listKeys(svc)]);
+    usage = withEveryKey(u, keys, Number(range.value));
     const prev = keySel.value;
     keySel.replaceChildren(h('option', { value: '', text: 'All keys' }),
       ...usage.keys.map((k) => h('option', { value: k.keyId, text: keyName(k) })));
@@ -43,7 +45,8 @@ export async function tabUsage(svc, body) {
             h('span', {}, h('i', { class: 'swatch valid' }), `Valid ${fmtNum(valid)}`),
             h('span', {}, h('i', { class: 'swatch denied' }), `Denied ${fmtNum(denied)}`))),
         chart(series, hours, `Verifications per hour for ${who}, ${rangeText}: ${valid} valid, ${denied} denied.`, chartWidth()),
-        valid + denied ? null : h('p', { class: 'muted center', text: `No verifications for ${who} in the ${rangeText}.` }),
+        valid + denied ? null : h('p', { class: 'muted center',
+          text: `No verifications ${selected ? `for ${who}` : 'of any key'} in the ${rangeText}.` }),
         hourlyTable(series)),
       perKeyTable(usage, hours, (id) => { keySel.value = id; draw(); keySel.focus(); }));
   }
@@ -71,6 +74,30 @@ export async function tabUsage(svc, body) {
       h('div', { class: 'toolbar-controls' }, field('Period', range), field('Key', keySel))),
     view);
   await fetchUsage();
+}
+
+// Every key of the service, all pages: the usage answer lists only keys that were verified.
+async function listKeys(svc) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api('GET', `/api/v1/services/${enc(svc.id)}/keys?limit=200${cursor ? `&cursor=${enc(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+// The usage answer with a zero entry for each key that was not verified in the period, in the key list's
+// order, then keys deleted since that still have usage.
+function withEveryKey(usage, keys, hours) {
+  const axis = sumPoints(usage, hours).map((p) => p.t);
+  const used = new Map(usage.keys.map((k) => [k.keyId, k]));
+  const zero = (k) => ({ keyId: k.id, start: k.start, description: k.description, valid: 0, denied: 0,
+    points: axis.map((t) => ({ t, valid: 0, denied: 0 })) });
+  const listed = keys.map((k) => used.get(k.id) || zero(k));
+  const ids = new Set(keys.map((k) => k.id));
+  return { ...usage, keys: [...listed, ...usage.keys.filter((k) => !ids.has(k.keyId))] };
 }
 
 // A key deleted since carries no start or description any more.
