@@ -54,7 +54,8 @@ enum kw_err kw_netaddr_parse(const char *s, size_t len, struct kw_netaddr *out)
     buf[len] = '\0';
     if (buf[0] == '[') { /* [v6] or [v6]:port */
         close = strchr(buf, ']');
-        if (close == NULL || (close[1] != '\0' && (close[1] != ':' || !is_port(close + 2, strlen(close + 2)))))
+        if (close == NULL ||
+            (close[1] != '\0' && (close[1] != ':' || !is_port(close + 2, strlen(close + 2)))))
             goto out;
         *close = '\0';
         err = parse_plain(buf + 1, out);
@@ -184,7 +185,7 @@ void kw_netaddr_format(const struct kw_netaddr *a, char out[KW_NETADDR_TEXT_MAX]
         out[0] = '\0';
 }
 
-/* Steps one entry left across the values: sets *s and *len to the entry (spaces trimmed); 0 at the left end. */
+/* One entry further left across the values into *s and *len (spaces trimmed); 0 at the left end. */
 static int prev_entry(const struct kw_netaddr_span *xff, size_t *vi, size_t *pos, const char **s, size_t *len)
 {
     const char *v;
@@ -210,8 +211,8 @@ static int prev_entry(const struct kw_netaddr_span *xff, size_t *vi, size_t *pos
     return 1;
 }
 
-void kw_netaddr_client(const struct kw_netaddr_set *trusted, const char *peer, const struct kw_netaddr_span *xff,
-                       size_t n, char out[KW_NETADDR_TEXT_MAX])
+void kw_netaddr_client(const struct kw_netaddr_set *trusted, const char *peer,
+                       const struct kw_netaddr_span *xff, size_t n, char out[KW_NETADDR_TEXT_MAX])
 {
     struct kw_netaddr hop, a;
     size_t vi = n, pos = 0, len, walked = 0;

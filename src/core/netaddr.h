@@ -54,7 +54,7 @@ void kw_netaddr_format(const struct kw_netaddr *a, char out[KW_NETADDR_TEXT_MAX]
  * KW_NETADDR_XFF_MAX entries: the first that is not in trusted is the client. A malformed or empty
  * entry, the cap, or the left end stops the walk at the last trusted hop seen (the one that
  * forwarded it), since nothing further left was written by a proxy we trust. out gets text. */
-void kw_netaddr_client(const struct kw_netaddr_set *trusted, const char *peer, const struct kw_netaddr_span *xff,
-                       size_t n, char out[KW_NETADDR_TEXT_MAX]);
+void kw_netaddr_client(const struct kw_netaddr_set *trusted, const char *peer,
+                       const struct kw_netaddr_span *xff, size_t n, char out[KW_NETADDR_TEXT_MAX]);
 
 #endif

@@ -215,8 +215,8 @@ static uint32_t take_entry(struct kw_throttle *t, int64_t now_ms, const uint32_t
     return t->lists[L_FREE].head;
 }
 
-static uint32_t insert(struct kw_throttle *t, const uint8_t id[KW_SIPHASH_LEN], int64_t now_ms, const uint32_t *pins,
-                       size_t npins)
+static uint32_t insert(struct kw_throttle *t, const uint8_t id[KW_SIPHASH_LEN], int64_t now_ms,
+                       const uint32_t *pins, size_t npins)
 {
     uint32_t i = take_entry(t, now_ms, pins, npins), *b;
 
@@ -280,8 +280,8 @@ static int64_t locked_wait(struct kw_throttle *t, const struct kw_throttle_key *
 }
 
 /* Under the lock, no key locked: one attempt in flight on each, or none if the table cannot take them. */
-static int reserve(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n, uint8_t ids[][KW_SIPHASH_LEN],
-                   int64_t now_ms)
+static int reserve(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
+                   uint8_t ids[][KW_SIPHASH_LEN], int64_t now_ms)
 {
     uint32_t got[KW_THROTTLE_KEYS_MAX];
     size_t k;
@@ -305,8 +305,8 @@ static int reserve(struct kw_throttle *t, const struct kw_throttle_key *keys, si
     return 0;
 }
 
-enum kw_err kw_throttle_acquire(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n, int64_t now_ms,
-                                int64_t *wait_s)
+enum kw_err kw_throttle_acquire(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
+                                int64_t now_ms, int64_t *wait_s)
 {
     uint8_t ids[KW_THROTTLE_KEYS_MAX][KW_SIPHASH_LEN];
     enum kw_err err = hash_keys(t, keys, n, ids);

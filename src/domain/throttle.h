@@ -52,8 +52,8 @@ void kw_throttle_free(struct kw_throttle *t); /* NULL is a no-op */
 /* Reserves one attempt on each of keys[0..n), all or none, atomically. KW_OK when reserved;
  * KW_ERR_CONFLICT when any key is locked (or the table is full of locked entries), with *wait_s
  * the seconds until it may try again (>= 1); KW_ERR_INVALID for a bad n or limit; KW_ERR_CRYPTO. */
-enum kw_err kw_throttle_acquire(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n, int64_t now_ms,
-                                int64_t *wait_s);
+enum kw_err kw_throttle_acquire(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
+                                int64_t now_ms, int64_t *wait_s);
 /* Settles the reservations of one successful kw_throttle_acquire with the same keys. */
 void kw_throttle_release(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
                          enum kw_throttle_outcome outcome, int64_t now_ms);

@@ -73,7 +73,7 @@ static void test_cidrs(void **state)
     assert_true(in_cidr("127.0.0.1", "127.0.0.1")); /* bare address: /32 */
     assert_false(in_cidr("127.0.0.1", "127.0.0.2"));
     assert_true(in_cidr("0.0.0.0/0", "203.0.113.9"));
-    assert_false(in_cidr("0.0.0.0/0", "2001:db8::1")); /* IPv4 /0 is not every IPv6 address */
+    assert_false(in_cidr("0.0.0.0/0", "2001:db8::1"));       /* IPv4 /0 is not every IPv6 address */
     assert_true(in_cidr("127.0.0.0/8", "::ffff:127.0.0.1")); /* dual-stack peer */
     assert_true(in_cidr("2001:db8::/32", "2001:db8:ffff::1"));
     assert_false(in_cidr("2001:db8::/33", "2001:db8:8000::1"));
@@ -133,7 +133,8 @@ static const char *client(const char *trusted, const char *peer, const char *con
     return out;
 }
 
-#define XFF(...) (const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *)
+#define XFF(...)                                                                                             \
+    (const char *const[]){__VA_ARGS__}, sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *)
 
 static void test_forwarded_for_walk(void **state)
 {
@@ -151,7 +152,8 @@ static void test_forwarded_for_walk(void **state)
     assert_string_equal(client(proxies, "127.0.0.1", XFF("6.6.6.6,203.0.113.5 ,\t10.1.2.3")), "203.0.113.5");
     assert_string_equal(client(proxies, "127.0.0.1", XFF("203.0.113.5:4711, 10.1.2.3")), "203.0.113.5");
     /* IPv6, bracketed or not, and an IPv6 proxy. */
-    assert_string_equal(client(proxies, "2001:db8::7", XFF("2001:DB8:1::9, [2001:db8::8]:80")), "2001:db8:1::9");
+    assert_string_equal(client(proxies, "2001:db8::7", XFF("2001:DB8:1::9, [2001:db8::8]:80")),
+                        "2001:db8:1::9");
     assert_string_equal(client(proxies, "127.0.0.1", XFF("[2a00:1450::1]:8443")), "2a00:1450::1");
     /* Several header lines form one list, in order: the last line is the right end. */
     assert_string_equal(client(proxies, "127.0.0.1", XFF("6.6.6.6", "203.0.113.5, 10.0.0.1")), "203.0.113.5");

@@ -59,9 +59,9 @@ static void test_limit_and_window(void **state)
     assert_int_equal(wait_of(t, "user:a", 5, NOW + 10), 0);
     assert_int_equal(fail_once(t, "user:a", 5, NOW + 10, &wait), KW_OK);
     assert_int_equal(fail_once(t, "user:a", 5, NOW + 20, &wait), KW_ERR_CONFLICT);
-    assert_true(wait > 890 && wait <= 900);                      /* ~15 minutes left */
-    assert_int_equal(wait_of(t, "user:b", 5, NOW + 20), 0);      /* others unaffected */
-    assert_int_equal(wait_of(t, "user:a", 5, NOW + WINDOW), 0);  /* window over */
+    assert_true(wait > 890 && wait <= 900);                     /* ~15 minutes left */
+    assert_int_equal(wait_of(t, "user:b", 5, NOW + 20), 0);     /* others unaffected */
+    assert_int_equal(wait_of(t, "user:a", 5, NOW + WINDOW), 0); /* window over */
     assert_int_equal(fail_once(t, "user:a", 5, NOW + WINDOW, &wait), KW_OK);
     assert_int_equal(wait_of(t, "user:a", 5, NOW + WINDOW), 0); /* a fresh window: 1 of 5 */
     kw_throttle_free(t);
@@ -153,7 +153,7 @@ static void test_parallel_attempts_counted_up_front(void **state)
         pthread_join(th[i], NULL);
     assert_int_equal(r.passed, 5);
     assert_int_equal(r.refused, 5);
-    assert_int_equal(r.inflight_wait, 5); /* refused while the 5 were in flight: told 1 s */
+    assert_int_equal(r.inflight_wait, 5);                   /* refused while the 5 were in flight: told 1 s */
     assert_true(wait_of(r.t, "user:victim", 5, NOW) > 890); /* now 5 real failures */
     pthread_barrier_destroy(&r.start);
     pthread_barrier_destroy(&r.checked);
@@ -246,7 +246,7 @@ static void test_full_of_locked_fails_closed(void **state)
     assert_int_equal(wait, KW_THROTTLE_FULL_WAIT_S);
     assert_true(wait_of(t, "user:l1", 2, NOW + 2) > 890);
     assert_int_equal(fail_once(t, "user:unseen", 5, NOW + WINDOW, &wait), KW_OK); /* l1..l3 expired */
-    assert_true(wait_of(t, "user:l4", 2, NOW + WINDOW) > 0);                       /* l4 not yet */
+    assert_true(wait_of(t, "user:l4", 2, NOW + WINDOW) > 0);                      /* l4 not yet */
     kw_throttle_free(t);
 }
 
