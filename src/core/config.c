@@ -67,6 +67,12 @@ static int check_root(const char *v)
     return n != 0 && (n < 32 || n > 255) ? -1 : 0;
 }
 
+static int check_cidrs(const char *v)
+{
+    struct kw_netaddr_set set;
+    return kw_netaddr_set_parse(v, &set) == KW_OK ? 0 : -1;
+}
+
 static int check_nonempty(const char *v)
 {
     return v[0] == '\0' ? -1 : 0;
@@ -100,6 +106,9 @@ static const struct setting settings[] = {
      "seconds after login when a console session ends regardless"},
     {"root-token", T_STR, S(root_token), 0, 0, "", 1, check_root, "must be 32 to 255 characters",
      "root token used at first start, 32..255 chars (secret: environment or file only)"},
+    {"trusted-proxies", T_STR, S(trusted_proxies), 0, 0, "", 0, check_cidrs,
+     "must be comma-separated CIDRs (IPv4 or IPv6, host bits zero), at most 32",
+     "proxies (comma-separated CIDRs) whose X-Forwarded-For names the client; empty = ignore X-Forwarded-For"},
 };
 #undef S
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -298,6 +307,8 @@ enum kw_err kw_config_load(struct kw_config *cfg, const char *file, int argc, ch
         rc = load_env(cfg, err, errcap);
     if (rc == KW_OK)
         rc = load_flags(cfg, argc, argv, err, errcap);
+    if (rc == KW_OK) /* validated by check_cidrs when set, so this cannot fail */
+        rc = kw_netaddr_set_parse(cfg->trusted_proxies, &cfg->trusted_proxy_set);
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/netaddr.h"
 
 struct kw_config {
     char listen[128];        /* HOST:PORT; default 127.0.0.1:8080 */
@@ -28,6 +29,8 @@ struct kw_config {
     int session_idle_s;      /* session idle expiry; default 1800 */
     int session_max_s;       /* session absolute expiry; default 43200 */
     char root_token[256];    /* secret: used only at first start (KEYWARD_ROOT_TOKEN) */
+    char trusted_proxies[1024]; /* comma-separated CIDRs whose X-Forwarded-For is believed; default "" */
+    struct kw_netaddr_set trusted_proxy_set; /* trusted_proxies parsed, set by kw_config_load */
 };
 
 /* Fills cfg with defaults. */

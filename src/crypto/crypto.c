@@ -4,7 +4,9 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 
@@ -117,6 +119,19 @@ int kw_crypto_unhex(const char *hex, uint8_t *out, size_t len)
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
+}
+
+enum kw_err kw_crypto_siphash(const uint8_t key[KW_SIPHASH_KEY_LEN], const void *data, size_t len,
+                              uint8_t out[KW_SIPHASH_LEN])
+{
+    size_t size = KW_SIPHASH_LEN, outlen = 0;
+    OSSL_PARAM params[] = {OSSL_PARAM_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_END};
+
+    if (EVP_Q_mac(NULL, "SIPHASH", NULL, NULL, params, key, KW_SIPHASH_KEY_LEN, data, len, out, KW_SIPHASH_LEN,
+                  &outlen) == NULL ||
+        outlen != KW_SIPHASH_LEN)
+        return KW_ERR_CRYPTO;
+    return KW_OK;
 }
 
 enum kw_err kw_crypto_password_hash(const char *pw, size_t len, uint32_t memory_kib, uint32_t iterations,

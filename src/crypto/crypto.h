@@ -28,6 +28,13 @@ void kw_crypto_hex(const uint8_t *in, size_t len, char *out);
 /* Parses 2*len hex chars into out. Returns 0 or -1. */
 int kw_crypto_unhex(const char *hex, uint8_t *out, size_t len);
 
+/* SipHash-2-4 with a 128-bit output (OpenSSL's EVP_MAC "SIPHASH") of data under a 16-byte key: a keyed
+ * PRF for hash-table placement that input chosen by an attacker cannot aim (not for authentication). */
+#define KW_SIPHASH_KEY_LEN 16
+#define KW_SIPHASH_LEN 16
+enum kw_err kw_crypto_siphash(const uint8_t key[KW_SIPHASH_KEY_LEN], const void *data, size_t len,
+                              uint8_t out[KW_SIPHASH_LEN]);
+
 /* Argon2id (libargon2) of a password into out as the PHC encoded string ($argon2id$v=19$m=..).
  * memory_kib and iterations come from config; parallelism 1; 16-byte random salt. */
 #define KW_PASSWORD_HASH_MAX 192

@@ -288,35 +288,36 @@ static enum kw_err login_checked(struct kw_app *app, const struct kw_actor *a, c
         u->last_login_at = now;
     return err;
 }
+
 enum kw_err kw_accounts_login(struct kw_app *app, const char *username, const char *password, const char *ip,
                               const char *request_id, char session_id[KW_SESSION_ID_MAX], struct kw_session *out,
                               struct kw_user *user, int64_t *retry_after_s)
 {
     struct kw_actor a = {"user", username, ip, request_id};
     char ipkey[80], ukey[80];
-    int64_t now = kw_time_now_ms(), wait;
+    struct kw_throttle_key keys[2] = {{ukey, KW_THROTTLE_ACCOUNT_LIMIT, 1}, {ipkey, KW_THROTTLE_IP_LIMIT, 0}};
+    int64_t now = kw_time_now_ms();
     enum kw_err err;
 
     snprintf(ipkey, sizeof(ipkey), "ip:%s", ip ? ip : "");
     snprintf(ukey, sizeof(ukey), "user:%s", username);
-    wait = kw_throttle_wait(app->throttle, ukey, KW_THROTTLE_ACCOUNT_LIMIT, now);
-    if (wait == 0)
-        wait = kw_throttle_wait(app->throttle, ipkey, KW_THROTTLE_IP_LIMIT, now);
-    if (wait > 0) {
-        *retry_after_s = wait;
+    /* Reserved before the password is checked, so parallel attempts cannot outrun the count. */
+    err = kw_throttle_acquire(app->throttle, keys, 2, now, retry_after_s);
+    if (err == KW_ERR_CONFLICT) {
         kw_domain_audit_async(app, &a, "session.create", "user", username, NULL, "denied", "{\"reason\":\"locked\"}");
         return KW_ERR_CONFLICT;
     }
+    if (err != KW_OK)
+        return err;
     memset(out, 0, sizeof(*out));
     err = login_checked(app, &a, username, password, now, session_id, out, user);
     if (err == KW_ERR_NOT_FOUND) {
-        kw_throttle_fail(app->throttle, ukey, now);
-        kw_throttle_fail(app->throttle, ipkey, now);
+        kw_throttle_release(app->throttle, keys, 2, KW_THROTTLE_FAILURE, kw_time_now_ms());
         kw_domain_audit_async(app, &a, "session.create", "user", username, NULL, "denied", NULL);
         return err;
     }
-    if (err == KW_OK)
-        kw_throttle_clear(app->throttle, ukey);
+    kw_throttle_release(app->throttle, keys, 2, err == KW_OK ? KW_THROTTLE_SUCCESS : KW_THROTTLE_ABORTED,
+                        kw_time_now_ms());
     return err;
 }
 

@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 
 #include "api/api.h"
+#include "core/config.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 #include "core/timeutil.h"
 #include "http/assets.h"
 #include "http/internal.h"
@@ -45,14 +47,31 @@ static void request_id(struct kw_worker *w, h2o_req_t *req, char out[KW_REQUEST_
     snprintf(out, KW_REQUEST_ID_MAX + 1, "%s-%d-%llx", w->srv->boot_id, w->index, (unsigned long long)++w->requests);
 }
 
-static void peer(h2o_req_t *req, char out[64])
+#define KW_XFF_HEADERS_MAX 8 /* X-Forwarded-For header lines looked at (the last ones) */
+
+/* The client's address: the socket peer, or when the peer is a trusted proxy, what its
+ * X-Forwarded-For says (core/netaddr.h has the walk). Every header line counts, in order. */
+static void peer(h2o_req_t *req, char out[KW_NETADDR_TEXT_MAX])
 {
+    const struct kw_config *cfg = ((struct kw_worker *)req->conn->ctx)->srv->cfg;
+    struct kw_netaddr_span xff[KW_XFF_HEADERS_MAX];
+    char addr[KW_NETADDR_TEXT_MAX];
     struct sockaddr_storage ss;
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    ssize_t i = -1;
+    size_t n = 0;
 
-    out[0] = '\0';
-    if (len == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, len, out) == SIZE_MAX)
-        out[0] = '\0';
+    addr[0] = '\0';
+    if (len == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, len, addr) == SIZE_MAX)
+        addr[0] = '\0';
+    while (cfg->trusted_proxy_set.n > 0 &&
+           (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-for"), i)) >= 0) {
+        if (n == KW_XFF_HEADERS_MAX) /* keep the right-most lines */
+            memmove(xff, xff + 1, --n * sizeof(xff[0]));
+        xff[n].p = req->headers.entries[i].value.base;
+        xff[n++].len = req->headers.entries[i].value.len;
+    }
+    kw_netaddr_client(&cfg->trusted_proxy_set, addr, xff, n, out);
 }
 
 static size_t header_bytes(h2o_req_t *req)

@@ -1,4 +1,4 @@
-/* test_accounts.c - username and role rules, the login throttle, password hashing. */
+/* test_accounts.c - username and role rules, password hashing. The login throttle: test_throttle.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,6 @@
 
 #include "crypto/crypto.h"
 #include "domain/accounts.h"
-#include "domain/throttle.h"
 
 static void test_names_and_roles(void **state)
 {
@@ -26,32 +25,6 @@ static void test_names_and_roles(void **state)
     assert_false(kw_accounts_user_role_valid("admin"));
     assert_true(kw_accounts_member_role_valid("viewer"));
     assert_false(kw_accounts_member_role_valid("sysadmin"));
-}
-
-static void test_throttle(void **state)
-{
-    struct kw_throttle *t = kw_throttle_new();
-    int64_t now = 1000000;
-    int i;
-
-    assert_non_null(t);
-    assert_int_equal(kw_throttle_wait(t, "user:a", 5, now), 0);
-    for (i = 0; i < 4; i++)
-        kw_throttle_fail(t, "user:a", now + i);
-    assert_int_equal(kw_throttle_wait(t, "user:a", 5, now + 10), 0);
-    kw_throttle_fail(t, "user:a", now + 10);
-    assert_true(kw_throttle_wait(t, "user:a", 5, now + 20) > 890); /* ~15 minutes left */
-    assert_int_equal(kw_throttle_wait(t, "user:b", 5, now + 20), 0); /* others unaffected */
-    assert_int_equal(kw_throttle_wait(t, "user:a", 5, now + KW_THROTTLE_WINDOW_MS + 1), 0); /* window over */
-    kw_throttle_clear(t, "user:a");
-    assert_int_equal(kw_throttle_wait(t, "user:a", 5, now + 30), 0);
-    /* Many keys: the table evicts, never fails. */
-    for (i = 0; i < 20000; i++) {
-        char k[32];
-        snprintf(k, sizeof(k), "ip:10.0.%d.%d", i / 256, i % 256);
-        kw_throttle_fail(t, k, now);
-    }
-    kw_throttle_free(t);
 }
 
 static void test_password_hash(void **state)
@@ -73,7 +46,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_roles),
-        cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_password_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

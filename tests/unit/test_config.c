@@ -18,7 +18,7 @@ static const char *const env_vars[] = {
     "KEYWARD_THREADS",      "KEYWARD_MAX_BODY_BYTES",    "KEYWARD_MAX_HEADER_BYTES",
     "KEYWARD_IDLE_TIMEOUT", "KEYWARD_LOG_LEVEL",         "KEYWARD_FLUSH_INTERVAL_MS",
     "KEYWARD_ROOT_TOKEN",   "KEYWARD_ARGON2_MEMORY_KIB", "KEYWARD_ARGON2_ITERATIONS",
-    "KEYWARD_SESSION_IDLE", "KEYWARD_SESSION_MAX",
+    "KEYWARD_SESSION_IDLE", "KEYWARD_SESSION_MAX",       "KEYWARD_TRUSTED_PROXIES",
 };
 
 static void clear_env(void)
@@ -264,6 +264,43 @@ static void test_string_caps(void **state)
     assert_int_equal(strlen(c.data_dir), 511);
 }
 
+/* trusted-proxies: CIDRs parsed into the set the X-Forwarded-For walk uses; empty by default. */
+static void test_trusted_proxies(void **state)
+{
+    struct kw_config c;
+    struct kw_netaddr a;
+    char err[256], path[] = "/tmp/kwcfgXXXXXX";
+    char *flag[] = {"--trusted-proxies", "127.0.0.1/32, 10.0.0.0/8,::1"}, *flag_eq[] = {"--trusted-proxies="};
+    char *bad[] = {"--trusted-proxies", "10.0.0.1/8"}, *junk[] = {"--trusted-proxies", "10.0.0.0/8,nope"};
+
+    kw_config_defaults(&c);
+    assert_string_equal(c.trusted_proxies, "");
+    assert_int_equal(c.trusted_proxy_set.n, 0);
+    assert_int_equal(load_flags(&c, 2, flag, err, sizeof(err)), KW_OK);
+    assert_int_equal(c.trusted_proxy_set.n, 3);
+    assert_int_equal(kw_netaddr_parse("10.9.8.7", 8, &a), KW_OK);
+    assert_true(kw_netaddr_set_contains(&c.trusted_proxy_set, &a));
+    assert_int_equal(kw_netaddr_parse("11.9.8.7", 8, &a), KW_OK);
+    assert_false(kw_netaddr_set_contains(&c.trusted_proxy_set, &a));
+    assert_int_equal(load_flags(&c, 1, flag_eq, err, sizeof(err)), KW_OK); /* explicitly none */
+    assert_int_equal(c.trusted_proxy_set.n, 0);
+    assert_int_equal(load_flags(&c, 2, bad, err, sizeof(err)), KW_ERR_INVALID);
+    assert_non_null(strstr(err, "trusted-proxies must be comma-separated CIDRs"));
+    assert_int_equal(load_flags(&c, 2, junk, err, sizeof(err)), KW_ERR_INVALID);
+    setenv("KEYWARD_TRUSTED_PROXIES", "2001:db8::/32", 1);
+    assert_int_equal(load_flags(&c, 0, NULL, err, sizeof(err)), KW_OK);
+    assert_int_equal(c.trusted_proxy_set.n, 1);
+    setenv("KEYWARD_TRUSTED_PROXIES", "2001:db8::1/32", 1);
+    assert_int_equal(load_flags(&c, 0, NULL, err, sizeof(err)), KW_ERR_INVALID);
+    assert_non_null(strstr(err, "KEYWARD_TRUSTED_PROXIES"));
+    clear_env();
+    write_file(path, "trusted-proxies = 192.0.2.0/24 , 198.51.100.0/24\n");
+    kw_config_defaults(&c);
+    assert_int_equal(kw_config_load(&c, path, 0, NULL, err, sizeof(err)), KW_OK);
+    assert_int_equal(c.trusted_proxy_set.n, 2);
+    unlink(path);
+}
+
 static void test_help(void **state)
 {
     char *buf = NULL;
@@ -282,6 +319,7 @@ static void test_help(void **state)
     assert_non_null(strstr(buf, "KEYWARD_MAX_BODY_BYTES"));
     assert_non_null(strstr(buf, "KEYWARD_FLUSH_INTERVAL_MS"));
     assert_non_null(strstr(buf, "KEYWARD_ROOT_TOKEN"));
+    assert_non_null(strstr(buf, "--trusted-proxies"));
     assert_null(strstr(buf, "--root-token")); /* not offered as a flag */
     assert_null(strstr(buf, ROOT));
     free(buf);
@@ -299,6 +337,7 @@ int main(void)
         cmocka_unit_test_setup(test_root_token, setup),
         cmocka_unit_test_setup(test_file_errors, setup),
         cmocka_unit_test_setup(test_string_caps, setup),
+        cmocka_unit_test_setup(test_trusted_proxies, setup),
         cmocka_unit_test_setup(test_help, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
