@@ -620,6 +620,113 @@ static void test_relaxed_handle(void **state)
     kw_store_free(wb);
 }
 
+/* Versions only grow, across services and kinds of change; a delete leaves a tombstone carrying the
+ * deletion's version and the key's display fields. */
+static void test_versions_and_tombstones(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_service s;
+    struct kw_key k, got, tomb;
+    int64_t v1 = 0, v2 = 0, v3 = 0;
+
+    mk_service(f->st, &s, "versions");
+    mk_key(f->st, &k, s.id, 7);
+    assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v1)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v2)), KW_OK);
+    assert_true(v2 > v1);
+    /* a rolled-back version is not handed out again out of order */
+    assert_int_equal(tbegin(f->st), KW_OK);
+    assert_int_equal(kw_store_version_next(open_tx, &v3), KW_OK);
+    trollback();
+    assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v3)), KW_OK);
+    assert_true(v3 > v2);
+    k.version = v3;
+    snprintf(k.rolled_to, sizeof(k.rolled_to), "key_successor");
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &k)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k.id, &got)), KW_OK);
+    assert_int_equal(got.version, v3);
+    assert_string_equal(got.rolled_to, "key_successor");
+    assert_int_equal(AUTO(f->st, kw_store_key_tombstone_get(tx_, k.id, &tomb)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_key_delete(tx_, k.id, v3 + 1)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_tombstone_get(tx_, k.id, &tomb)), KW_OK);
+    assert_int_equal(tomb.version, v3 + 1);
+    assert_string_equal(tomb.start, k.start);
+    assert_string_equal(tomb.service_id, s.id);
+    assert_memory_equal(tomb.hash, k.hash, KW_HASH_LEN);
+    /* a service delete tombstones every key it takes */
+    mk_key(f->st, &k, s.id, 8);
+    assert_int_equal(AUTO(f->st, kw_store_service_delete(tx_, s.id, v3 + 2)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_tombstone_get(tx_, k.id, &tomb)), KW_OK);
+    assert_int_equal(tomb.version, v3 + 2);
+}
+
+static void mk_user(struct kw_store *st, struct kw_user *u, const char *name, const char *role)
+{
+    memset(u, 0, sizeof(*u));
+    snprintf(u->username, sizeof(u->username), "%s", name);
+    snprintf(u->password_hash, sizeof(u->password_hash), "$argon2id$fake$%s", name);
+    snprintf(u->role, sizeof(u->role), "%s", role);
+    u->created_at = 1;
+    assert_int_equal(AUTO(st, kw_store_user_insert(tx_, u)), KW_OK);
+}
+
+/* user_login writes last_login_at only while the row is the one that was verified. */
+static void test_user_login_conditional(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_user u, changed, got;
+    int64_t admins = -1;
+
+    mk_user(f->st, &u, "dana", "sysadmin");
+    mk_user(f->st, &got, "eve", "user");
+    assert_int_equal(AUTO(f->st, kw_store_user_count_admins(tx_, &admins)), KW_OK);
+    assert_int_equal(admins, 1);
+    assert_int_equal(AUTO(f->st, kw_store_user_login(tx_, &u, 5000)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_user_get(tx_, "dana", &got)), KW_OK);
+    assert_int_equal(got.last_login_at, 5000);
+    /* update never writes last_login_at (it belongs to the login) */
+    changed = got;
+    changed.last_login_at = 1;
+    assert_int_equal(AUTO(f->st, kw_store_user_update(tx_, &changed)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_user_get(tx_, "dana", &got)), KW_OK);
+    assert_int_equal(got.last_login_at, 5000);
+    /* disabled meanwhile: the login's write is refused and changes nothing */
+    changed.disabled = 1;
+    assert_int_equal(AUTO(f->st, kw_store_user_update(tx_, &changed)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_user_count_admins(tx_, &admins)), KW_OK);
+    assert_int_equal(admins, 0);
+    assert_int_equal(AUTO(f->st, kw_store_user_login(tx_, &u, 6000)), KW_ERR_CONFLICT);
+    /* enabled again but with another password: still refused */
+    changed.disabled = 0;
+    snprintf(changed.password_hash, sizeof(changed.password_hash), "$argon2id$other");
+    assert_int_equal(AUTO(f->st, kw_store_user_update(tx_, &changed)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_user_login(tx_, &u, 6000)), KW_ERR_CONFLICT);
+    assert_int_equal(AUTO(f->st, kw_store_user_get(tx_, "dana", &got)), KW_OK);
+    assert_int_equal(got.last_login_at, 5000);
+}
+
+static void test_session_delete_keep(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_session a, b, got;
+    struct kw_user u;
+
+    mk_user(f->st, &u, "finn", "user");
+    memset(&a, 0, sizeof(a));
+    snprintf(a.username, sizeof(a.username), "finn");
+    a.expires_at = 99999;
+    b = a;
+    a.id_hash[0] = 1;
+    b.id_hash[0] = 2;
+    assert_int_equal(AUTO(f->st, kw_store_session_insert(tx_, &a)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_insert(tx_, &b)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_delete_user(tx_, "finn", a.id_hash)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_get(tx_, a.id_hash, &got)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_get(tx_, b.id_hash, &got)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_session_delete_user(tx_, "finn", NULL)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_get(tx_, a.id_hash, &got)), KW_ERR_NOT_FOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +743,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_never_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relaxed_handle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_versions_and_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_login_conditional, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_delete_keep, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
