@@ -10,7 +10,7 @@ function routedOperations() {
   const src = readFileSync(`${root}src/api/router.c`, 'utf8');
   const ops = [...src.matchAll(/\{"(GET|POST|PATCH|PUT|DELETE)", "([^"]+)",/g)].map((m) => `${m[1]} ${m[2]}`);
   // Served by http/ before routing: metrics and the console.
-  ops.push('GET /metrics', 'GET /', 'GET /console/', 'GET /console/{file}');
+  ops.push('GET /metrics', 'GET /', 'GET /console/', 'GET /console/{file}', 'GET /console/js/{file}');
   return ops.sort();
 }
 
