@@ -22,6 +22,9 @@ function load() {
   // validate: false: openapi-backend's own validator is draft-07 and JSON-only, Ajv2020 is used instead.
   const backend = new OpenAPIBackend({ definition: doc, quick: true, validate: false, strict: true, ignoreTrailingSlashes: false });
   backend.init();
+  // The router flattens the document's operations on every match; the document is fixed, so once is enough.
+  const operations = backend.router.getOperations();
+  backend.router.getOperations = () => operations;
   const ajv = new Ajv2020({ strict: true, strictTuples: false, allErrors: true });
   addFormats(ajv);
   // OpenAPI 3.1's own schema keywords (annotations for a validator).
