@@ -148,10 +148,76 @@ describe('people', () => {
     });
 
     const who = ['sys', 'adm', 'oper', 'view', 'out'];
-    const classes = [
-      ['create service', () => ['POST', '/api/v1/services', { name: 'x' }], [201, 403, 403, 403, 403]],
-      ['create key', () => ['POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata' }], [201, 403, 403, 403, 403]],
-      ['disable key', () => ['PATCH', `/api/v1/keys/${key.id}`, { description: 'touched' }], [200, 403, 403, 403, 403]],
+    const ok = (status) => status >= 200 && status < 300;
+    // Root's view of what a write may touch, read back after every attempt: a refused write must leave
+    // it exactly as it was, an allowed one must show its effect. lastUsedAt/lastUsedIp are left out of
+    // a key's state: the writer thread sets them from the verification in before(), not an admin write.
+    const root = async (path) => {
+      const r = await s.api('GET', path);
+      return { status: r.status, json: r.json };
+    };
+    const rootKey = async () => {
+      const { status, json } = await root(`/api/v1/keys/${key.id}`);
+      const { lastUsedAt, lastUsedIp, ...rest } = json || {};
+      return { status, key: rest };
+    };
+    const serviceNames = async () => (await root('/api/v1/services?limit=200')).json.items.map((i) => i.name).sort();
+    const keyDescriptions = async () => (await root(`/api/v1/services/${svc.id}/keys?limit=200`)).json.items.map((k) => k.description).sort();
+    const memberRole = async (u) => (await root(`/api/v1/services/${svc.id}/members`)).json.items.find((m) => m.username === u)?.role;
+
+    // [name, request for user u (given the state before), expected statuses, state(), effect(before, after, response, u)]
+    const writes = [
+      ['create service', (u) => ['POST', '/api/v1/services', { name: `made by ${u}` }], [201, 403, 403, 403, 403],
+        serviceNames, (b, a, r, u) => {
+          assert.deepEqual(a, [...b, `made by ${u}`].sort());
+          assert.equal(r.json.name, `made by ${u}`);
+        }],
+      ['create key', (u) => ['POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata', description: `made by ${u}` }], [201, 403, 403, 403, 403],
+        keyDescriptions, async (b, a, r, u) => {
+          assert.deepEqual(a, [...b, `made by ${u}`].sort());
+          assert.equal((await verify(s, r.json.key)).valid, true);
+        }],
+      ['edit key', (u) => ['PATCH', `/api/v1/keys/${key.id}`, { description: `touched by ${u}` }], [200, 403, 403, 403, 403],
+        rootKey, (b, a, r, u) => {
+          assert.equal(a.key.description, `touched by ${u}`);
+          assert.equal(r.json.description, `touched by ${u}`);
+          const { description: _d, updatedAt: _u, ...same } = a.key;
+          const { description: _bd, updatedAt: _bu, ...was } = b.key;
+          assert.deepEqual(same, was);
+        }],
+      // Flips view's role each time, so an allowed change is visible; view is a viewer again at the end.
+      ['change member', (u, role) => ['PATCH', `/api/v1/services/${svc.id}/members/view`, { role: role === 'viewer' ? 'operator' : 'viewer' }],
+        [200, 200, 403, 403, 404], () => memberRole('view'), (b, a, r) => {
+          assert.equal(a, b === 'viewer' ? 'operator' : 'viewer');
+          assert.equal(r.json.role, a);
+        }],
+      ['delete service', () => ['DELETE', `/api/v1/services/${other.id}`], [204, 403, 403, 403, 403],
+        async () => root(`/api/v1/services/${other.id}`), (b, a) => {
+          assert.equal(b.status, 200);
+          assert.equal(a.status, 404);
+        }],
+    ];
+    for (const [name, req, expected, state, effect] of writes) {
+      test(`${name}: refused writes change nothing, allowed ones take effect`, async () => {
+        const got = [];
+        for (const u of who) {
+          const before = await state();
+          const [m, p, b] = req(u, before);
+          const r = await as(s, sess[u], m, p, b);
+          got.push(r.status);
+          const after = await state();
+          if (ok(r.status)) await effect(before, after, r, u);
+          else assert.deepEqual(after, before, `${name} refused to ${u} (${r.status}) changed what root reads back`);
+          if (name === 'delete service' && ok(r.status)) other = await createService(s, { name: 'Elsewhere' });
+        }
+        assert.deepEqual(got, expected);
+      });
+    }
+    after(async () => {
+      assert.equal((await s.api('PATCH', `/api/v1/services/${svc.id}/members/view`, { role: 'viewer' })).status, 200);
+    });
+
+    const reads = [
       ['read service', () => ['GET', `/api/v1/services/${svc.id}`], [200, 200, 200, 200, 404]],
       ['list keys', () => ['GET', `/api/v1/services/${svc.id}/keys`], [200, 200, 200, 200, 404]],
       ['read key', () => ['GET', `/api/v1/keys/${key.id}`], [200, 200, 200, 200, 404]],
@@ -159,17 +225,14 @@ describe('people', () => {
       ['service audit', () => ['GET', `/api/v1/audit?serviceId=${svc.id}`], [200, 200, 200, 200, 404]],
       ['whole audit', () => ['GET', '/api/v1/audit'], [200, 403, 403, 403, 403]],
       ['list members', () => ['GET', `/api/v1/services/${svc.id}/members`], [200, 200, 200, 200, 404]],
-      ['change member', () => ['PATCH', `/api/v1/services/${svc.id}/members/view`, { role: 'viewer' }], [200, 200, 403, 403, 404]],
       ['list users', () => ['GET', '/api/v1/users'], [200, 403, 403, 403, 403]],
-      ['delete service', () => ['DELETE', `/api/v1/services/${other.id}`], [204, 403, 403, 403, 403]],
     ];
-    for (const [name, req, expected] of classes) {
+    for (const [name, req, expected] of reads) {
       test(name, async () => {
         const got = [];
         for (const u of who) {
           const [m, p, b] = req();
           got.push((await as(s, sess[u], m, p, b)).status);
-          if (name === 'delete service' && got.at(-1) === 204) other = await createService(s, { name: 'Elsewhere' });
         }
         assert.deepEqual(got, expected);
       });

@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, stat
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { assertContract } from './openapi.mjs';
 
 export const BIN = process.env.KEYWARD_BIN || new URL('../../../build/keyward', import.meta.url).pathname; // = /work/main/build/keyward here
 
@@ -165,6 +166,7 @@ export async function startServer({ dataDir, rootToken, env = {}, args = [], kee
 // One HTTP call. body: object (sent as JSON), string or Buffer (sent as is), or undefined.
 // opts.token -> Authorization: Bearer (unless headers carry an Authorization already);
 // opts.contentType: the body's type (default application/json; null sends none).
+// The response must match docs/openapi.yaml (lib/openapi.mjs), or the call throws.
 export async function api(base, method, path, body, { token, headers = {}, contentType } = {}) {
   const h = { ...headers };
   const has = (name) => Object.keys(h).some((k) => k.toLowerCase() === name);
@@ -176,6 +178,9 @@ export async function api(base, method, path, body, { token, headers = {}, conte
   }
   const r = await fetch(base + path, { method, headers: h, body: payload, signal: AbortSignal.timeout(15000) });
   const text = await r.text();
+  // Every response is held to docs/openapi.yaml (after redirects: the response finally answered).
+  const final = new URL(r.url);
+  assertContract({ method: r.redirected ? 'GET' : method, path: final.pathname, status: r.status, headers: r.headers, text });
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
   return { status: r.status, headers: r.headers, json, text };
