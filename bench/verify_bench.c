@@ -47,7 +47,7 @@ static void *worker(void *arg)
     while ((i & 1023) != 0 || kw_time_mono_ns() < end) {
         size_t j = (i + r->offset) & (NSAMPLE - 1);
         if (r->mode == MODE_VERIFY) {
-            kw_keycache_verify(r->kc, samples[j], sample_len[j], r->now_ms, "127.0.0.1", &res);
+            kw_keycache_verify(r->kc, samples[j], sample_len[j], r->now_ms, "127.0.0.1", NULL, &res);
             r->bad += res.code != KW_VERIFY_VALID;
         } else if (r->mode == MODE_CHECK) {
             r->bad += kw_keyfmt_check(samples[j], sample_len[j]) != KW_OK;

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "domain/keycache.h"
+#include "domain/root.h"
 #include "store/store.h"
 
 struct kw_writer;
@@ -20,6 +21,10 @@ struct kw_app {
     struct kw_keycache *keys;     /* owned */
     struct kw_writer *writer;     /* owned */
     struct kw_throttle *throttle; /* owned: failed-login counters */
+    struct kw_root root;          /* the root token's hash, in memory (root.h) */
+    /* Interim, until the store assigns struct kw_key.version in each write's transaction: the
+     * version keys.c/services.c give the cache after a commit (rows load as version 0). */
+    _Atomic int64_t interim_version;
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
 };
 

@@ -109,8 +109,10 @@ enum kw_err kw_keys_create(struct kw_app *app, const struct kw_actor *actor, con
         goto out;
     }
     err = kw_domain_commit(app, actor, "key.create", "key", k.id, k.service_id, NULL);
-    if (err == KW_OK)
+    if (err == KW_OK) {
+        k.version = atomic_fetch_add(&app->interim_version, 1) + 1; /* interim: the store assigns it (lead) */
         err = kw_keycache_put(app->keys, &k);
+    }
     if (err == KW_OK)
         *out = k;
 out:
@@ -163,8 +165,10 @@ static enum kw_err modify(struct kw_app *app, const struct kw_actor *actor, cons
     snprintf(detail, sizeof(detail), "{\"changed\":[%s]}", changed);
     err = kw_domain_commit(app, actor, revoke ? "key.revoke" : "key.update", "key", k.id, k.service_id,
                            revoke ? NULL : detail);
-    if (err == KW_OK)
+    if (err == KW_OK) {
+        k.version = atomic_fetch_add(&app->interim_version, 1) + 1; /* interim: the store assigns it (lead) */
         err = kw_keycache_put(app->keys, &k);
+    }
     if (err == KW_OK)
         *out = k;
     return err;
@@ -220,8 +224,10 @@ enum kw_err kw_keys_roll(struct kw_app *app, const struct kw_actor *actor, const
     snprintf(detail, sizeof(detail), "{\"newKeyId\":\"%s\",\"expireOldAfterSeconds\":%lld}", k.id,
              (long long)grace_s);
     err = kw_domain_commit(app, actor, "key.roll", "key", old.id, old.service_id, detail);
-    if (err == KW_OK)
+    if (err == KW_OK) {
+        old.version = k.version = atomic_fetch_add(&app->interim_version, 1) + 1; /* interim: the store assigns it (lead) */
         err = kw_keycache_put(app->keys, &old);
+    }
     if (err == KW_OK)
         err = kw_keycache_put(app->keys, &k);
     if (err == KW_OK)
@@ -249,6 +255,6 @@ enum kw_err kw_keys_delete(struct kw_app *app, const struct kw_actor *actor, con
     }
     err = kw_domain_commit(app, actor, "key.delete", "key", k.id, k.service_id, NULL);
     if (err == KW_OK)
-        kw_keycache_remove(app->keys, k.hash);
+        kw_keycache_remove(app->keys, k.hash, atomic_fetch_add(&app->interim_version, 1) + 1); /* interim: the store assigns it */
     return err;
 }

@@ -148,7 +148,7 @@ enum kw_err kw_services_delete(struct kw_app *app, const struct kw_actor *actor,
     if (err != KW_OK)
         goto out;
     for (i = 0; i < l.n; i++)
-        kw_keycache_remove(app->keys, l.hashes[i]);
+        kw_keycache_remove(app->keys, l.hashes[i], atomic_fetch_add(&app->interim_version, 1) + 1); /* interim: the store assigns it */
 out:
     free(l.hashes);
     return err;

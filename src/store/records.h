@@ -44,6 +44,7 @@ enum kw_scope {
 
 struct kw_key {
     int64_t seq;
+    int64_t version; /* change number of the last write to this row */
     char id[KW_ID_MAX];
     char service_id[KW_ID_MAX];
     uint8_t hash[KW_HASH_LEN];       /* SHA-256 of the whole credential string */
