@@ -8,6 +8,7 @@
 #include "domain/keycache.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,33 +21,37 @@
 #define KC_SHARDS 256
 #define KC_INITIAL_BUCKETS 64
 #define KC_IP_WORDS 6 /* 48 bytes >= KW_IP_MAX */
+#define KC_LINE 64
+#define KC_ROUND(n) (((n) + KC_LINE - 1) & ~(size_t)(KC_LINE - 1)) /* aligned_alloc wants a multiple */
 
+/* Laid out by cache line: a hit touches the bucket slot and lines A-D, nothing else. */
 struct kc_entry {
-    /* Read on every lookup; written only under the shard write lock. */
-    uint64_t tag; /* hash bytes 16..23, compared before the full hash */
-    struct kc_entry *chain;
+    /* A: lookup and decision; written only under the shard write lock. */
     uint8_t hash[KW_HASH_LEN];
+    struct kc_entry *chain; /* next in bucket */
     int64_t version;
-    int dead; /* a tombstone */
-    int enabled;
-    int scope;
-    uint32_t perms;
     int64_t expires_at;
     int64_t revoked_at;
-    char key_id[KW_ID_MAX];
-    char service_id[KW_ID_MAX];
-    int64_t dead_at;             /* monotonic ms of the remove */
-    struct kc_entry *tomb_next;  /* in the shard's tombstone FIFO */
-    int in_fifo;
-    /* Written on the hot path; on its own cache line. */
-    _Atomic uint64_t valid __attribute__((aligned(64)));
+    /* B: the rest of the decision, then what a verification writes. */
+    uint32_t perms;
+    uint8_t scope;
+    uint8_t enabled;
+    uint8_t dead; /* a tombstone */
+    uint8_t in_fifo;
+    _Atomic uint64_t valid;
     _Atomic uint64_t denied;
     _Atomic int64_t last_used_at;
-    atomic_flag ip_lock; /* guards writes of ip[] and the drain's read of it */
-    _Atomic uint64_t ip[KC_IP_WORDS];
     atomic_int dirty;
     atomic_int refs; /* the table holds one; the dirty list holds one while queued */
     struct kc_entry *next_dirty;
+    atomic_flag ip_lock; /* guards writes of ip[] and the drain's read of it */
+    int64_t dead_at;     /* monotonic ms of the remove */
+    /* C, D: copied into the result; the last-use address. */
+    char key_id[KW_ID_MAX];
+    char service_id[KW_ID_MAX];
+    _Atomic uint64_t ip[KC_IP_WORDS];
+    /* cold */
+    struct kc_entry *tomb_next; /* in the shard's tombstone FIFO */
 };
 
 struct kc_shard {
@@ -97,6 +102,9 @@ static uint64_t tag_of(const uint8_t *hash)
     return v;
 }
 
+_Static_assert(offsetof(struct kc_entry, perms) == 64, "line A is the lookup");
+_Static_assert(offsetof(struct kc_entry, key_id) == 128, "line B is the decision and the counters");
+
 static void entry_unref(struct kc_entry *e)
 {
     if (atomic_fetch_sub(&e->refs, 1) == 1)
@@ -120,7 +128,7 @@ static void shard_cleanup(struct kc_shard *sh)
 
 enum kw_err kw_keycache_new(struct kw_keycache **out)
 {
-    struct kw_keycache *kc = aligned_alloc(64, sizeof(*kc));
+    struct kw_keycache *kc = aligned_alloc(KC_LINE, KC_ROUND(sizeof(*kc)));
     enum kw_err err = KW_ERR_NOMEM;
     size_t i;
 
@@ -183,7 +191,7 @@ static struct kc_entry *shard_find(struct kc_shard *sh, const uint8_t *hash)
     struct kc_entry *e;
 
     for (e = sh->buckets[bucket_index(hash, sh->nbuckets)]; e != NULL; e = e->chain) {
-        if (e->tag == tag && kw_crypto_equal(e->hash, hash, KW_HASH_LEN))
+        if (tag_of(e->hash) == tag && kw_crypto_equal(e->hash, hash, KW_HASH_LEN))
             return e;
     }
     return NULL;
@@ -214,14 +222,13 @@ static void shard_grow(struct kc_shard *sh)
 /* A new, dead entry for hash in sh (write-locked), or NULL when out of memory. */
 static struct kc_entry *shard_insert(struct kc_shard *sh, const uint8_t *hash)
 {
-    struct kc_entry *e = aligned_alloc(64, sizeof(*e));
+    struct kc_entry *e = aligned_alloc(KC_LINE, KC_ROUND(sizeof(*e)));
     size_t b;
 
     if (e == NULL)
         return NULL;
     memset(e, 0, sizeof(*e));
     memcpy(e->hash, hash, KW_HASH_LEN);
-    e->tag = tag_of(hash);
     e->dead = 1;
     atomic_flag_clear(&e->ip_lock);
     atomic_init(&e->refs, 1);

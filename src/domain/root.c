@@ -58,10 +58,11 @@ static void words_set(struct kw_root *r, const uint8_t h[KW_SHA256_LEN])
     memcpy(w, h, sizeof(w));
     pthread_mutex_lock(&r->mu);
     s = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    /* Seqlock without fences (which TSan does not model): the words are release-stored and
+     * acquire-loaded, so a reader that sees any new word also sees seq moved past s. */
     atomic_store_explicit(&r->seq, s + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
     for (i = 0; i < 4; i++)
-        atomic_store_explicit(&r->words[i], w[i], memory_order_relaxed);
+        atomic_store_explicit(&r->words[i], w[i], memory_order_release);
     atomic_store_explicit(&r->seq, s + 2, memory_order_release);
     pthread_mutex_unlock(&r->mu);
 }
@@ -75,8 +76,7 @@ static void words_get(struct kw_root *r, uint8_t h[KW_SHA256_LEN])
     do {
         s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
         for (i = 0; i < 4; i++)
-            w[i] = atomic_load_explicit(&r->words[i], memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
+            w[i] = atomic_load_explicit(&r->words[i], memory_order_acquire);
         s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
     } while ((s1 & 1) != 0 || s1 != s2);
     memcpy(h, w, sizeof(w));
