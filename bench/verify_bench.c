@@ -1,4 +1,5 @@
-/* verify_bench.c - in-process verifications per second (DESIGN.md: >= 2M/s per core).
+/* verify_bench.c - in-process verifications per second (DESIGN.md: >= 2M/s per core; issue 6:
+ * >= 0.6 x the SHA-256-alone rate of the same secrets, printed as a ratio of the same run).
  *
  * Fills a kw_keycache with 100,000 active keys, then for ~2 s each: kw_keyfmt_check alone,
  * kw_crypto_sha256 alone, and kw_keycache_verify over a rotating sample of valid secrets, on one
@@ -17,14 +18,20 @@
 
 #define NKEYS 100000
 #define NSAMPLE 4096 /* rotated over; power of two */
-#define SECONDS 2.0
+#define SECONDS 2.0 /* per figure, split into ROUNDS rounds */
+#define ROUNDS 10
+#define ROUND_S (SECONDS / ROUNDS)
 #define MAX_THREADS 64
 #define TARGET_PER_CORE 2000000.0
 
-enum mode { MODE_VERIFY, MODE_CHECK, MODE_SHA256 };
+#define TARGET_RATIO 0.6 /* issue 6: verify >= 0.6 x SHA-256 alone, same input, same run */
+
+enum mode { MODE_VERIFY, MODE_CHECK, MODE_SHA256, MODE_UNKNOWN };
 
 static char samples[NSAMPLE][KW_KEYFMT_MAX];
 static size_t sample_len[NSAMPLE];
+static char unknown[NSAMPLE][KW_KEYFMT_MAX]; /* well-formed, not cached */
+static size_t unknown_len[NSAMPLE];
 
 struct run {
     struct kw_keycache *kc;
@@ -40,15 +47,18 @@ static void *worker(void *arg)
     struct run *r = arg;
     struct kw_verify_result res;
     uint8_t h[KW_SHA256_LEN];
-    uint64_t end = kw_time_mono_ns() + (uint64_t)(SECONDS * 1e9);
+    uint64_t end = kw_time_mono_ns() + (uint64_t)(ROUND_S * 1e9);
     unsigned long i = 0;
 
-    /* Reads the clock every 1024 calls; stops by itself after SECONDS. */
+    /* Reads the clock every 1024 calls; stops by itself after ROUND_S. */
     while ((i & 1023) != 0 || kw_time_mono_ns() < end) {
         size_t j = (i + r->offset) & (NSAMPLE - 1);
         if (r->mode == MODE_VERIFY) {
-            kw_keycache_verify(r->kc, samples[j], sample_len[j], r->now_ms, "127.0.0.1", &res);
+            kw_keycache_verify(r->kc, samples[j], sample_len[j], r->now_ms, "127.0.0.1", NULL, &res);
             r->bad += res.code != KW_VERIFY_VALID;
+        } else if (r->mode == MODE_UNKNOWN) {
+            kw_keycache_verify(r->kc, unknown[j], unknown_len[j], r->now_ms, "127.0.0.1", NULL, &res);
+            r->bad += res.code != KW_VERIFY_NOT_FOUND;
         } else if (r->mode == MODE_CHECK) {
             r->bad += kw_keyfmt_check(samples[j], sample_len[j]) != KW_OK;
         } else {
@@ -60,8 +70,9 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Calls per second, summed over threads; -1 if a thread could not start or a call went wrong. */
-static double measure(struct kw_keycache *kc, enum mode mode, int threads)
+/* Calls per second in one round, summed over threads; -1 if a thread could not start or a call went
+ * wrong. */
+static double round_rate(struct kw_keycache *kc, enum mode mode, int threads)
 {
     pthread_t t[MAX_THREADS];
     struct run r[MAX_THREADS];
@@ -87,7 +98,28 @@ static double measure(struct kw_keycache *kc, enum mode mode, int threads)
         fprintf(stderr, "verify_bench: %lu of %lu calls did not succeed\n", bad, total);
         return -1;
     }
-    return (double)total / SECONDS;
+    return (double)total / ROUND_S;
+}
+
+/* The best of ROUNDS rounds of each mode, the rounds of the modes interleaved (a, b, a, b, ...) so
+ * that the load other processes put on this shared machine falls on both alike; the best round is
+ * the one least disturbed. Writes rates[k] for modes[k]; -1 on failure. */
+static int measure_set(struct kw_keycache *kc, const enum mode *modes, double *rates, int n, int threads)
+{
+    int round, k;
+
+    for (k = 0; k < n; k++)
+        rates[k] = 0;
+    for (round = 0; round < ROUNDS; round++) {
+        for (k = 0; k < n; k++) {
+            double v = round_rate(kc, modes[k], threads);
+            if (v < 0)
+                return -1;
+            if (v > rates[k])
+                rates[k] = v;
+        }
+    }
+    return 0;
 }
 
 static void drain_cb(void *ctx, const char *key_id, const char *service_id, int64_t last_used_at,
@@ -118,16 +150,41 @@ static int fill(struct kw_keycache *kc)
         if (i < NSAMPLE) {
             memcpy(samples[i], secret, sizeof(secret));
             sample_len[i] = strlen(secret);
+            if (kw_keyfmt_generate("kw", unknown[i]) != KW_OK)
+                return -1;
+            unknown_len[i] = strlen(unknown[i]);
         }
     }
     return kw_keycache_count(kc) == NKEYS ? 0 : -1;
+}
+
+static void report(double fmt, double sha, double one, double unk, double sha_all, double all, long cores)
+{
+    double per_core = all / (double)cores, ratio = one / sha, ratio_all = all / sha_all;
+
+    printf("in-process verify (%d keys cached, %d secrets rotated; best of %d interleaved rounds of %.1f s):\n",
+           NKEYS, NSAMPLE, ROUNDS, ROUND_S);
+    printf("  format + CRC check      %12.0f /s  (1 thread)\n", fmt);
+    printf("  SHA-256 alone           %12.0f /s  (1 thread, the same secrets)\n", sha);
+    printf("  kw_keycache_verify      %12.0f /s  (1 thread)\n", one);
+    printf("  verify, unknown keys    %12.0f /s  (1 thread, well-formed, not cached)\n", unk);
+    printf("  SHA-256 alone           %12.0f /s  (%ld threads = nproc)\n", sha_all, cores);
+    printf("  kw_keycache_verify      %12.0f /s  (%ld threads = nproc; %.0f per core)\n", all, cores,
+           per_core);
+    printf("  ratio verify / SHA-256 alone = %.2f (1 thread), %.2f (%ld threads); target >= %.1f: %s\n",
+           ratio, ratio_all, cores, TARGET_RATIO, ratio >= TARGET_RATIO ? "met" : "NOT met");
+    printf("  ratio unknown / valid keys = %.2f (1 thread)\n", unk / one);
+    printf("  target >= %.0f per core: %s (1 thread: %s; %ld threads: %s)\n", TARGET_PER_CORE,
+           one >= TARGET_PER_CORE && per_core >= TARGET_PER_CORE ? "met" : "NOT met",
+           one >= TARGET_PER_CORE ? "met" : "not met", cores,
+           per_core >= TARGET_PER_CORE ? "met" : "not met");
 }
 
 int main(void)
 {
     struct kw_keycache *kc = NULL;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    double one, all, fmt, sha, per_core;
+    double one, all, fmt, sha, sha_all, unk;
     uint64_t drained = 0;
     int rc = 1;
 
@@ -137,26 +194,19 @@ int main(void)
         fprintf(stderr, "verify_bench: cannot build the key cache\n");
         goto out;
     }
-    fmt = measure(kc, MODE_CHECK, 1);
-    sha = measure(kc, MODE_SHA256, 1);
-    one = measure(kc, MODE_VERIFY, 1);
-    kw_keycache_drain(kc, drain_cb, &drained); /* as the write-behind thread would, between runs */
-    all = measure(kc, MODE_VERIFY, (int)cores);
-    kw_keycache_drain(kc, drain_cb, &drained);
-    if (fmt < 0 || sha < 0 || one < 0 || all < 0)
-        goto out;
-    per_core = all / (double)cores;
-    printf("in-process verify (%d keys cached, %d secrets rotated, %.0f s per figure):\n", NKEYS, NSAMPLE,
-           SECONDS);
-    printf("  format + CRC check      %12.0f /s  (1 thread)\n", fmt);
-    printf("  SHA-256                 %12.0f /s  (1 thread)\n", sha);
-    printf("  kw_keycache_verify      %12.0f /s  (1 thread)\n", one);
-    printf("  kw_keycache_verify      %12.0f /s  (%ld threads = nproc; %.0f per core)\n", all, cores,
-           per_core);
-    printf("  target >= %.0f per core: %s (1 thread: %s; %ld threads: %s)\n", TARGET_PER_CORE,
-           one >= TARGET_PER_CORE && per_core >= TARGET_PER_CORE ? "met" : "NOT met",
-           one >= TARGET_PER_CORE ? "met" : "not met", cores,
-           per_core >= TARGET_PER_CORE ? "met" : "not met");
+    {
+        static const enum mode one_modes[] = {MODE_CHECK, MODE_SHA256, MODE_VERIFY, MODE_UNKNOWN};
+        static const enum mode all_modes[] = {MODE_SHA256, MODE_VERIFY};
+        double r1[4], rn[2];
+        if (measure_set(kc, one_modes, r1, 4, 1) != 0)
+            goto out;
+        kw_keycache_drain(kc, drain_cb, &drained); /* as the write-behind thread would, between runs */
+        if (measure_set(kc, all_modes, rn, 2, (int)cores) != 0)
+            goto out;
+        kw_keycache_drain(kc, drain_cb, &drained);
+        fmt = r1[0], sha = r1[1], one = r1[2], unk = r1[3], sha_all = rn[0], all = rn[1];
+    }
+    report(fmt, sha, one, unk, sha_all, all, cores);
     rc = 0;
 out:
     kw_keycache_free(kc);

@@ -23,7 +23,8 @@ void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res)
             kw_api_fail(c, res, 400, "INVALID_FIELD", "Field \"key\" is required (1 to 512 bytes).", "key");
         goto out;
     }
-    kw_keycache_verify(c->app->keys, key, strlen(key), c->req->now_ms, c->req->ip, &r);
+    kw_keycache_verify(c->app->keys, key, strlen(key), c->req->now_ms, c->req->ip,
+                       c->principal.kind == KW_PRINCIPAL_KEY ? c->principal.service_id : NULL, &r);
     /* A caller holding keys:verify sees only its own service's keys. */
     if (r.key_id[0] != '\0' && !kw_auth_allows(&c->principal, r.service_id, KW_PERM_KEYS_VERIFY)) {
         r.code = KW_VERIFY_NOT_FOUND;
@@ -98,7 +99,7 @@ void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res)
         deny(c, res, "MISSING");
         return;
     }
-    kw_keycache_verify(c->app->keys, cred, len, req->now_ms, req->ip, &r);
+    kw_keycache_verify(c->app->keys, cred, len, req->now_ms, req->ip, NULL, &r);
     res->verify_code = (int)r.code;
     if (r.code != KW_VERIFY_VALID) {
         deny(c, res, kw_verify_code_str(r.code));

@@ -55,6 +55,9 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (created && generated[0] != '\0')
         announce_root(generated, cfg);
     memset(generated, 0, sizeof(generated));
+    err = kw_root_load(&app->root, app->store);
+    if (err != KW_OK)
+        goto out;
     app->throttle = kw_throttle_new();
     err = app->throttle ? kw_keycache_new(&app->keys) : KW_ERR_NOMEM;
     if (err == KW_OK)
@@ -88,4 +91,5 @@ void kw_app_close(struct kw_app *app)
     app->store = NULL;
     kw_throttle_free(app->throttle);
     app->throttle = NULL;
+    kw_root_cleanup(&app->root);
 }

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "domain/keycache.h"
+#include "domain/root.h"
 #include "store/store.h"
 
 struct kw_writer;
@@ -20,6 +21,7 @@ struct kw_app {
     struct kw_keycache *keys;     /* owned */
     struct kw_writer *writer;     /* owned */
     struct kw_throttle *throttle; /* owned: failed-login counters */
+    struct kw_root root;          /* the root token's hash, in memory (root.h) */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
     /* Tests only (NULL otherwise): called after each domain write commits and before its caller
      * applies it to the cache, so a test can hold a write right in that window. */

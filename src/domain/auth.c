@@ -9,34 +9,44 @@
 #include "domain/keyfmt.h"
 #include "domain/root.h"
 
+/* What the authenticators share about one presented credential. The key authenticator runs first
+ * and leaves its verify result (with the SHA-256 of the credential when it had the credential
+ * shape) for the next, so no credential is hashed twice. */
+struct auth_input {
+    const char *cred;
+    size_t len;
+    const char *ip;
+    int64_t now_ms;
+    struct kw_verify_result vr;
+};
+
 /* One authenticator per credential kind: returns 1 if it recognised and accepted the credential,
  * 0 to let the next one try. It may set out->code to say why a credential of its kind failed. */
-typedef int (*kw_authenticator_fn)(struct kw_app *app, const char *cred, size_t len, const char *ip,
-                                   int64_t now_ms, struct kw_principal *out);
+typedef int (*kw_authenticator_fn)(struct kw_app *app, struct auth_input *in, struct kw_principal *out);
 
-static int auth_key(struct kw_app *app, const char *cred, size_t len, const char *ip, int64_t now_ms,
-                    struct kw_principal *out)
+static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
 {
-    struct kw_verify_result r;
+    struct kw_verify_result *r = &in->vr;
 
-    kw_keycache_verify(app->keys, cred, len, now_ms, ip, &r);
-    out->code = r.code;
-    if (r.code != KW_VERIFY_VALID)
+    kw_keycache_verify(app->keys, in->cred, in->len, in->now_ms, in->ip, NULL, r);
+    out->code = r->code;
+    if (r->code != KW_VERIFY_VALID)
         return 0;
     out->kind = KW_PRINCIPAL_KEY;
     out->type = "key";
-    memcpy(out->id, r.key_id, sizeof(r.key_id));
-    memcpy(out->service_id, r.service_id, sizeof(out->service_id));
-    out->perms = r.perms;
-    out->scope = r.scope;
-    out->expires_at = r.expires_at;
+    memcpy(out->id, r->key_id, sizeof(r->key_id));
+    memcpy(out->service_id, r->service_id, sizeof(out->service_id));
+    out->perms = r->perms;
+    out->scope = r->scope;
+    out->expires_at = r->expires_at;
     return 1;
 }
 
-static int auth_root(struct kw_app *app, const char *cred, size_t len, const char *ip, int64_t now_ms,
-                     struct kw_principal *out)
+/* In memory (see root.h): reuses the hash auth_key computed when the credential had key shape. */
+static int auth_root(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
 {
-    if (!kw_root_check(app->store, cred, len))
+    if (!kw_root_check(&app->root, app->store, in->cred, in->len, in->vr.hashed ? in->vr.hash : NULL,
+                       in->now_ms))
         return 0;
     out->kind = KW_PRINCIPAL_ROOT;
     out->type = "root";
@@ -72,23 +82,29 @@ static const kw_authenticator_fn authenticators[] = {auth_key, auth_root};
 void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
                           struct kw_principal *out)
 {
-    const char *cred = c->bearer ? c->bearer : c->api_key;
-    size_t len = c->bearer ? c->bearer_len : c->api_key_len, i;
+    struct auth_input in;
+    size_t i;
+
+    in.cred = c->bearer ? c->bearer : c->api_key;
+    in.len = c->bearer ? c->bearer_len : c->api_key_len;
+    in.ip = c->ip;
+    in.now_ms = now_ms;
+    in.vr.hashed = 0;
 
     memset(out, 0, sizeof(*out));
     out->type = "anonymous";
     memcpy(out->id, "anonymous", sizeof("anonymous"));
     out->code = KW_VERIFY_NOT_FOUND;
-    if ((cred == NULL || len == 0) && c->session != NULL && c->session_len > 0) {
+    if ((in.cred == NULL || in.len == 0) && c->session != NULL && c->session_len > 0) {
         out->presented = 1;
         auth_session(app, c->session, c->session_len, c->ip, now_ms, out);
         return;
     }
-    if (cred == NULL || len == 0)
+    if (in.cred == NULL || in.len == 0)
         return;
     out->presented = 1;
     for (i = 0; i < sizeof(authenticators) / sizeof(authenticators[0]); i++) {
-        if (authenticators[i](app, cred, len, c->ip, now_ms, out))
+        if (authenticators[i](app, &in, out))
             return;
     }
 }

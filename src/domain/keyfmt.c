@@ -83,10 +83,9 @@ static const uint8_t b62[256] = {
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 };
 
-enum kw_err kw_keyfmt_check(const char *s, size_t len)
+enum kw_err kw_keyfmt_check_shape(const char *s, size_t len)
 {
     const unsigned char *body;
-    uint64_t crc = 0;
     unsigned bad = 0;
     size_t i;
 
@@ -95,16 +94,28 @@ enum kw_err kw_keyfmt_check(const char *s, size_t len)
     body = (const unsigned char *)s + len - BODY_LEN;
     if (body[-1] != '_' || !prefix_ok(s, len - BODY_LEN - 1))
         return KW_ERR_MALFORMED;
-    for (i = 0; i < KW_KEYFMT_RANDOM_LEN; i++)
+    for (i = 0; i < BODY_LEN; i++)
         bad |= b62[body[i]];
-    for (; i < BODY_LEN; i++) {
-        bad |= b62[body[i]];
-        crc = crc * 62 + (b62[body[i]] & 63);
-    }
     /* Any 0xff sets bit 7, which no digit (< 62) has. */
-    if ((bad & 0x80) != 0 || crc != crc_of((const char *)body))
+    return (bad & 0x80) != 0 ? KW_ERR_MALFORMED : KW_OK;
+}
+
+enum kw_err kw_keyfmt_check_crc(const char *s, size_t len)
+{
+    const unsigned char *body = (const unsigned char *)s + len - BODY_LEN;
+    uint64_t crc = 0;
+    size_t i;
+
+    for (i = KW_KEYFMT_RANDOM_LEN; i < BODY_LEN; i++)
+        crc = crc * 62 + (b62[body[i]] & 63);
+    return crc != crc_of((const char *)body) ? KW_ERR_MALFORMED : KW_OK;
+}
+
+enum kw_err kw_keyfmt_check(const char *s, size_t len)
+{
+    if (kw_keyfmt_check_shape(s, len) != KW_OK)
         return KW_ERR_MALFORMED;
-    return KW_OK;
+    return kw_keyfmt_check_crc(s, len);
 }
 
 void kw_keyfmt_start(const char *s, char *out, size_t cap)

@@ -25,6 +25,11 @@ int kw_keyfmt_prefix_valid(const char *prefix);
 enum kw_err kw_keyfmt_generate(const char *prefix, char out[KW_KEYFMT_MAX]);
 /* Checks shape and checksum of s[0..len). KW_OK or KW_ERR_MALFORMED. Reads only s. */
 enum kw_err kw_keyfmt_check(const char *s, size_t len);
+/* The two halves of kw_keyfmt_check, for the verify path (which needs the CRC only on a miss):
+ * the shape (prefix, '_', 49 base62 characters), then the checksum of a string whose shape passed
+ * (undefined on any other). */
+enum kw_err kw_keyfmt_check_shape(const char *s, size_t len);
+enum kw_err kw_keyfmt_check_crc(const char *s, size_t len);
 /* Writes the display start (e.g. "kw_3kTM") of a valid credential into out (cap bytes). */
 void kw_keyfmt_start(const char *s, char *out, size_t cap);
 

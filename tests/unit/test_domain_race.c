@@ -111,7 +111,7 @@ static enum kw_verify_code check(struct fixture *f, const char *secret)
 {
     struct kw_verify_result r;
 
-    kw_keycache_verify(f->app.keys, secret, strlen(secret), kw_time_now_ms(), NULL, &r);
+    kw_keycache_verify(f->app.keys, secret, strlen(secret), kw_time_now_ms(), NULL, NULL, &r);
     return r.code;
 }
 

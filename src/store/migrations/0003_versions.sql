@@ -6,7 +6,7 @@ CREATE TABLE counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-INSERT INTO counters(name, value) VALUES ('cred_version', (SELECT count(*) FROM keys));
+INSERT INTO counters(name, value) VALUES ('cred_version', (SELECT coalesce(max(seq), 0) FROM keys));
 
 ALTER TABLE keys ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE keys ADD COLUMN rolled_to TEXT NOT NULL DEFAULT '';
