@@ -8,12 +8,21 @@
 #include "core/log.h"
 #include "domain/commit_internal.h"
 #include "domain/root.h"
+#include "domain/sync.h"
 #include "domain/throttle.h"
 #include "domain/writer.h"
 
 static int load_key(void *ctx, const struct kw_key *key)
 {
     return kw_keycache_put(ctx, key) == KW_OK ? 0 : 1;
+}
+
+/* Every key, and the version they are current at, from one snapshot. */
+static enum kw_err load_cache(struct kw_tx *tx, struct kw_keycache *kc, int64_t *version)
+{
+    enum kw_err err = kw_store_version_current(tx, version);
+
+    return err == KW_OK ? kw_store_key_each(tx, load_key, kc) : err;
 }
 
 static void announce_root(const char *token, const struct kw_config *cfg)
@@ -35,6 +44,7 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
 {
     char generated[KW_KEYFMT_MAX];
     int applied = 0, version = 0, created = 0;
+    int64_t loaded_at = 0;
     enum kw_err err;
 
     memset(app, 0, sizeof(*app));
@@ -61,7 +71,12 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     app->throttle = kw_throttle_new();
     err = app->throttle ? kw_keycache_new(&app->keys) : KW_ERR_NOMEM;
     if (err == KW_OK)
-        KW_DOMAIN_READ(app->store, err, tx, kw_store_key_each(tx, load_key, app->keys));
+        KW_DOMAIN_READ(app->store, err, tx, load_cache(tx, app->keys, &loaded_at));
+    if (err != KW_OK)
+        goto out;
+    /* A shared store (other nodes write to it too): follow their changes from the loaded version. */
+    if (kw_store_wait_change(app->store, 0) != KW_ERR_INVALID)
+        err = kw_sync_start(app, loaded_at, KW_SYNC_INTERVAL_MS, &app->sync);
     if (err != KW_OK)
         goto out;
     err = kw_store_open_relaxed(app->store, &app->wb_store);
@@ -81,6 +96,8 @@ out:
 void kw_app_close(struct kw_app *app)
 {
     atomic_store(&app->ready, 0);
+    kw_sync_free(app->sync);
+    app->sync = NULL;
     kw_writer_free(app->writer);
     app->writer = NULL;
     kw_keycache_free(app->keys);

@@ -12,6 +12,9 @@
 #include "store/store.h"
 
 struct kw_writer;
+struct kw_sync;
+
+#define KW_SYNC_INTERVAL_MS 500 /* a shared store's changes are read at least this often */
 struct kw_throttle;
 
 struct kw_app {
@@ -21,6 +24,7 @@ struct kw_app {
     struct kw_keycache *keys;     /* owned */
     struct kw_writer *writer;     /* owned */
     struct kw_throttle *throttle; /* owned: failed-login counters */
+    struct kw_sync *sync;         /* owned: follows other nodes' changes (shared stores only), or NULL */
     struct kw_root root;          /* the root token's hash, in memory (root.h) */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
     /* Tests only (NULL otherwise): called after each domain write commits and before its caller

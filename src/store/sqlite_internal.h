@@ -20,7 +20,7 @@ enum kw_sq_stmt {
     SQ_SVC_LIST_FOR,
     SQ_AUDIT_HEAD, SQ_AUDIT_APPEND, SQ_AUDIT_EACH,
     SQ_VERSION_NEXT, SQ_KEY_TOMB, SQ_KEY_TOMB_SVC, SQ_KEY_TOMB_GET, SQ_USER_LOGIN, SQ_USER_ADMINS,
-    SQ_SESS_DELETE_USER_KEEP,
+    SQ_SESS_DELETE_USER_KEEP, SQ_VERSION_CURRENT, SQ_KEY_CHANGES, SQ_TOMB_CHANGES,
     SQ_NSTMT
 };
 
@@ -81,6 +81,8 @@ enum kw_err kw_sq_key_delete(struct kw_tx *tx, const char *id, int64_t version);
 enum kw_err kw_sq_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_key *out);
 enum kw_err kw_sq_version_next(struct kw_tx *tx, int64_t *version);
 enum kw_err kw_sq_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx);
+enum kw_err kw_sq_version_current(struct kw_tx *tx, int64_t *version);
+enum kw_err kw_sq_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_cb cb, void *ctx);
 enum kw_err kw_sq_key_touch(struct kw_tx *tx, const char *id, int64_t at, const char *ip);
 enum kw_err kw_sq_usage_add(struct kw_tx *tx, const char *key_id, const char *service_id, int64_t minute_ms,
                             int64_t valid, int64_t denied);

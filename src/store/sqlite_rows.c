@@ -211,32 +211,39 @@ enum kw_err kw_sq_service_live_keys(struct kw_tx *tx, const char *id, int64_t no
     "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, "  \
     "version, rolled_to"
 
+/* Reads the KEY_COLS columns starting at column c0. */
+static void key_row_at(sqlite3_stmt *q, int c0, struct kw_key *k)
+{
+#define C(i) ((i) + c0)
+    memset(k, 0, sizeof(*k));
+    k->seq = sqlite3_column_int64(q, C(0));
+    kw_sq_text(q, C(1), k->id, sizeof(k->id));
+    kw_sq_text(q, C(2), k->service_id, sizeof(k->service_id));
+    if (sqlite3_column_bytes(q, C(3)) == KW_HASH_LEN)
+        memcpy(k->hash, sqlite3_column_blob(q, C(3)), KW_HASH_LEN);
+    kw_sq_text(q, C(4), k->start, sizeof(k->start));
+    kw_sq_text(q, C(5), k->description, sizeof(k->description));
+    k->scope = sqlite3_column_int(q, C(6));
+    k->perms = (uint32_t)sqlite3_column_int64(q, C(7));
+    k->enabled = sqlite3_column_int(q, C(8));
+    k->created_at = sqlite3_column_int64(q, C(9));
+    kw_sq_text(q, C(10), k->created_by, sizeof(k->created_by));
+    k->updated_at = sqlite3_column_int64(q, C(11));
+    k->expires_at = sqlite3_column_int64(q, C(12));
+    k->revoked_at = sqlite3_column_int64(q, C(13));
+    k->archive_after_extract_s = sqlite3_column_int64(q, C(14));
+    k->last_used_at = sqlite3_column_int64(q, C(15));
+    kw_sq_text(q, C(16), k->last_used_ip, sizeof(k->last_used_ip));
+    kw_sq_text(q, C(17), k->rolled_from, sizeof(k->rolled_from));
+    k->version = sqlite3_column_int64(q, C(18));
+    kw_sq_text(q, C(19), k->rolled_to, sizeof(k->rolled_to));
+#undef C
+}
+
 static void key_row(sqlite3_stmt *q, void *item)
 {
-    struct kw_key *k = item;
+    key_row_at(q, 0, item);
 
-    memset(k, 0, sizeof(*k));
-    k->seq = sqlite3_column_int64(q, 0);
-    kw_sq_text(q, 1, k->id, sizeof(k->id));
-    kw_sq_text(q, 2, k->service_id, sizeof(k->service_id));
-    if (sqlite3_column_bytes(q, 3) == KW_HASH_LEN)
-        memcpy(k->hash, sqlite3_column_blob(q, 3), KW_HASH_LEN);
-    kw_sq_text(q, 4, k->start, sizeof(k->start));
-    kw_sq_text(q, 5, k->description, sizeof(k->description));
-    k->scope = sqlite3_column_int(q, 6);
-    k->perms = (uint32_t)sqlite3_column_int64(q, 7);
-    k->enabled = sqlite3_column_int(q, 8);
-    k->created_at = sqlite3_column_int64(q, 9);
-    kw_sq_text(q, 10, k->created_by, sizeof(k->created_by));
-    k->updated_at = sqlite3_column_int64(q, 11);
-    k->expires_at = sqlite3_column_int64(q, 12);
-    k->revoked_at = sqlite3_column_int64(q, 13);
-    k->archive_after_extract_s = sqlite3_column_int64(q, 14);
-    k->last_used_at = sqlite3_column_int64(q, 15);
-    kw_sq_text(q, 16, k->last_used_ip, sizeof(k->last_used_ip));
-    kw_sq_text(q, 17, k->rolled_from, sizeof(k->rolled_from));
-    k->version = sqlite3_column_int64(q, 18);
-    kw_sq_text(q, 19, k->rolled_to, sizeof(k->rolled_to));
 }
 
 enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *k)
@@ -396,6 +403,52 @@ enum kw_err kw_sq_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_
     } else {
         err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(tx->st), "key_tombstone_get", rc);
     }
+    kw_sq_end(SQ(tx->st), q);
+    return err;
+}
+
+enum kw_err kw_sq_version_current(struct kw_tx *tx, int64_t *version)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_VERSION_CURRENT,
+                                  "SELECT value FROM counters WHERE name = 'cred_version'");
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *version = sqlite3_column_int64(q, 0);
+    else
+        err = rc == SQLITE_DONE ? KW_ERR_INTERNAL : kw_sq_fail(SQ(tx->st), "version_current", rc);
+    kw_sq_end(SQ(tx->st), q);
+    return err;
+}
+
+/* Rows above since from keys and from key_tombstones, merged by version. */
+enum kw_err kw_sq_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_cb cb, void *ctx)
+{
+    sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_CHANGES,
+                                  "SELECT 0, " KEY_COLS " FROM keys WHERE version > ?1 UNION ALL "
+                                  "SELECT 1, 0, id, service_id, hash, start, description, 0, 0, 0, created_at, '', "
+                                  "0, 0, 0, -1, 0, '', '', version, '' FROM key_tombstones WHERE version > ?1 "
+                                  "ORDER BY 20");
+    struct kw_key k;
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    sqlite3_bind_int64(q, 1, since);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        key_row_at(q, 1, &k);
+        if (cb(ctx, &k, sqlite3_column_int(q, 0)) != 0) {
+            err = KW_ERR_INTERNAL;
+            break;
+        }
+    }
+    if (err == KW_OK && rc != SQLITE_DONE)
+        err = kw_sq_fail(SQ(tx->st), "key_changes", rc);
     kw_sq_end(SQ(tx->st), q);
     return err;
 }

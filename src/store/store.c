@@ -70,6 +70,13 @@ KW_TXD(key_list,
 KW_TXD(key_update, (struct kw_tx * tx, const struct kw_key *key), (tx, key))
 KW_TXD(key_delete, (struct kw_tx * tx, const char *id, int64_t version), (tx, id, version))
 KW_TXD(key_each, (struct kw_tx * tx, kw_store_key_cb cb, void *ctx), (tx, cb, ctx))
+KW_TXD(version_current, (struct kw_tx * tx, int64_t *version), (tx, version))
+KW_TXD(key_changes, (struct kw_tx * tx, int64_t since, kw_store_change_cb cb, void *ctx), (tx, since, cb, ctx))
+
+enum kw_err kw_store_wait_change(struct kw_store *st, int timeout_ms)
+{
+    return st->ops->wait_change != NULL ? st->ops->wait_change(st, timeout_ms) : KW_ERR_INVALID;
+}
 KW_TXD(key_touch, (struct kw_tx * tx, const char *id, int64_t at, const char *ip), (tx, id, at, ip))
 KW_TXD(usage_add,
             (struct kw_tx * tx, const char *key_id, const char *service_id, int64_t minute_ms,

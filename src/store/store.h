@@ -107,6 +107,18 @@ enum kw_err kw_store_key_tombstone_get(struct kw_tx *tx, const char *id, struct 
  * return from cb stops the walk and is returned as KW_ERR_INTERNAL. */
 typedef int (*kw_store_key_cb)(void *ctx, const struct kw_key *key);
 enum kw_err kw_store_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx);
+/* The highest change number handed out so far (0 for a new database). Read it in the same
+ * transaction as kw_store_key_each to know where a later kw_store_key_changes starts. */
+enum kw_err kw_store_version_current(struct kw_tx *tx, int64_t *version);
+/* Every change to keys with a version above since, in version order: a live key as its row is now
+ * (deleted = 0), a deleted one as its tombstone (deleted = 1: id, service_id, hash, start,
+ * description, version). Same stop contract as kw_store_key_each. */
+typedef int (*kw_store_change_cb)(void *ctx, const struct kw_key *key, int deleted);
+enum kw_err kw_store_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_cb cb, void *ctx);
+/* Waits up to timeout_ms for another node's change notification: KW_OK when one arrived (or may
+ * have: callers then read kw_store_key_changes), KW_ERR_NOT_FOUND on timeout, KW_ERR_INVALID when the
+ * backend has no notifications (SQLite: one node, nothing to wait for). Thread-safe; one waiter. */
+enum kw_err kw_store_wait_change(struct kw_store *st, int timeout_ms);
 /* Records last use (write-behind). Missing ids are ignored. */
 enum kw_err kw_store_key_touch(struct kw_tx *tx, const char *id, int64_t last_used_at, const char *ip);
 

@@ -36,6 +36,9 @@ struct kw_store_ops {
     enum kw_err (*key_delete)(struct kw_tx *tx, const char *id, int64_t version);
     enum kw_err (*key_tombstone_get)(struct kw_tx *tx, const char *id, struct kw_key *out);
     enum kw_err (*key_each)(struct kw_tx *tx, kw_store_key_cb cb, void *ctx);
+    enum kw_err (*version_current)(struct kw_tx *tx, int64_t *version);
+    enum kw_err (*key_changes)(struct kw_tx *tx, int64_t since, kw_store_change_cb cb, void *ctx);
+    enum kw_err (*wait_change)(struct kw_store *st, int timeout_ms); /* NULL: no notifications */
     enum kw_err (*key_touch)(struct kw_tx *tx, const char *id, int64_t at, const char *ip);
     enum kw_err (*usage_add)(struct kw_tx *tx, const char *key_id, const char *service_id, int64_t minute_ms,
                              int64_t valid, int64_t denied);

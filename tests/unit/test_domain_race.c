@@ -26,6 +26,7 @@
 #include "domain/app.h"
 #include "domain/keys.h"
 #include "domain/services.h"
+#include "domain/sync.h"
 
 struct fixture {
     char dir[64];
@@ -384,6 +385,46 @@ static void test_last_sysadmin_stays(void **state)
     assert_int_equal(kw_accounts_user_delete(&f->app, &f->actor, "alice", NULL), KW_OK);
 }
 
+/* A second node on the same store follows the first one's changes by version, whatever it reads twice. */
+static void test_second_node_follows(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_app b;
+    struct kw_sync *sync = NULL;
+    char secret[KW_KEYFMT_MAX];
+    struct kw_key k, out;
+    struct kw_key_params kp;
+    struct kw_verify_result r;
+
+    f->app.after_commit = NULL;
+    assert_int_equal(kw_app_open(&b, &f->cfg), KW_OK);
+    assert_int_equal(kw_sync_start(&b, 0, 60000, &sync), KW_OK);
+    new_key(f, &k, secret);
+    kw_keycache_verify(b.keys, secret, strlen(secret), kw_time_now_ms(), NULL, NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_NOT_FOUND);
+    assert_int_equal(kw_sync_once(sync), KW_OK);
+    kw_keycache_verify(b.keys, secret, strlen(secret), kw_time_now_ms(), NULL, NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_VALID);
+    memset(&kp, 0, sizeof(kp));
+    kp.set_enabled = 1;
+    kp.enabled = 0;
+    assert_int_equal(kw_keys_update(&f->app, &f->actor, k.id, &kp, &out, NULL), KW_OK);
+    assert_int_equal(kw_sync_once(sync), KW_OK);
+    kw_keycache_verify(b.keys, secret, strlen(secret), kw_time_now_ms(), NULL, NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_DISABLED);
+    assert_int_equal(kw_keys_delete(&f->app, &f->actor, k.id), KW_OK);
+    assert_int_equal(kw_sync_once(sync), KW_OK);
+    assert_int_equal(kw_sync_once(sync), KW_OK);
+    kw_keycache_verify(b.keys, secret, strlen(secret), kw_time_now_ms(), NULL, NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_NOT_FOUND);
+    /* the first node's stale copy arriving now changes nothing on the second */
+    assert_int_equal(kw_keycache_put(b.keys, &out), KW_OK);
+    kw_keycache_verify(b.keys, secret, strlen(secret), kw_time_now_ms(), NULL, NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_NOT_FOUND);
+    kw_sync_free(sync);
+    kw_app_close(&b);
+}
+
 int main(void)
 {
     if (kw_crypto_init() != KW_OK)
@@ -397,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_roll_of_expired_key_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_login_cannot_undo_admin_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_sysadmin_stays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_node_follows, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -660,6 +660,64 @@ static void test_versions_and_tombstones(void **state)
     assert_int_equal(tomb.version, v3 + 2);
 }
 
+struct change_log {
+    char ids[8][KW_ID_MAX];
+    int deleted[8];
+    int64_t versions[8];
+    int n;
+};
+
+static int log_change(void *ctx, const struct kw_key *k, int deleted)
+{
+    struct change_log *l = ctx;
+
+    if (l->n < 8) {
+        snprintf(l->ids[l->n], KW_ID_MAX, "%s", k->id);
+        l->deleted[l->n] = deleted;
+        l->versions[l->n++] = k->version;
+    }
+    return 0;
+}
+
+/* "Everything changed since V": live rows and tombstones above V, in version order. */
+static void test_key_changes(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_service s;
+    struct kw_key a, b;
+    struct change_log l;
+    int64_t base = -1, v = 0;
+
+    assert_int_equal(AUTO(f->st, kw_store_version_current(tx_, &base)), KW_OK);
+    assert_int_equal(base, 0);
+    mk_service(f->st, &s, "changes");
+    mk_key(f->st, &a, s.id, 1);
+    mk_key(f->st, &b, s.id, 2);
+    assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v)), KW_OK);
+    b.version = v;
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &b)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v)), KW_OK);
+    a.version = v;
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &a)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_delete(tx_, b.id, v)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_version_current(tx_, &base)), KW_OK);
+    assert_int_equal(base, v);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(AUTO(f->st, kw_store_key_changes(tx_, v - 2, log_change, &l)), KW_OK);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.ids[0], a.id);
+    assert_int_equal(l.deleted[0], 0);
+    assert_int_equal(l.versions[0], v - 1);
+    assert_string_equal(l.ids[1], b.id);
+    assert_int_equal(l.deleted[1], 1);
+    assert_int_equal(l.versions[1], v);
+    memset(&l, 0, sizeof(l));
+    assert_int_equal(AUTO(f->st, kw_store_key_changes(tx_, v, log_change, &l)), KW_OK);
+    assert_int_equal(l.n, 0);
+    assert_int_equal(kw_store_wait_change(f->st, 0), KW_ERR_INVALID); /* SQLite: one node */
+}
+
 static void mk_user(struct kw_store *st, struct kw_user *u, const char *name, const char *role)
 {
     memset(u, 0, sizeof(*u));
@@ -744,6 +802,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_never_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relaxed_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions_and_tombstones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_login_conditional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_delete_keep, setup, teardown),
     };
