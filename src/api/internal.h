@@ -52,6 +52,13 @@ int kw_api_int(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const ch
 int kw_api_bool(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int *out);
 int kw_api_time(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int64_t *out_ms);
 
+/* Reads the request's credentials into c (borrowed pointers). -1 when they are ambiguous: two
+ * Authorization or two X-API-Key headers, or an Authorization header beside an X-API-Key that does not
+ * carry the same bearer token. Bearer is "Bearer" 1*SP token (RFC 6750), scheme case-insensitive. */
+int kw_api_credentials(const struct kw_api_req *req, struct kw_credentials *c);
+/* 400 AMBIGUOUS_CREDENTIALS. */
+void kw_api_fail_ambiguous(struct kw_api_ctx *c, struct kw_api_res *res);
+
 /* The value of cookie name in the request's Cookie header (borrowed; *len set), or NULL. */
 const char *kw_api_cookie(const struct kw_api_req *req, const char *name, size_t *len);
 
