@@ -71,7 +71,10 @@ json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *co
                     NULL);
         return NULL;
     }
-    o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Numbers decode as doubles, so an integer too big for jansson's int64 (99999999999999999999) is a
+     * number kw_api_int refuses naming its field rather than a parse error; every integer field's
+     * bounds are far below 2^53, where doubles are exact. */
+    o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
     if (o == NULL || !json_is_object(o)) {
         snprintf(detail, sizeof(detail), "The body is not a JSON object%s%.100s.", o ? "" : ": ",
                  o ? "" : jerr.text);
@@ -139,9 +142,13 @@ int kw_api_int(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const ch
     }
     snprintf(rule, sizeof(rule), "must be an integer in %lld..%lld%s", (long long)min, (long long)max,
              nullable ? " or null" : "");
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+    if (!json_is_number(v))
         return bad_field(c, res, name, rule);
-    *out = json_integer_value(v);
+    /* An integer is a number without a fractional part (JSON Schema 2020-12): 60 and 60.0 alike. */
+    double d = json_number_value(v);
+    if (!(d >= (double)min && d <= (double)max && d > -9.2e18 && d < 9.2e18) || (double)(int64_t)d != d)
+        return bad_field(c, res, name, rule);
+    *out = (int64_t)d;
     return 1;
 }
 
