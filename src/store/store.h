@@ -125,7 +125,7 @@ enum kw_err kw_store_audit_append(struct kw_store *st, const struct kw_audit_eve
 
 struct kw_audit_filter {
     const char *actor_id;   /* NULL = any; exact match */
-    const char *action;     /* NULL = any; exact match, or a prefix when it ends in '.' or '*' ("key.*") */
+    const char *action;     /* NULL = any; exact match, or a prefix when it ends in '*' ("key.*") */
     const char *target_id;  /* NULL = any */
     const char *service_id; /* NULL = any */
     int64_t since;          /* 0 = unbounded; inclusive */
