@@ -9,7 +9,6 @@
 #include "api/api.h"
 #include "core/err.h"
 #include "domain/auth.h"
-#include "store/records.h"
 
 #define KW_API_LIST_DEFAULT 50
 #define KW_API_LIST_MAX 200

@@ -5,6 +5,7 @@
 
 #include "api/internal.h"
 #include "domain/keyfmt.h"
+#include "domain/people_read.h"
 #include "domain/services.h"
 
 static const char *const service_fields[] = {"name", "description", "keyPrefix", NULL};
@@ -78,8 +79,8 @@ void kw_api_services_list(struct kw_api_ctx *c, struct kw_api_res *res)
     }
     /* A person who is not a sysadmin sees the services they are a member of. */
     err = kw_auth_is_admin(&c->principal) ? kw_services_list(c->app, after, items, limit + 1, &n)
-                                           : kw_store_service_list_for(c->app->store, c->principal.id, after, items,
-                                                                       limit + 1, &n);
+                                           : kw_people_service_list(c->app, c->principal.id, after, items, limit + 1,
+                                                                    &n);
     if (err != KW_OK) {
         kw_api_fail_err(c, res, err, "service", NULL, NULL);
         goto out;

@@ -84,7 +84,7 @@ enum kw_err kw_store_usage_add(struct kw_store *st, const char *key_id, const ch
                                int64_t minute_ms, int64_t valid, int64_t denied);
 
 /* Usage of a service's keys since from_ms, summed per key per hour (minute = the hour's start),
- * ordered by hour then key. */
+ * ordered by hour then key, each with its key's start and description (a deleted key's too). */
 enum kw_err kw_store_usage_list(struct kw_store *st, const char *service_id, int64_t from_ms,
                                 struct kw_usage_point *items, size_t cap, size_t *n);
 
