@@ -42,6 +42,10 @@ void kw_api_header(struct kw_api_res *res, const char *name, const char *fmt, ..
  * empty object when allow_empty. */
 json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *const *allowed, int allow_empty);
 
+/* Detail of INVALID_FIELD for text with a control character (kw_services_text_valid). */
+#define KW_API_NO_CONTROLS(field)                                                                            \
+    "Field \"" field "\" must not contain control characters (no newline, tab or escape sequence)."
+
 /* Field readers: each returns 0 if absent (and leaves *out), 1 if read, -1 after answering the
  * problem (wrong type / bounds). Strings are byte-length capped; nullable ones accept JSON null. */
 int kw_api_str(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, size_t min, size_t max,
