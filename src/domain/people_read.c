@@ -10,7 +10,8 @@ enum kw_err kw_people_user_get(struct kw_app *app, const char *username, struct 
     return kw_store_user_get(app->store, username, out);
 }
 
-enum kw_err kw_people_user_list(struct kw_app *app, int64_t after_seq, struct kw_user *items, size_t cap, size_t *n)
+enum kw_err kw_people_user_list(struct kw_app *app, int64_t after_seq, struct kw_user *items, size_t cap,
+                                size_t *n)
 {
     *n = 0;
     return kw_store_user_list(app->store, after_seq, items, cap, n);
@@ -42,8 +43,8 @@ enum kw_err kw_people_member_list(struct kw_app *app, const char *service_id, in
     return err;
 }
 
-enum kw_err kw_people_memberships(struct kw_app *app, const char *username, struct kw_member *items, size_t cap,
-                                  size_t *n)
+enum kw_err kw_people_memberships(struct kw_app *app, const char *username, struct kw_member *items,
+                                  size_t cap, size_t *n)
 {
     *n = 0;
     return kw_store_member_list(app->store, NULL, username, 0, items, cap, n);

@@ -12,7 +12,7 @@
  * each point naming its key's start and description (kept when the key has been deleted). The
  * caller owns items (cap entries); *n = how many were written. KW_ERR_NOT_FOUND when there is no
  * such service. */
-enum kw_err kw_usage_list(struct kw_app *app, const char *service_id, int64_t from_ms, struct kw_usage_point *items,
-                          size_t cap, size_t *n);
+enum kw_err kw_usage_list(struct kw_app *app, const char *service_id, int64_t from_ms,
+                          struct kw_usage_point *items, size_t cap, size_t *n);
 
 #endif
