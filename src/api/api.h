@@ -25,10 +25,12 @@ struct kw_api_req {
     size_t body_len;
     const char *content_type; /* NULL when absent */
     size_t content_type_len;
-    const char *authorization; /* raw Authorization header, or NULL */
+    const char *authorization; /* raw Authorization header (the first), or NULL */
     size_t authorization_len;
-    const char *api_key; /* X-API-Key, or NULL */
+    const char *api_key; /* X-API-Key (the first), or NULL */
     size_t api_key_len;
+    unsigned authorization_count; /* how many Authorization headers came (more than 1 is refused) */
+    unsigned api_key_count;       /* how many X-API-Key headers came */
     const char *cookie; /* raw Cookie header, or NULL */
     size_t cookie_len;
     const char *csrf; /* X-CSRF-Token, or NULL */

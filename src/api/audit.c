@@ -6,7 +6,7 @@
 #include "api/internal.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
-#include "domain/commit_internal.h"
+#include "domain/audit_query.h"
 
 static json_t *ref_json(const char *type, const char *id)
 {
@@ -92,7 +92,7 @@ void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail_err(c, res, KW_ERR_NOMEM, "event", NULL, NULL);
         return;
     }
-    KW_DOMAIN_READ(c->app->store, err, tx, kw_store_audit_list(tx, &f, items, limit + 1, &n));
+    err = kw_audit_query_list(c->app, &f, items, limit + 1, &n);
     if (err != KW_OK) {
         kw_api_fail_err(c, res, err, "event", NULL, NULL);
         goto out;

@@ -45,6 +45,10 @@ void kw_api_header(struct kw_api_res *res, const char *name, const char *fmt, ..
  * empty object when allow_empty. */
 json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *const *allowed, int allow_empty);
 
+/* Detail of INVALID_FIELD for text with a control character (kw_services_text_valid). */
+#define KW_API_NO_CONTROLS(field)                                                                            \
+    "Field \"" field "\" must not contain control characters (no newline, tab or escape sequence)."
+
 /* Field readers: each returns 0 if absent (and leaves *out), 1 if read, -1 after answering the
  * problem (wrong type / bounds). Strings are byte-length capped; nullable ones accept JSON null. */
 int kw_api_str(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, size_t min, size_t max,
@@ -53,6 +57,13 @@ int kw_api_int(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const ch
                int64_t max, int nullable, int64_t *out, int *is_null);
 int kw_api_bool(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int *out);
 int kw_api_time(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const char *name, int64_t *out_ms);
+
+/* Reads the request's credentials into c (borrowed pointers). -1 when they are ambiguous: two
+ * Authorization or two X-API-Key headers, or an Authorization header beside an X-API-Key that does not
+ * carry the same bearer token. Bearer is "Bearer" 1*SP token (RFC 6750), scheme case-insensitive. */
+int kw_api_credentials(const struct kw_api_req *req, struct kw_credentials *c);
+/* 400 AMBIGUOUS_CREDENTIALS. */
+void kw_api_fail_ambiguous(struct kw_api_ctx *c, struct kw_api_res *res);
 
 /* The value of cookie name in the request's Cookie header (borrowed; *len set), or NULL. */
 const char *kw_api_cookie(const struct kw_api_req *req, const char *name, size_t *len);

@@ -5,6 +5,7 @@
 
 #include "api/internal.h"
 #include "domain/keys.h"
+#include "domain/services.h"
 
 #define KW_MAX_PERMS_IN_REQUEST 8
 
@@ -52,6 +53,10 @@ static int read_params(struct kw_api_ctx *c, struct kw_api_res *res, json_t *b, 
     if ((r = kw_api_str(c, res, b, "description", 0, KW_KEY_DESC_MAX - 1, &p->description)) < 0)
         return 0;
     p->set_description = r;
+    if (r > 0 && !kw_services_text_valid(p->description)) {
+        kw_api_fail(c, res, 400, "INVALID_FIELD", KW_API_NO_CONTROLS("description"), "description");
+        return 0;
+    }
     if ((r = kw_api_str(c, res, b, "scope", 1, 32, &scope)) < 0)
         return 0;
     if ((r == 0 && creating) || (r > 0 && (p->scope = kw_api_scope_parse(scope)) < 0)) {

@@ -6,8 +6,9 @@
 #include "api/internal.h"
 #include "core/timeutil.h"
 #include "domain/accounts.h"
-#include "domain/commit_internal.h"
-#include "domain/keys.h"
+#include "domain/people_read.h"
+#include "domain/services.h"
+#include "domain/usage.h"
 
 static json_t *member_json(const struct kw_member *m)
 {
@@ -35,6 +36,7 @@ void kw_api_members_add(struct kw_api_ctx *c, struct kw_api_res *res)
 {
     const char *username = NULL, *role = NULL;
     struct kw_member m;
+    struct kw_service s;
     json_t *b = kw_api_body(c, res, add_fields, 0);
     enum kw_err err;
     int r;
@@ -48,8 +50,16 @@ void kw_api_members_add(struct kw_api_ctx *c, struct kw_api_res *res)
     }
     if (!read_member_role(c, res, b, &role))
         goto out;
+    /* The service first: a missing one is 404 like .../keys, not the store's foreign-key failure. */
+    if ((err = kw_services_get(c->app, c->params[0], &s)) != KW_OK) {
+        kw_api_fail_err(c, res, err, "service", NULL, NULL);
+        goto out;
+    }
     err = kw_accounts_member_add(c->app, &c->actor, c->params[0], username, role, &m);
-    if (err == KW_ERR_EXISTS)
+    if (err == KW_ERR_NOT_FOUND)
+        kw_api_fail(c, res, 404, "NOT_FOUND", "No such user: create the user first (POST /api/v1/users).",
+                    "username");
+    else if (err == KW_ERR_EXISTS)
         kw_api_fail(c, res, 409, "MEMBER_EXISTS", "That user is already a member; change their role instead.",
                     "username");
     else if (err != KW_OK)
@@ -70,12 +80,14 @@ void kw_api_members_list(struct kw_api_ctx *c, struct kw_api_res *res)
     size_t limit, n = 0;
     int64_t after;
     struct kw_member *items;
+    enum kw_err err;
 
     if (!kw_api_page(c, res, &limit, &after))
         return;
     items = calloc(limit + 1, sizeof(*items));
-    if (items == NULL || kw_accounts_member_list(c->app, c->params[0], NULL, after, items, limit + 1, &n) != KW_OK) {
-        kw_api_fail_err(c, res, KW_ERR_STORE, "member", NULL, NULL);
+    err = items == NULL ? KW_ERR_NOMEM : kw_people_member_list(c->app, c->params[0], after, items, limit + 1, &n);
+    if (err != KW_OK) {
+        kw_api_fail_err(c, res, err, "service", NULL, NULL);
         free(items);
         return;
     }
@@ -130,8 +142,10 @@ static void add_point(json_t *keys, const struct kw_usage_point *p, int64_t from
         for (h = 0; h < hours; h++)
             json_array_append_new(pts, json_pack("{s:o, s:I, s:I}", "t", kw_api_time_json(from + h * 3600000LL),
                                                  "valid", (json_int_t)0, "denied", (json_int_t)0));
-        k = json_pack("{s:s, s:I, s:I, s:o}", "keyId", p->key_id, "valid", (json_int_t)0, "denied", (json_int_t)0,
-                      "points", pts);
+        k = json_pack("{s:s, s:o, s:o, s:I, s:I, s:o}", "keyId", p->key_id, "start",
+                      p->start[0] ? json_string(p->start) : json_null(), "description",
+                      p->start[0] ? json_string(p->description) : json_null(), "valid", (json_int_t)0, "denied",
+                      (json_int_t)0, "points", pts);
         json_object_set_new(keys, p->key_id, k);
     }
     pts = json_array_get(json_object_get(k, "points"), (size_t)bucket);
@@ -150,11 +164,10 @@ void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res)
     int r = kw_api_query(c->req, "hours", v, sizeof(v));
     int64_t to = (c->req->now_ms / 3600000 + 1) * 3600000, from, tv = 0, td = 0;
     struct kw_usage_point *pts;
-    enum kw_err err = KW_ERR_NOMEM;
     size_t n = 0, i;
     json_t *keys, *arr, *val;
     const char *kid;
-    struct kw_key k;
+    enum kw_err err;
 
     if (r != 0 && (r < 0 || (hours = strtol(v, &end, 10)) < 1 || hours > USAGE_MAX_HOURS || *end != '\0')) {
         kw_api_fail(c, res, 400, "INVALID_QUERY", "hours must be an integer in 1..168.", "hours");
@@ -162,11 +175,10 @@ void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res)
     }
     from = to - hours * 3600000LL;
     pts = calloc(USAGE_MAX_POINTS, sizeof(*pts));
-    if (pts != NULL)
-        KW_DOMAIN_READ(c->app->store, err, tx, kw_store_usage_list(tx, c->params[0], from, pts, USAGE_MAX_POINTS, &n));
-    if (pts == NULL || err != KW_OK) {
+    err = pts == NULL ? KW_ERR_NOMEM : kw_usage_list(c->app, c->params[0], from, pts, USAGE_MAX_POINTS, &n);
+    if (err != KW_OK) {
         free(pts);
-        kw_api_fail_err(c, res, KW_ERR_STORE, "usage", NULL, NULL);
+        kw_api_fail_err(c, res, err, "service", NULL, NULL);
         return;
     }
     keys = json_object();
@@ -175,16 +187,7 @@ void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res)
     free(pts);
     arr = json_array();
     json_object_foreach(keys, kid, val)
-    {
-        if (kw_keys_get(c->app, kid, &k) == KW_OK) {
-            json_object_set_new(val, "start", json_string(k.start));
-            json_object_set_new(val, "description", json_string(k.description));
-        } else {
-            json_object_set_new(val, "start", json_null());
-            json_object_set_new(val, "description", json_null());
-        }
         json_array_append(arr, val);
-    }
     json_decref(keys);
     kw_api_json(res, 200,
                 json_pack("{s:s, s:o, s:o, s:i, s:{s:I, s:I}, s:o}", "serviceId", c->params[0], "from",

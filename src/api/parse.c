@@ -19,6 +19,38 @@ static int is_json_type(const char *ct, size_t len)
     return len == n || ct[n] == ';' || ct[n] == ' ';
 }
 
+#define ECHO_MAX 64 /* bytes of a client's field name echoed back, then "…" */
+
+/* Copies at most ECHO_MAX bytes of s (valid UTF-8, as jansson hands it) into out, cut on a character
+ * boundary, with every C0, DEL and C1 control character written as '?', and "…" when cut. */
+static void safe_echo(const char *s, char out[ECHO_MAX + 4])
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+
+    while (*p != '\0') {
+        size_t n = *p < 0x80 ? 1 : *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2, i;
+        if (o + n > ECHO_MAX)
+            break;
+        for (i = 1; i < n && p[i] != '\0'; i++)
+            ;
+        if (i < n) /* a truncated sequence cannot come from jansson; stop rather than read past it */
+            break;
+        if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] < 0xa0)) {
+            out[o++] = '?';
+        } else {
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+    }
+    if (*p != '\0') {
+        memcpy(out + o, "\xe2\x80\xa6", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
 json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *const *allowed, int allow_empty)
 {
     const struct kw_api_req *req = c->req;
@@ -26,7 +58,7 @@ json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *co
     json_t *o;
     const char *name;
     json_t *v;
-    char detail[160];
+    char detail[160], echo[ECHO_MAX + 4];
 
     if (req->body == NULL || req->body_len == 0) {
         if (allow_empty)
@@ -39,7 +71,10 @@ json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *co
                     NULL);
         return NULL;
     }
-    o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Numbers decode as doubles, so an integer too big for jansson's int64 (99999999999999999999) is a
+     * number kw_api_int refuses naming its field rather than a parse error; every integer field's
+     * bounds are far below 2^53, where doubles are exact. */
+    o = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
     if (o == NULL || !json_is_object(o)) {
         snprintf(detail, sizeof(detail), "The body is not a JSON object%s%.100s.", o ? "" : ": ",
                  o ? "" : jerr.text);
@@ -53,8 +88,9 @@ json_t *kw_api_body(struct kw_api_ctx *c, struct kw_api_res *res, const char *co
         for (i = 0; allowed[i] != NULL && strcmp(allowed[i], name) != 0; i++)
             ;
         if (allowed[i] == NULL) {
-            snprintf(detail, sizeof(detail), "Unknown field \"%.64s\".", name);
-            kw_api_fail(c, res, 400, "UNKNOWN_FIELD", detail, name);
+            safe_echo(name, echo);
+            snprintf(detail, sizeof(detail), "Unknown field \"%s\".", echo);
+            kw_api_fail(c, res, 400, "UNKNOWN_FIELD", detail, echo);
             json_decref(o);
             return NULL;
         }
@@ -106,9 +142,13 @@ int kw_api_int(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const ch
     }
     snprintf(rule, sizeof(rule), "must be an integer in %lld..%lld%s", (long long)min, (long long)max,
              nullable ? " or null" : "");
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
+    if (!json_is_number(v))
         return bad_field(c, res, name, rule);
-    *out = json_integer_value(v);
+    /* An integer is a number without a fractional part (JSON Schema 2020-12): 60 and 60.0 alike. */
+    double d = json_number_value(v);
+    if (!(d >= (double)min && d <= (double)max && d > -9.2e18 && d < 9.2e18) || (double)(int64_t)d != d)
+        return bad_field(c, res, name, rule);
+    *out = (int64_t)d;
     return 1;
 }
 

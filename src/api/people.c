@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "api/internal.h"
-#include "crypto/crypto.h"
 #include "domain/accounts.h"
+#include "domain/people_read.h"
 
 static json_t *user_json(const struct kw_user *u)
 {
@@ -21,7 +21,7 @@ static json_t *whoami_json(struct kw_app *app, const struct kw_user *u)
     json_t *arr = json_array();
     size_t n = 0, i;
 
-    if (kw_accounts_member_list(app, NULL, u->username, 0, m, KW_API_LIST_MAX, &n) == KW_OK) {
+    if (kw_people_memberships(app, u->username, m, KW_API_LIST_MAX, &n) == KW_OK) {
         for (i = 0; i < n; i++)
             json_array_append_new(arr, json_pack("{s:s, s:s}", "serviceId", m[i].service_id, "role", m[i].role));
     }
@@ -82,7 +82,7 @@ void kw_api_session_get(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail(c, res, 401, "UNAUTHENTICATED", "No console session: log in first.", NULL);
         return;
     }
-    if (kw_accounts_user_get(c->app, c->principal.id, &u) != KW_OK) {
+    if (kw_people_user_get(c->app, c->principal.id, &u) != KW_OK) {
         kw_api_fail(c, res, 401, "UNAUTHENTICATED", "No console session: log in first.", NULL);
         return;
     }
@@ -172,7 +172,7 @@ void kw_api_users_list(struct kw_api_ctx *c, struct kw_api_res *res)
     if (!kw_api_page(c, res, &limit, &after))
         return;
     items = calloc(limit + 1, sizeof(*items));
-    if (items == NULL || kw_accounts_user_list(c->app, after, items, limit + 1, &n) != KW_OK) {
+    if (items == NULL || kw_people_user_list(c->app, after, items, limit + 1, &n) != KW_OK) {
         kw_api_fail_err(c, res, KW_ERR_STORE, "user", NULL, NULL);
         free(items);
         return;

@@ -63,15 +63,32 @@ static const struct route routes[] = {
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
-/* Matches path against pattern segment by segment; fills params. 1 on a match. */
-static int match(const char *pattern, const char *path, size_t len, char params[2][KW_API_PARAM_MAX])
+/* The grammar of each path parameter: ids as kw_id_new makes them, usernames as accounts allows. A
+ * segment that does not fit cannot name an object, so it never reaches a lookup or the audit log. */
+static int param_valid(const char *name, size_t nlen, const char *v)
+{
+    if (nlen == sizeof("{serviceId}") - 1 && memcmp(name, "{serviceId}", nlen) == 0)
+        return kw_id_valid(v, "svc");
+    if (nlen == sizeof("{keyId}") - 1 && memcmp(name, "{keyId}", nlen) == 0)
+        return kw_id_valid(v, "key");
+    if (nlen == sizeof("{username}") - 1 && memcmp(name, "{username}", nlen) == 0)
+        return kw_accounts_username_valid(v);
+    return 0; /* a parameter without a grammar matches nothing */
+}
+
+enum match_result { NO_MATCH = 0, MATCHED, BAD_PARAM };
+
+/* Matches path against pattern segment by segment; fills params (valid ones only). BAD_PARAM when
+ * the literal segments match but a parameter does not fit its grammar. */
+static enum match_result match(const char *pattern, const char *path, size_t len,
+                               char params[2][KW_API_PARAM_MAX])
 {
     const char *p = pattern, *end = path + len;
-    int np = 0;
+    int np = 0, bad = 0;
 
     while (*p != '\0' && path < end) {
         if (*p != '/' || *path != '/')
-            return 0;
+            return NO_MATCH;
         p++, path++;
         const char *pseg = p, *seg = path;
         while (*p != '\0' && *p != '/')
@@ -80,41 +97,34 @@ static int match(const char *pattern, const char *path, size_t len, char params[
             path++;
         size_t plen = (size_t)(p - pseg), slen = (size_t)(path - seg);
         if (plen > 0 && pseg[0] == '{') {
-            if (slen == 0 || slen >= KW_API_PARAM_MAX || np >= 2)
-                return 0;
+            if (slen == 0 || np >= 2)
+                return NO_MATCH;
+            if (slen >= KW_API_PARAM_MAX || memchr(seg, '\0', slen) != NULL) {
+                bad = 1;
+                continue;
+            }
             memcpy(params[np], seg, slen);
-            params[np++][slen] = '\0';
+            params[np][slen] = '\0';
+            if (!param_valid(pseg, plen, params[np]))
+                bad = 1;
+            np++;
         } else if (plen != slen || memcmp(pseg, seg, slen) != 0) {
-            return 0;
+            return NO_MATCH;
         }
     }
-    return *p == '\0' && path == end;
+    if (*p != '\0' || path != end)
+        return NO_MATCH;
+    if (bad) {
+        memset(params, 0, 2 * KW_API_PARAM_MAX);
+        return BAD_PARAM;
+    }
+    return MATCHED;
 }
 
 static int method_is(const struct kw_api_req *req, const char *m)
 {
     size_t n = strlen(m);
     return req->method_len == n && memcmp(req->method, m, n) == 0;
-}
-
-/* Splits "Bearer <token>" (scheme case-insensitive, one or more spaces). */
-static void credentials(const struct kw_api_req *req, struct kw_credentials *c)
-{
-    memset(c, 0, sizeof(*c));
-    c->ip = req->ip;
-    if (req->authorization != NULL && req->authorization_len > 7 &&
-        strncasecmp(req->authorization, "Bearer ", 7) == 0) {
-        const char *v = req->authorization + 7, *end = req->authorization + req->authorization_len;
-        while (v < end && *v == ' ')
-            v++;
-        c->bearer = v;
-        c->bearer_len = (size_t)(end - v);
-    }
-    if (req->api_key != NULL) {
-        c->api_key = req->api_key;
-        c->api_key_len = req->api_key_len;
-    }
-    c->session = kw_api_cookie(req, KW_SESSION_COOKIE, &c->session_len);
 }
 
 static int refuse(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *res, int status,
@@ -169,7 +179,10 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
 
     if (r->auth == AUTH_NONE || r->auth == AUTH_SELF)
         return 1;
-    credentials(c->req, &cred);
+    if (kw_api_credentials(c->req, &cred) != 0) {
+        kw_api_fail_ambiguous(c, res);
+        return 0;
+    }
     kw_auth_authenticate(c->app, &cred, c->req->now_ms, &c->principal);
     c->actor.type = c->principal.type;
     c->actor.id = c->principal.id;
@@ -202,8 +215,15 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     }
 }
 
-static void not_routed(struct kw_api_ctx *c, struct kw_api_res *res, const char *allow)
+static void not_routed(struct kw_api_ctx *c, struct kw_api_res *res, const char *allow, int bad_param)
 {
+    if (allow[0] == '\0' && bad_param) {
+        kw_api_fail(c, res, 404, "NOT_FOUND",
+                    "No such object: the id in the path is not one this server issues (svc_ or key_ and 16 "
+                    "letters or digits; usernames as documented).",
+                    NULL);
+        return;
+    }
     if (allow[0] == '\0') {
         kw_api_fail(c, res, 404, "NOT_FOUND", "No such endpoint. See docs/openapi.yaml.", NULL);
         return;
@@ -218,6 +238,7 @@ void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_a
     char allow[64] = "";
     const struct route *r = NULL;
     size_t i, used = 0;
+    int bad_param = 0;
 
     memset(res, 0, sizeof(*res));
     memset(&c, 0, sizeof(c));
@@ -230,7 +251,10 @@ void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_a
     c.actor.ip = req->ip;
     c.actor.request_id = req->request_id;
     for (i = 0; i < NROUTES; i++) {
-        if (!match(routes[i].pattern, req->path, req->path_len, c.params))
+        enum match_result m = match(routes[i].pattern, req->path, req->path_len, c.params);
+        if (m == BAD_PARAM)
+            bad_param = 1;
+        if (m != MATCHED)
             continue;
         if (method_is(req, routes[i].method)) {
             r = &routes[i];
@@ -241,7 +265,7 @@ void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_a
             used += (size_t)w;
     }
     if (r == NULL) {
-        not_routed(&c, res, allow);
+        not_routed(&c, res, allow, bad_param);
         return;
     }
     res->route = r->pattern;

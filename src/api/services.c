@@ -5,6 +5,7 @@
 
 #include "api/internal.h"
 #include "domain/keyfmt.h"
+#include "domain/people_read.h"
 #include "domain/services.h"
 
 static const char *const service_fields[] = {"name", "description", "keyPrefix", NULL};
@@ -21,8 +22,16 @@ static int read_params(struct kw_api_ctx *c, struct kw_api_res *res, json_t *b, 
         kw_api_fail(c, res, 400, "INVALID_FIELD", "Field \"name\" is required (1 to 100 bytes).", "name");
         return 0;
     }
-    if (kw_api_str(c, res, b, "description", 0, KW_DESC_MAX - 1, &p->description) < 0)
+    if (r > 0 && !kw_services_text_valid(p->name)) {
+        kw_api_fail(c, res, 400, "INVALID_FIELD", KW_API_NO_CONTROLS("name"), "name");
         return 0;
+    }
+    if ((r = kw_api_str(c, res, b, "description", 0, KW_DESC_MAX - 1, &p->description)) < 0)
+        return 0;
+    if (r > 0 && !kw_services_text_valid(p->description)) {
+        kw_api_fail(c, res, 400, "INVALID_FIELD", KW_API_NO_CONTROLS("description"), "description");
+        return 0;
+    }
     if ((r = kw_api_str(c, res, b, "keyPrefix", 1, KW_KEYFMT_PREFIX_MAX, &p->key_prefix)) < 0)
         return 0;
     if (r > 0 && !kw_keyfmt_prefix_valid(p->key_prefix)) {

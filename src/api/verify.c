@@ -76,6 +76,7 @@ void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res)
 {
     const struct kw_api_req *req = c->req;
     struct kw_verify_result r;
+    struct kw_credentials cr;
     const char *cred = NULL;
     size_t len = 0;
     uint32_t want = 0;
@@ -87,14 +88,13 @@ void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res)
                     "permission");
         return;
     }
-    if (req->authorization != NULL && req->authorization_len > 7 &&
-        strncasecmp(req->authorization, "Bearer ", 7) == 0) {
-        cred = req->authorization + 7;
-        len = req->authorization_len - 7;
-    } else if (req->api_key != NULL) {
-        cred = req->api_key;
-        len = req->api_key_len;
+    if (kw_api_credentials(req, &cr) != 0) {
+        kw_api_header(res, "X-Keyward-Code", "AMBIGUOUS_CREDENTIALS");
+        kw_api_fail_ambiguous(c, res);
+        return;
     }
+    cred = cr.bearer != NULL ? cr.bearer : cr.api_key;
+    len = cr.bearer != NULL ? cr.bearer_len : cr.api_key_len;
     if (cred == NULL || len == 0) {
         deny(c, res, "MISSING");
         return;

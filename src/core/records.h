@@ -118,6 +118,8 @@ struct kw_usage_point {
     int64_t minute; /* bucket start, ms */
     int64_t valid;
     int64_t denied;
+    char start[KW_START_MAX];          /* the key's, or the deleted key's; "" when unknown */
+    char description[KW_KEY_DESC_MAX];
 };
 
 /* List rendering (api/ kw_api_page_reply) reads the keyset cursor from the first member. */

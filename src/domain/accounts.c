@@ -380,32 +380,6 @@ void kw_accounts_logout(struct kw_app *app, const struct kw_actor *a, const uint
     kw_domain_write(app, &w, logout_body, (void *)id_hash);
 }
 
-enum kw_err kw_accounts_user_get(struct kw_app *app, const char *username, struct kw_user *out)
-{
-    enum kw_err err;
-
-    KW_DOMAIN_READ(app->store, err, tx, kw_store_user_get(tx, username, out));
-    return err;
-}
-
-enum kw_err kw_accounts_user_list(struct kw_app *app, int64_t after_seq, struct kw_user *items, size_t cap,
-                                  size_t *n)
-{
-    enum kw_err err;
-
-    KW_DOMAIN_READ(app->store, err, tx, kw_store_user_list(tx, after_seq, items, cap, n));
-    return err;
-}
-
-enum kw_err kw_accounts_member_list(struct kw_app *app, const char *service_id, const char *username,
-                                    int64_t after_seq, struct kw_member *items, size_t cap, size_t *n)
-{
-    enum kw_err err;
-
-    KW_DOMAIN_READ(app->store, err, tx, kw_store_member_list(tx, service_id, username, after_seq, items, cap, n));
-    return err;
-}
-
 /* ---- memberships ---- */
 
 struct member_ctx {

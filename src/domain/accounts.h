@@ -55,13 +55,6 @@ enum kw_err kw_accounts_session(struct kw_app *app, const char *session_id, size
                                 struct kw_session *out, struct kw_user *user);
 void kw_accounts_logout(struct kw_app *app, const struct kw_actor *a, const uint8_t id_hash[KW_HASH_LEN]);
 
-enum kw_err kw_accounts_user_get(struct kw_app *app, const char *username, struct kw_user *out);
-enum kw_err kw_accounts_user_list(struct kw_app *app, int64_t after_seq, struct kw_user *items, size_t cap,
-                                  size_t *n);
-/* service_id non-NULL: that service's members; else username's memberships. Ascending seq. */
-enum kw_err kw_accounts_member_list(struct kw_app *app, const char *service_id, const char *username,
-                                    int64_t after_seq, struct kw_member *items, size_t cap, size_t *n);
-
 enum kw_err kw_accounts_member_add(struct kw_app *app, const struct kw_actor *a, const char *service_id,
                                    const char *username, const char *role, struct kw_member *out);
 enum kw_err kw_accounts_member_update(struct kw_app *app, const struct kw_actor *a, const char *service_id,

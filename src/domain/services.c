@@ -15,9 +15,23 @@ static void copy_field(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src);
 }
 
+int kw_services_text_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return 0;
+    }
+    return 1;
+}
+
 static enum kw_err apply(struct kw_service *s, const struct kw_service_params *p)
 {
     if (p->key_prefix != NULL && !kw_keyfmt_prefix_valid(p->key_prefix))
+        return KW_ERR_INVALID;
+    if ((p->name != NULL && !kw_services_text_valid(p->name)) ||
+        (p->description != NULL && !kw_services_text_valid(p->description)))
         return KW_ERR_INVALID;
     if (p->name != NULL)
         copy_field(s->name, sizeof(s->name), p->name);

@@ -17,6 +17,11 @@ struct kw_service_params {
     const char *key_prefix;
 };
 
+/* 1 if s (UTF-8) holds no control character: no C0 (U+0000..U+001F, so no newline or tab), no DEL,
+ * no C1 (U+0080..U+009F). The rule for every name and description people read in a table or a
+ * terminal (services and keys): an ANSI escape or a newline there could forge what is displayed. */
+int kw_services_text_valid(const char *s);
+
 enum kw_err kw_services_create(struct kw_app *app, const struct kw_actor *actor,
                                const struct kw_service_params *p, struct kw_service *out);
 enum kw_err kw_services_get(struct kw_app *app, const char *id, struct kw_service *out);

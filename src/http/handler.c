@@ -194,6 +194,10 @@ static void fill_api_req(h2o_req_t *req, struct kw_api_req *a, const char *ip, c
         a->api_key = h->value.base;
         a->api_key_len = h->value.len;
     }
+    for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("authorization"), i)) >= 0;)
+        a->authorization_count++;
+    for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-key"), i)) >= 0;)
+        a->api_key_count++;
     if ((h = find(req, H2O_STRLIT("cookie"))) != NULL) {
         a->cookie = h->value.base;
         a->cookie_len = h->value.len;

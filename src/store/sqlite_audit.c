@@ -114,14 +114,13 @@ static const char *const where_frag[] = {
 _Static_assert(sizeof(where_frag) / sizeof(where_frag[0]) == 8 && KW_SQ_AUDIT_SHAPES == 1 << 8,
                "one bit each");
 
-/* Length of the action prefix when action asks for one ("key.*" and "key." both mean "key."), else -1. */
+/* Length of the action prefix when action asks for one (a trailing '*': "key.*" is the prefix "key."),
+ * else -1: without the star the filter is exact, so "key." and "key" match no action. */
 static long action_prefix(const char *action)
 {
     size_t n = strlen(action);
 
-    if (n > 0 && (action[n - 1] == '*' || action[n - 1] == '.'))
-        return (long)(action[n - 1] == '*' ? n - 1 : n);
-    return -1;
+    return n > 0 && action[n - 1] == '*' ? (long)(n - 1) : -1;
 }
 
 static unsigned filter_shape(const struct kw_audit_filter *f)

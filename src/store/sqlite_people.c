@@ -38,15 +38,20 @@ static void usage_row(sqlite3_stmt *q, void *item)
     p->minute = sqlite3_column_int64(q, 1);
     p->valid = sqlite3_column_int64(q, 2);
     p->denied = sqlite3_column_int64(q, 3);
+    kw_sq_text(q, 4, p->start, sizeof(p->start));
+    kw_sq_text(q, 5, p->description, sizeof(p->description));
 }
 
 enum kw_err kw_sq_usage_list(struct kw_tx *tx, const char *service_id, int64_t from_ms,
                              struct kw_usage_point *items, size_t cap, size_t *n)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USAGE_LIST,
-                                  "SELECT key_id, minute / 3600000 * 3600000 AS hour, sum(valid), sum(denied) FROM usage "
-                                  "WHERE service_id = ? AND minute >= ? GROUP BY key_id, hour "
-                                  "ORDER BY hour, key_id LIMIT ?");
+                                  "SELECT u.key_id, u.minute / 3600000 * 3600000 AS hour, sum(u.valid), sum(u.denied), "
+                                  "coalesce(k.start, d.start, ''), coalesce(k.description, d.description, '') "
+                                  "FROM usage u LEFT JOIN keys k ON k.id = u.key_id "
+                                  "LEFT JOIN key_tombstones d ON d.id = u.key_id "
+                                  "WHERE u.service_id = ? AND u.minute >= ? GROUP BY u.key_id, hour "
+                                  "ORDER BY hour, u.key_id LIMIT ?");
     enum kw_err err;
 
     if (q == NULL)

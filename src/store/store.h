@@ -127,7 +127,7 @@ enum kw_err kw_store_usage_add(struct kw_tx *tx, const char *key_id, const char 
                                int64_t minute_ms, int64_t valid, int64_t denied);
 
 /* Usage of a service's keys since from_ms, summed per key per hour (minute = the hour's start),
- * ordered by hour then key. */
+ * ordered by hour then key, each with its key's start and description (a deleted key's too). */
 enum kw_err kw_store_usage_list(struct kw_tx *tx, const char *service_id, int64_t from_ms,
                                 struct kw_usage_point *items, size_t cap, size_t *n);
 
@@ -174,7 +174,7 @@ enum kw_err kw_store_audit_append(struct kw_tx *tx, const struct kw_audit_event 
 
 struct kw_audit_filter {
     const char *actor_id;   /* NULL = any; exact match */
-    const char *action;     /* NULL = any; exact match, or a prefix when it ends in '.' or '*' ("key.*") */
+    const char *action;     /* NULL = any; exact match, or a prefix when it ends in '*' ("key.*") */
     const char *target_id;  /* NULL = any */
     const char *service_id; /* NULL = any */
     int64_t since;          /* 0 = unbounded; inclusive */

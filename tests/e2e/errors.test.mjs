@@ -225,6 +225,24 @@ describe('bad input', () => {
     problem(await s.api('POST', '/api/v1/services/svc_0000000000000000/keys', { scope: 'metadata' }), 404, 'NOT_FOUND', null, 'unknown service');
   });
 
+  test('integer literals beyond 64 bits are INVALID_FIELD naming the field, not BAD_JSON', async () => {
+    const path = `/api/v1/services/${svc.id}/keys`;
+    const cases = [
+      [path, 'POST', '{"scope":"metadata","archiveAfterExtractSeconds":99999999999999999999}', 'archiveAfterExtractSeconds'],
+      [path, 'POST', '{"scope":"metadata","archiveAfterExtractSeconds":-99999999999999999999}', 'archiveAfterExtractSeconds'],
+      [path, 'POST', '{"archiveAfterExtractSeconds":18446744073709551616,"scope":"metadata"}', 'archiveAfterExtractSeconds'],
+      [`/api/v1/keys/${key.id}`, 'PATCH', '{"archiveAfterExtractSeconds":9223372036854775808}', 'archiveAfterExtractSeconds'],
+      [`/api/v1/keys/${key.id}/roll`, 'POST', '{"expireOldAfterSeconds":99999999999999999999}', 'expireOldAfterSeconds'],
+    ];
+    await expectAll(cases.map(([p, m, body, field]) => [`${m} ${body}`, () => s.api(m, p, body), 400, 'INVALID_FIELD', field]));
+    // Integral numbers are integers whichever way they are written (JSON Schema 2020-12); fractions are not.
+    const ok = await s.api('POST', path, '{"scope":"metadata","archiveAfterExtractSeconds":60.0}');
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(ok.json.archiveAfterExtractSeconds, 60);
+    problem(await s.api('POST', path, '{"scope":"metadata","archiveAfterExtractSeconds":60.000001}'), 400, 'INVALID_FIELD', 'archiveAfterExtractSeconds');
+    assert.equal((await s.api('GET', `/api/v1/keys/${key.id}`)).json.archiveAfterExtractSeconds, null, 'refused changes changed nothing');
+  });
+
   test('roll and verify bodies', async () => {
     const k = await createKey(s, svc.id);
     for (const [body, field] of [[{ expireOldAfterSeconds: 2592001 }, 'expireOldAfterSeconds'], [{ expireOldAfterSeconds: -1 }, 'expireOldAfterSeconds'],

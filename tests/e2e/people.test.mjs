@@ -134,6 +134,57 @@ describe('people', () => {
     assert.equal(dup.json.code, 'USER_EXISTS');
   });
 
+  test('a missing service is 404 NOT_FOUND on .../members (POST and GET) and .../usage, like .../keys', async () => {
+    const ghost = 'svc_0000000000000000';
+    const cases = [
+      ['POST', `/api/v1/services/${ghost}/members`, { username: 'view', role: 'viewer' }],
+      ['GET', `/api/v1/services/${ghost}/members`],
+      ['GET', `/api/v1/services/${ghost}/usage`],
+      ['GET', `/api/v1/services/${ghost}/keys`],
+    ];
+    const got = [];
+    for (const [m, p, b] of cases) {
+      const r = await s.api(m, p, b);
+      got.push(`${m} ${p.replace(ghost, '{ghost}')}: ${r.status} ${r.json?.code}${r.text.includes('%') ? ' (echoes)' : ''}`);
+    }
+    assert.deepEqual(got, cases.map(([m, p]) => `${m} ${p.replace(ghost, '{ghost}')}: 404 NOT_FOUND`));
+  });
+
+  test('adding an unknown user as a member is 404 naming the field username', async () => {
+    const svc = await createService(s, { name: 'Membership' });
+    const r = await s.api('POST', `/api/v1/services/${svc.id}/members`, { username: 'nobody-here', role: 'viewer' });
+    assert.equal(r.status, 404, r.text);
+    assert.equal(r.json.code, 'NOT_FOUND');
+    assert.equal(r.json.field, 'username');
+    assert.deepEqual((await s.api('GET', `/api/v1/services/${svc.id}/members`)).json.items, [], 'nothing was added');
+  });
+
+  test('usage keeps naming a key after it is deleted (start and description)', async () => {
+    const svc = await createService(s, { name: 'Usage after delete' });
+    const k = await createKey(s, svc.id, { scope: 'metadata', description: 'batch importer' });
+    const live = await createKey(s, svc.id, { scope: 'metadata', description: 'still here' });
+    await verify(s, k.key);
+    await verify(s, live.key);
+    const seen = async () => {
+      const u = await s.api('GET', `/api/v1/services/${svc.id}/usage?hours=1`);
+      return u.json.keys.length === 2 ? u : null;
+    };
+    let u = null;
+    for (let i = 0; i < 40 && !(u = await seen()); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(u, 'both keys appear in usage once written behind');
+    assert.equal((await s.api('DELETE', `/api/v1/keys/${k.id}`)).status, 204);
+    u = await s.api('GET', `/api/v1/services/${svc.id}/usage?hours=1`);
+    assert.equal(u.status, 200);
+    const gone = u.json.keys.find((x) => x.keyId === k.id);
+    assert.ok(gone, 'the deleted key keeps its usage');
+    assert.equal(gone.start, k.start);
+    assert.equal(gone.description, 'batch importer');
+    assert.equal(gone.valid, 1);
+    const here = u.json.keys.find((x) => x.keyId === live.id);
+    assert.equal(here.start, live.start);
+    assert.equal(here.description, 'still here');
+  });
+
   describe('role matrix', () => {
     let svc, other, key, sess = {};
     before(async () => {

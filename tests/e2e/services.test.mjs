@@ -67,6 +67,39 @@ describe('services', () => {
     assert.equal(k.json.code, 'NOT_FOUND');
   });
 
+  test('names and descriptions refuse control characters (C0, DEL, C1), for services and keys alike', async () => {
+    const svc = await createService(s, { name: 'Clean' });
+    const key = await createKey(s, svc.id, { scope: 'metadata', description: 'clean' });
+    const dirty = ['a\n\t\u001b[31mb', 'line\nbreak', 'tab\there', 'bell\u0007', 'del\u007f', 'c1\u0085next', 'csi\u009b31m', '\r'];
+    const bad = [];
+    const check = async (label, m, p, body, field) => {
+      const r = await s.api(m, p, body);
+      if (r.status !== 400 || r.json?.code !== 'INVALID_FIELD' || r.json?.field !== field) bad.push(`${label}: ${r.status} ${r.text.slice(0, 100)}`);
+    };
+    for (const t of dirty) {
+      const l = JSON.stringify(t);
+      await check(`create name ${l}`, 'POST', '/api/v1/services', { name: t }, 'name');
+      await check(`create description ${l}`, 'POST', '/api/v1/services', { name: 'ok', description: t }, 'description');
+      await check(`update name ${l}`, 'PATCH', `/api/v1/services/${svc.id}`, { name: t }, 'name');
+      await check(`update description ${l}`, 'PATCH', `/api/v1/services/${svc.id}`, { description: t }, 'description');
+      await check(`key create ${l}`, 'POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata', description: t }, 'description');
+      await check(`key update ${l}`, 'PATCH', `/api/v1/keys/${key.id}`, { description: t }, 'description');
+    }
+    assert.deepEqual(bad, []);
+    const after = (await s.api('GET', `/api/v1/services/${svc.id}`)).json;
+    assert.equal(after.name, 'Clean', 'refused updates changed nothing');
+    assert.equal(after.description, '');
+    assert.equal((await s.api('GET', `/api/v1/keys/${key.id}`)).json.description, 'clean');
+    // Printable text of any script passes, including U+00A0 (the first code point after C1).
+    for (const t of ['Zürich – 東京 ✓', 'nbsp\u00a0here', 'quote " and \\ backslash']) {
+      const r = await s.api('POST', '/api/v1/services', { name: t, description: t });
+      assert.equal(r.status, 201, `${JSON.stringify(t)}: ${r.text}`);
+      assert.equal(r.json.name, t);
+      const k = await s.api('PATCH', `/api/v1/keys/${key.id}`, { description: t });
+      assert.equal(k.status, 200, k.text);
+    }
+  });
+
   test('pages with limit and cursor: 3+ pages, oldest first, every service once', async () => {
     const made = [];
     for (let i = 0; i < 8; i++) made.push((await createService(s, { name: `page ${i}` })).id);

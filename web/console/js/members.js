@@ -57,7 +57,7 @@ function addMemberForm(svc, members, users, reload) {
         toast(`${name} added as ${roleLabel(role.value).toLowerCase()}`);
         reload();
       } catch (err) {
-        if (err.status === 404 && !err.field) err.message = `There is no keyward account named “${name}”. A System Administrator creates accounts under People.`;
+        if (err.status === 404 && (err.field === 'username' || !err.field)) err.message = `There is no keyward account named “${name}”. A System Administrator creates accounts under People.`;
         if (err.code === 'MEMBER_EXISTS') err.message = `${name} is already a member of this service.`;
         showError(form, err.field ? err : Object.assign(err, { field: 'username' }));
       }
