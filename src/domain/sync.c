@@ -17,6 +17,8 @@ struct kw_sync {
     pthread_t thread;
     atomic_int stop;
     pthread_mutex_t mu; /* one reader at a time: the thread or a test */
+    pthread_mutex_t wait_mu;
+    pthread_cond_t wake; /* kw_sync_free wakes a thread that polls */
     _Atomic int64_t version;
     _Atomic int64_t last_ok_ms;
     int failing; /* logged once per outage */
@@ -68,19 +70,33 @@ enum kw_err kw_sync_once(struct kw_sync *s)
     return err;
 }
 
+/* Sleeps one interval unless kw_sync_free wakes it first. */
+static void pause_interval(struct kw_sync *s)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += s->interval_ms / 1000;
+    ts.tv_nsec += (long)(s->interval_ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->wait_mu);
+    while (!atomic_load(&s->stop) && pthread_cond_timedwait(&s->wake, &s->wait_mu, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&s->wait_mu);
+}
+
 static void *sync_main(void *arg)
 {
     struct kw_sync *s = arg;
-    struct timespec ts;
 
     while (!atomic_load(&s->stop)) {
         enum kw_err err = kw_store_wait_change(s->app->store, s->interval_ms);
-        if (err != KW_OK && err != KW_ERR_NOT_FOUND) {
-            /* no notifications (or the listening connection is down): poll at the interval */
-            ts.tv_sec = s->interval_ms / 1000;
-            ts.tv_nsec = (long)(s->interval_ms % 1000) * 1000000L;
-            nanosleep(&ts, NULL);
-        }
+        /* no notifications (or the listening connection is down): poll at the interval */
+        if (err != KW_OK && err != KW_ERR_NOT_FOUND)
+            pause_interval(s);
         if (!atomic_load(&s->stop))
             kw_sync_once(s);
     }
@@ -100,7 +116,15 @@ enum kw_err kw_sync_start(struct kw_app *app, int64_t since, int interval_ms, st
     atomic_init(&s->last_ok_ms, kw_time_now_ms());
     atomic_init(&s->stop, 0);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->wait_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &ca);
+    pthread_condattr_destroy(&ca);
     if (pthread_create(&s->thread, NULL, sync_main, s) != 0) {
+        pthread_cond_destroy(&s->wake);
+        pthread_mutex_destroy(&s->wait_mu);
         pthread_mutex_destroy(&s->mu);
         free(s);
         return KW_ERR_INTERNAL;
@@ -113,8 +137,13 @@ void kw_sync_free(struct kw_sync *s)
 {
     if (s == NULL)
         return;
+    pthread_mutex_lock(&s->wait_mu);
     atomic_store(&s->stop, 1);
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->wait_mu);
     pthread_join(s->thread, NULL);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->wait_mu);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
