@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
+#include "domain/audit.h"
 
 #define R "\xEF\xBF\xBD" /* U+FFFD */
 
@@ -87,6 +88,34 @@ static void test_json_accepts_every_sanitized_string(void **state)
     }
 }
 
+/* The audit list's repro: an event whose target is key_\xff\xfe renders (it used to drop out). */
+static void test_audit_event_printable(void **state)
+{
+    struct kw_audit_event e, p;
+    json_t *o;
+    (void)state;
+
+    kw_audit_event_init(&e, "key", "key_abc", "key.read", "key", "key_\xff\xfe", NULL, "denied");
+    snprintf(e.ip, sizeof(e.ip), "127.0.0.1");
+    memset(e.request_id, '\x80', sizeof(e.request_id) - 1); /* full field of invalid bytes */
+    e.request_id[sizeof(e.request_id) - 1] = '\0';
+    e.seq = 7;
+    e.hash[0] = 0xAB;
+    assert_null(json_pack("{s:s}", "target", e.target_id));
+    kw_audit_event_printable(&e, &p);
+    assert_string_equal(p.target_id, "key_" R R);
+    assert_string_equal(p.actor_id, "key_abc");
+    assert_string_equal(p.ip, "127.0.0.1");
+    assert_true(kw_utf8_valid(p.request_id, strlen(p.request_id)));
+    assert_int_equal(strlen(p.request_id), 63); /* 21 x U+FFFD, cut at a character boundary */
+    assert_int_equal(p.seq, 7);
+    assert_int_equal(p.hash[0], 0xAB);
+    assert_memory_equal(e.target_id, "key_\xff\xfe", 7); /* the stored bytes are untouched */
+    o = json_pack("{s:s, s:s, s:s}", "target", p.target_id, "requestId", p.request_id, "detail", p.detail);
+    assert_non_null(o);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -94,6 +123,7 @@ int main(void)
         cmocka_unit_test(test_invalid_is_replaced),
         cmocka_unit_test(test_truncates_at_boundary),
         cmocka_unit_test(test_json_accepts_every_sanitized_string),
+        cmocka_unit_test(test_audit_event_printable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
