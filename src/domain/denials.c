@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/timeutil.h"
 #include "core/utf8.h"
 #include "crypto/crypto.h"
 #include "domain/audit.h"
@@ -223,16 +224,18 @@ int kw_denials_record(struct kw_denials *d, const struct kw_denial *in)
 static void set_detail(struct kw_audit_event *ev, const struct bucket *b)
 {
     char path[3 * SAMPLE_PATH_MAX + 1], reason[3 * sizeof(b->reason)], rid[3 * sizeof(b->request_id)];
+    char first[KW_TIME_RFC3339_LEN];
     size_t cap = sizeof(path);
     json_t *o;
     char *text;
 
     kw_utf8_sanitize(b->reason, strlen(b->reason), reason, sizeof(reason));
     kw_utf8_sanitize(b->request_id, strlen(b->request_id), rid, sizeof(rid));
+    kw_time_format(b->first_ms, first);
     for (;;) {
         kw_utf8_sanitize(b->path, b->path_len, path, cap);
-        o = json_pack("{s:I, s:s, s:{s:s, s:s}}", "count", (json_int_t)b->count, "code", reason, "sample",
-                      "path", path, "requestId", rid);
+        o = json_pack("{s:I, s:s, s:{s:s, s:s, s:s}}", "count", (json_int_t)b->count, "code", reason, "sample",
+                      "path", path, "requestId", rid, "time", first);
         if (o != NULL && b->overflow)
             json_object_set_new(o, "overflow", json_true());
         text = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -254,7 +257,6 @@ static void to_event(const struct bucket *b, struct kw_audit_event *ev)
     kw_utf8_sanitize(b->actor_id, strlen(b->actor_id), actor, sizeof(actor));
     kw_utf8_sanitize(b->ip, strlen(b->ip), ip, sizeof(ip));
     kw_audit_event_init(ev, b->actor_type, actor, b->action, NULL, NULL, NULL, "denied");
-    ev->time = b->first_ms;
     set(ev->ip, sizeof(ev->ip), ip);
     kw_utf8_sanitize(b->request_id, strlen(b->request_id), ev->request_id, sizeof(ev->request_id));
     set_detail(ev, b);

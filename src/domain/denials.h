@@ -9,8 +9,8 @@
  * add up. kw_denials_collect turns closed buckets into audit events:
  *   action = the refused action ("auth.denied", "key.create", ...), outcome "denied",
  *   actor, ip = the bucket's (overflow: actor "anonymous"/"*", ip ""),
- *   time = the first refusal, request_id = the sample's,
- *   detail = {"count":N,"code":"<reason>","sample":{"path":"...","requestId":"..."}}
+ *   time = when it is recorded (after the minute closed, so times follow seq), request_id = the sample's,
+ *   detail = {"count":N,"code":"<reason>","sample":{"path":"...","requestId":"...","time":"<RFC 3339>"}}
  *            (+ "overflow":true on an overflow bucket; path sanitised to UTF-8, at most 128 bytes).
  *
  * Thread-safe: record is called by the event loops (sharded mutexes, no allocation, no I/O);

@@ -10,7 +10,7 @@ import { closeSync, mkdirSync, openSync, rmSync, statSync, unlinkSync, writeSync
 import http from 'node:http';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { filesUnder, startServer, tempDir, waitFor } from './lib/server.mjs';
+import { TIME_RE, filesUnder, startServer, tempDir, waitFor } from './lib/server.mjs';
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: 16 });
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -129,6 +129,8 @@ describe('floods', () => {
       assert.deepEqual(e.actor, { type: 'anonymous', id: 'anonymous' });
       assert.equal(e.ip, '127.0.0.1');
       assert.equal(e.detail.sample.path, '/api/v1/services');
+      assert.match(e.detail.sample.time, TIME_RE);
+      assert.ok(Date.parse(e.detail.sample.time) <= Date.parse(e.time), 'recorded after its first refusal');
       assert.equal(e.requestId, e.detail.sample.requestId);
       sum[e.detail.code] = (sum[e.detail.code] || 0) + e.detail.count;
     }
