@@ -47,7 +47,7 @@ struct shard {
 struct kw_denials {
     uint64_t seed;
     size_t max;
-    atomic_size_t live; /* ordinary buckets over all shards */
+    atomic_size_t live;           /* ordinary buckets over all shards */
     struct bucket scratch[SLOTS]; /* collect only (one thread) */
     struct shard shards[NSHARDS];
 };
@@ -234,8 +234,8 @@ static void set_detail(struct kw_audit_event *ev, const struct bucket *b)
     kw_time_format(b->first_ms, first);
     for (;;) {
         kw_utf8_sanitize(b->path, b->path_len, path, cap);
-        o = json_pack("{s:I, s:s, s:{s:s, s:s, s:s}}", "count", (json_int_t)b->count, "code", reason, "sample",
-                      "path", path, "requestId", rid, "time", first);
+        o = json_pack("{s:I, s:s, s:{s:s, s:s, s:s}}", "count", (json_int_t)b->count, "code", reason,
+                      "sample", "path", path, "requestId", rid, "time", first);
         if (o != NULL && b->overflow)
             json_object_set_new(o, "overflow", json_true());
         text = o ? json_dumps(o, JSON_COMPACT) : NULL;

@@ -357,13 +357,14 @@ static void report(struct kw_writer *w, int final)
     uint64_t denials = atomic_load(&w->dropped_denials), dropped = audit + usage + denials;
 
     if (fails > w->fail_log.reported && log_due(&w->fail_log, now, final)) {
-        kw_log_error("write-behind flush failed, will retry", "err=%s failures=%llu events_waiting=%zu keys_waiting=%zu",
-                     kw_err_str(w->fail_err), (unsigned long long)(fails - w->fail_log.reported), w->npend,
-                     w->touches.n);
+        kw_log_error("write-behind flush failed, will retry",
+                     "err=%s failures=%llu events_waiting=%zu keys_waiting=%zu", kw_err_str(w->fail_err),
+                     (unsigned long long)(fails - w->fail_log.reported), w->npend, w->touches.n);
         w->fail_log.reported = fails;
     }
     if (dropped > w->drop_log.reported && log_due(&w->drop_log, now, final)) {
-        kw_log_warn("write-behind data dropped", "since_last=%llu audit_total=%llu usage_total=%llu denials_total=%llu",
+        kw_log_warn("write-behind data dropped",
+                    "since_last=%llu audit_total=%llu usage_total=%llu denials_total=%llu",
                     (unsigned long long)(dropped - w->drop_log.reported), (unsigned long long)audit,
                     (unsigned long long)usage, (unsigned long long)denials);
         w->drop_log.reported = dropped;

@@ -27,8 +27,9 @@
 
 struct kw_writer;
 
-#define KW_WRITER_QUEUE_MAX 100000  /* audit events waiting (failed batch included); beyond: dropped, counted */
-#define KW_WRITER_TOUCH_MAX 65536   /* (key, minute) usage entries waiting; beyond: counts dropped, counted */
+#define KW_WRITER_QUEUE_MAX                                                                                  \
+    100000                        /* audit events waiting (failed batch included); beyond: dropped, counted */
+#define KW_WRITER_TOUCH_MAX 65536 /* (key, minute) usage entries waiting; beyond: counts dropped, counted */
 #define KW_WRITER_LOG_EVERY_MS 10000 /* at most one "flush failing" / "dropped" log line per this */
 
 struct kw_writer_stats {

@@ -38,12 +38,12 @@ static void test_invalid_is_replaced(void **state)
     /* The repro: GET /api/v1/keys/key_\xff\xfe. */
     assert_false(kw_utf8_valid("key_\xFF\xFE", 6));
     check("key_\xFF\xFE", 6, "key_" R R);
-    check("\x80x", 2, R "x");                         /* lone continuation */
-    check("\xC0\xAF", 2, R R);                        /* overlong '/' */
-    check("\xE0\x80\xAF", 3, R R R);                  /* overlong 3-byte */
-    check("\xED\xA0\x80", 3, R R R);                  /* surrogate U+D800 */
-    check("\xF4\x90\x80\x80", 4, R R R R);            /* above U+10FFFF */
-    check("\xE2\x82", 2, R);                          /* truncated: one maximal subpart */
+    check("\x80x", 2, R "x");              /* lone continuation */
+    check("\xC0\xAF", 2, R R);             /* overlong '/' */
+    check("\xE0\x80\xAF", 3, R R R);       /* overlong 3-byte */
+    check("\xED\xA0\x80", 3, R R R);       /* surrogate U+D800 */
+    check("\xF4\x90\x80\x80", 4, R R R R); /* above U+10FFFF */
+    check("\xE2\x82", 2, R);               /* truncated: one maximal subpart */
     check("\xE2\x82x", 3, R "x");
     check("\xF0\x9F\x94", 3, R);
     check("a\xF5z", 3, "a" R "z");

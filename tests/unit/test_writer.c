@@ -405,8 +405,8 @@ static void test_concurrent_totals(void **state)
 static void deny(struct kw_denials *d, const char *ip, const char *reason, const char *path, const char *rid,
                  int64_t now)
 {
-    struct kw_denial in = {ip, reason, "auth.denied", "anonymous", "anonymous", path,
-                           path ? strlen(path) : 0, rid, now};
+    struct kw_denial in = {
+        ip, reason, "auth.denied", "anonymous", "anonymous", path, path ? strlen(path) : 0, rid, now};
     assert_int_equal(kw_denials_record(d, &in), 1);
 }
 
@@ -466,7 +466,7 @@ static void test_denials_aggregate_per_minute(void **state)
     for (int i = 0; i < 300; i++)
         deny(d, "10.0.0.2", "UNAUTHENTICATED", "/x", "rid-b", m + 200);
     deny(d, "10.0.0.1", "UNAUTHENTICATED", "/next", "rid-next", m + 60000); /* the next minute */
-    assert_int_equal(kw_denials_collect(d, m + 59999, 0, on_emit, e), 0); /* still open */
+    assert_int_equal(kw_denials_collect(d, m + 59999, 0, on_emit, e), 0);   /* still open */
     assert_int_equal(kw_denials_collect(d, m + 60000, 0, on_emit, e), 3);
     ev = find(e, "10.0.0.1", "UNAUTHENTICATED");
     assert_non_null(ev);
@@ -573,8 +573,15 @@ static void test_writer_writes_denials_at_shutdown(void **state)
     struct kw_writer *w;
     struct kw_writer_stats st;
     struct seen s;
-    struct kw_denial in = {"127.0.0.1", "UNAUTHENTICATED", "auth.denied", "anonymous", "anonymous",
-                           "/api/v1/services", 16, "rid", 0};
+    struct kw_denial in = {"127.0.0.1",
+                           "UNAUTHENTICATED",
+                           "auth.denied",
+                           "anonymous",
+                           "anonymous",
+                           "/api/v1/services",
+                           16,
+                           "rid",
+                           0};
 
     fixture_open(f);
     assert_int_equal(kw_writer_start(f->wb, f->kc, 20, &w), KW_OK);
