@@ -171,7 +171,7 @@ char *kw_metrics_append_writer(char *buf, size_t *len, const struct kw_writer_st
              "keyward_writer_dropped_total{kind=\"denials\"} %llu\n",
          (unsigned long long)ws->dropped_audit, (unsigned long long)ws->dropped_usage,
          (unsigned long long)ws->dropped_denials);
-    emit(&o, "# HELP keyward_writer_flush_failures_total Write-behind flushes that failed (each is retried).\n"
+    emit(&o, "# HELP keyward_writer_flush_failures_total Write-behind flushes that failed (each retried).\n"
              "# TYPE keyward_writer_flush_failures_total counter\nkeyward_writer_flush_failures_total %llu\n"
              "# HELP keyward_writer_queue_depth Audit events waiting to be written.\n"
              "# TYPE keyward_writer_queue_depth gauge\nkeyward_writer_queue_depth %llu\n",
