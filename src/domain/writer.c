@@ -471,9 +471,11 @@ void kw_writer_free(struct kw_writer *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    if (w->npend != 0 || w->touches.n != 0)
+    /* After the last flush: its batch if it failed, and anything appended after it (nothing once the
+     * event loops have stopped, as kw_app_close ensures). */
+    if (w->queued != 0 || w->touches.n != 0)
         kw_log_error("write-behind data lost at shutdown", "err=%s events=%zu keys=%zu",
-                     kw_err_str(w->last_err), w->npend, w->touches.n);
+                     kw_err_str(w->last_err), w->queued, w->touches.n);
     free_chunks(w->pend_head);
     free_chunks(w->head);
     free_chunks(w->spare);
