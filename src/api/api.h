@@ -54,6 +54,7 @@ struct kw_api_res {
     size_t nheaders;
     const char *route;  /* route template for metrics ("/api/v1/keys/{keyId}"), never NULL after handle */
     int verify_code;    /* enum kw_verify_code of a verification, or -1 */
+    char audit_service_id[KW_ID_MAX]; /* a verification: the verified key's service, for its audit event */
 };
 
 /* Reason phrase / problem title of an HTTP status ("Not Found"). Never NULL. */

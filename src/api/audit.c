@@ -6,6 +6,7 @@
 #include "api/internal.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
+#include "domain/audit.h"
 #include "domain/audit_query.h"
 
 static json_t *ref_json(const char *type, const char *id)
@@ -15,10 +16,17 @@ static json_t *ref_json(const char *type, const char *id)
     return json_pack("{s:s, s:s}", "type", type[0] ? type : "unknown", "id", id);
 }
 
-static json_t *event_json(const struct kw_audit_event *e)
+/* Renders a stored event; its strings are made valid UTF-8 first (the chain keeps the stored bytes),
+ * so json_pack cannot fail on them and no stored event drops out of a list. */
+static json_t *event_json(const struct kw_audit_event *stored)
 {
     char hash[2 * KW_HASH_LEN + 1], prev[2 * KW_HASH_LEN + 1];
-    json_t *detail = e->detail[0] ? json_loads(e->detail, 0, NULL) : NULL;
+    struct kw_audit_event v;
+    const struct kw_audit_event *e = &v;
+    json_t *detail;
+
+    kw_audit_event_printable(stored, &v);
+    detail = e->detail[0] ? json_loads(e->detail, 0, NULL) : NULL;
 
     kw_crypto_hex(e->hash, KW_HASH_LEN, hash);
     kw_crypto_hex(e->prev_hash, KW_HASH_LEN, prev);

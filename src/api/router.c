@@ -7,6 +7,7 @@
 #include "domain/accounts.h"
 #include "domain/commit_internal.h"
 #include "domain/keys.h"
+#include "domain/writer.h"
 
 enum route_auth {
     AUTH_NONE,      /* public */
@@ -127,12 +128,21 @@ static int method_is(const struct kw_api_req *req, const char *m)
     return req->method_len == n && memcmp(req->method, m, n) == 0;
 }
 
+/* Refusals are not audited one by one: they are counted per (ip, reason, actor, action) and minute,
+ * and the writer records one event per bucket when its minute closes (domain/denials.h). */
+static void audit_refusal(struct kw_api_ctx *c, const char *action, const char *reason)
+{
+    struct kw_denial d = {c->actor.ip, reason, action, c->actor.type, c->actor.id, c->req->path,
+                          c->req->path_len, c->req->request_id, c->req->now_ms};
+
+    kw_writer_deny(c->app->writer, &d);
+}
+
 static int refuse(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *res, int status,
                   const char *code, const char *detail)
 {
     kw_api_fail(c, res, status, code, detail, NULL);
-    kw_domain_audit_async(c->app, &c->actor, r->action ? r->action : "request", NULL,
-                          c->params[0][0] ? c->params[0] : NULL, NULL, "denied", NULL);
+    audit_refusal(c, r->action ? r->action : "request", code);
     return 0;
 }
 
@@ -192,7 +202,8 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
                     c->principal.presented ? "The credential or session is not valid (or has expired)."
                                            : "No credential was sent: use Authorization: Bearer, or log in.",
                     NULL);
-        kw_domain_audit_async(c->app, &c->actor, "auth.denied", NULL, NULL, NULL, "denied", NULL);
+        audit_refusal(c, "auth.denied",
+                      c->principal.presented ? kw_verify_code_str(c->principal.code) : "UNAUTHENTICATED");
         return 0;
     }
     if (!csrf_ok(c))
@@ -230,6 +241,17 @@ static void not_routed(struct kw_api_ctx *c, struct kw_api_res *res, const char 
     }
     kw_api_header(res, "Allow", "%s", allow);
     kw_api_fail(c, res, 405, "METHOD_NOT_ALLOWED", "This endpoint does not take that method.", NULL);
+}
+
+/* key.verify: on the verified key's service (when the caller may see it), outcome by the answer. */
+static void audit_verification(struct kw_api_ctx *c, const struct route *r, const struct kw_api_res *res)
+{
+    char detail[48];
+    const char *svc = res->audit_service_id[0] != '\0' ? res->audit_service_id : NULL;
+
+    snprintf(detail, sizeof(detail), "{\"code\":\"%s\"}", kw_verify_code_str(res->verify_code));
+    kw_domain_audit_async(c->app, &c->actor, r->action, NULL, NULL, svc,
+                          res->verify_code == KW_VERIFY_VALID ? "success" : "denied", detail);
 }
 
 void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_api_res *res)
@@ -278,6 +300,10 @@ void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_a
     /* Successful writes were audited in their transaction; the rest is written behind. */
     if (r->write && res->status < 400)
         return;
+    if (res->verify_code >= 0) {
+        audit_verification(&c, r, res);
+        return;
+    }
     kw_domain_audit_async(app, &c.actor, r->action, NULL, c.params[0][0] ? c.params[0] : NULL, NULL,
                           res->status < 400 ? "success" : "failure", NULL);
 }

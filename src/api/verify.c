@@ -31,6 +31,8 @@ void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res)
         r.key_id[0] = '\0';
     }
     res->verify_code = (int)r.code;
+    if (r.key_id[0] != '\0')
+        snprintf(res->audit_service_id, sizeof(res->audit_service_id), "%s", r.service_id);
     o = json_pack("{s:b, s:s}", "valid", r.code == KW_VERIFY_VALID, "code", kw_verify_code_str(r.code));
     if (o != NULL && r.key_id[0] != '\0') {
         json_object_set_new(o, "keyId", json_string(r.key_id));

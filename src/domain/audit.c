@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "crypto/crypto.h"
 
 /* Upper bound of canonical(): two integers plus every text field at full size with its prefix. */
@@ -77,6 +78,24 @@ void kw_audit_event_init(struct kw_audit_event *ev, const char *actor_type, cons
     copy(ev->target_id, sizeof(ev->target_id), target_id);
     copy(ev->service_id, sizeof(ev->service_id), service_id);
     copy(ev->outcome, sizeof(ev->outcome), outcome);
+}
+
+#define PRINTABLE(o, e, f) kw_utf8_sanitize((e)->f, strnlen((e)->f, sizeof((e)->f)), (o)->f, sizeof((o)->f))
+
+void kw_audit_event_printable(const struct kw_audit_event *e, struct kw_audit_event *out)
+{
+    *out = *e;
+    PRINTABLE(out, e, id);
+    PRINTABLE(out, e, actor_type);
+    PRINTABLE(out, e, actor_id);
+    PRINTABLE(out, e, action);
+    PRINTABLE(out, e, target_type);
+    PRINTABLE(out, e, target_id);
+    PRINTABLE(out, e, service_id);
+    PRINTABLE(out, e, outcome);
+    PRINTABLE(out, e, ip);
+    PRINTABLE(out, e, request_id);
+    PRINTABLE(out, e, detail);
 }
 
 enum kw_err kw_audit_hash(const struct kw_audit_event *e, uint8_t out[KW_HASH_LEN])

@@ -24,6 +24,12 @@ void kw_audit_event_init(struct kw_audit_event *ev, const char *actor_type, cons
                          const char *action, const char *target_type, const char *target_id,
                          const char *service_id, const char *outcome);
 
+/* For rendering only: copies e into out with every text field made valid UTF-8 (ill-formed bytes become
+ * U+FFFD, cut at a character boundary to the field's size), so a JSON encoder never refuses a stored
+ * event (jansson's json_pack returns NULL on invalid UTF-8, which dropped the event from the list).
+ * seq, time and hashes are copied unchanged: verify and chain always use the stored bytes. out != e. */
+void kw_audit_event_printable(const struct kw_audit_event *e, struct kw_audit_event *out);
+
 /* Computes the hash of ev given ev->prev_hash and ev->seq (used by chain and verify). */
 enum kw_err kw_audit_hash(const struct kw_audit_event *ev, uint8_t out[KW_HASH_LEN]);
 

@@ -126,6 +126,11 @@ static void serve_metrics(struct kw_server *srv, struct kw_api_res *res)
 {
     res->body = kw_metrics_render(srv->metrics, (size_t)srv->nworkers, kw_keycache_count(srv->app->keys),
                                   &res->body_len);
+    if (res->body != NULL) {
+        struct kw_writer_stats ws;
+        kw_writer_stats(srv->app->writer, &ws);
+        res->body = kw_metrics_append_writer(res->body, &res->body_len, &ws);
+    }
     res->status = res->body ? 200 : 500;
     res->content_type = "text/plain; version=0.0.4";
     res->route = "/metrics";

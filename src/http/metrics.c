@@ -159,3 +159,27 @@ char *kw_metrics_render(struct kw_metrics *const *workers, size_t n, size_t keys
     *len = o.len;
     return o.buf;
 }
+
+char *kw_metrics_append_writer(char *buf, size_t *len, const struct kw_writer_stats *ws)
+{
+    struct out o = {buf, *len, *len + 1, 0};
+
+    emit(&o, "# HELP keyward_writer_dropped_total Write-behind data dropped (queue or table full), by kind.\n"
+             "# TYPE keyward_writer_dropped_total counter\n"
+             "keyward_writer_dropped_total{kind=\"audit\"} %llu\n"
+             "keyward_writer_dropped_total{kind=\"usage\"} %llu\n"
+             "keyward_writer_dropped_total{kind=\"denials\"} %llu\n",
+         (unsigned long long)ws->dropped_audit, (unsigned long long)ws->dropped_usage,
+         (unsigned long long)ws->dropped_denials);
+    emit(&o, "# HELP keyward_writer_flush_failures_total Write-behind flushes that failed (each retried).\n"
+             "# TYPE keyward_writer_flush_failures_total counter\nkeyward_writer_flush_failures_total %llu\n"
+             "# HELP keyward_writer_queue_depth Audit events waiting to be written.\n"
+             "# TYPE keyward_writer_queue_depth gauge\nkeyward_writer_queue_depth %llu\n",
+         (unsigned long long)ws->flush_failures, (unsigned long long)ws->queue_depth);
+    if (o.failed) {
+        free(o.buf);
+        return NULL;
+    }
+    *len = o.len;
+    return o.buf;
+}

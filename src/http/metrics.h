@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "domain/keycache.h"
+#include "domain/writer.h"
 
 #define KW_METRICS_ROUTE_SLOTS 128
 #define KW_METRICS_BUCKETS 14
@@ -32,5 +33,9 @@ void kw_metrics_record(struct kw_metrics *m, const char *route, int status, int 
 
 /* Renders Prometheus text for all workers into a malloc'd string (*len set). NULL on ENOMEM. */
 char *kw_metrics_render(struct kw_metrics *const *workers, size_t n, size_t keys_cached, size_t *len);
+
+/* Appends the write-behind counters (dropped per kind, flush failures, queue depth) to a body from
+ * kw_metrics_render; returns the grown buffer (*len updated), or NULL on ENOMEM (buf is then freed). */
+char *kw_metrics_append_writer(char *buf, size_t *len, const struct kw_writer_stats *ws);
 
 #endif

@@ -123,19 +123,8 @@ describe('audit', () => {
     assert.equal(k.ip, '127.0.0.1');
   });
 
-  test('calls with a missing or invalid credential are recorded as auth.denied by anonymous', async () => {
-    for (const req of ['req-denied-bad', 'req-denied-none']) {
-      const e = await byReq(req);
-      assert.equal(e.action, 'auth.denied', req);
-      assert.equal(e.outcome, 'denied', req);
-      assert.equal(e.actor.type, 'anonymous', req);
-      assert.equal(e.ip, '127.0.0.1');
-    }
-    const denied = await all('action=auth.denied');
-    assert.ok(denied.length >= 2);
-    assert.ok(denied.every((e) => e.action === 'auth.denied' && e.outcome === 'denied'));
-    assert.ok(!JSON.stringify(denied).includes('not-a-valid-token-at-all'), 'the presented token is not recorded');
-  });
+  // Refusals (auth.denied) are aggregated per source, reason and minute and written when the minute
+  // closes or at shutdown: their shape and counts are checked across a restart in floods.test.mjs.
 
   test('filters: actor, action (exact and prefix*), target, serviceId, since/until, combined', async () => {
     const everything = await all();
