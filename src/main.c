@@ -73,6 +73,7 @@ static int cmd_serve(int argc, char **argv)
 
     if (rc != 0)
         return rc == 1 ? 0 : rc;
+    kw_http_signals_block(); /* before kw_app_open starts the writer: no thread may take SIGTERM */
     err = kw_app_open(&app, &cfg);
     memset(cfg.root_token, 0, sizeof(cfg.root_token));
     if (err != KW_OK) {

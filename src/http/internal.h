@@ -17,7 +17,10 @@ struct kw_worker {
     int index;
     int fd;
     h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listener;
+    h2o_socket_t *listener; /* NULL once the drain has closed it */
+    h2o_timeout_t backoff;  /* accept pause at the descriptor limit */
+    h2o_timeout_entry_t backoff_entry;
+    unsigned fd_starved;    /* pauses in the current episode; 0 = accepting normally */
     pthread_t thread;
     uint64_t requests; /* request-id counter */
     struct kw_metrics metrics;
