@@ -197,6 +197,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct kw_api_res res;
     char rid[KW_REQUEST_ID_MAX + 1], ip[64];
 
+    if (w->ctx.shutdown_requested)
+        req->http1_is_persistent = 0; /* draining: a request parsed before the stop gets Connection: close */
     request_id(w, req, rid);
     if (serve_console(req, rid))
         return 0;
