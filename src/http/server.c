@@ -214,17 +214,18 @@ static void worker_start(struct kw_server *srv, struct kw_worker *w, h2o_hostcon
 static void setup_globalconf(struct kw_server *srv)
 {
     const struct kw_config *cfg = srv->cfg;
-    int64_t hard = cfg->max_body_bytes * 4 < (1 << 20) ? (1 << 20) : cfg->max_body_bytes * 4;
     h2o_hostconf_t *host;
 
     h2o_config_init(&srv->globalconf);
-    srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("keyward"));
-    /* h2o answers a plain 413 past this hard cap; below it keyward answers problem+json at its own cap. */
-    srv->globalconf.max_request_entity_size = (size_t)hard;
+    /* No Server header: it is one sprintf per response in h2o's flatten_headers, and a fingerprint. */
+    srv->globalconf.server_name = h2o_iovec_init(NULL, 0);
+    /* h2o refuses a declared Content-Length over this before reading the body, and a chunked body as soon
+     * as it grows past it; the filter on the fallback path turns its 413 into keyward's problem. */
+    srv->globalconf.max_request_entity_size = (size_t)cfg->max_body_bytes;
     srv->globalconf.http1.req_timeout = (uint64_t)cfg->idle_timeout_s * 1000;
     srv->globalconf.http1.upgrade_to_http2 = 0;
     host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    kw_http_register(srv, h2o_config_register_path(host, "/", 0));
+    kw_http_register(srv, h2o_config_register_path(host, "/", 0), &host->fallback_path);
 }
 
 static void signal_set(sigset_t *set)
@@ -304,6 +305,8 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
         srv.workers[i].srv = &srv;
         srv.workers[i].index = i;
         srv.metrics[i] = &srv.workers[i].metrics;
+        snprintf(srv.workers[i].rid_prefix, sizeof(srv.workers[i].rid_prefix), "%s-%d-", srv.boot_id, i);
+        srv.workers[i].rid_prefix_len = strlen(srv.workers[i].rid_prefix);
         worker_start(&srv, &srv.workers[i], srv.globalconf.hosts);
     }
     for (i = 0; i < srv.nworkers; i++)
