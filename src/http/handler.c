@@ -281,7 +281,12 @@ static void fill_api_req(h2o_req_t *req, const struct kw_req_headers *hs, int he
     SET(csrf, hs->csrf);
     a->ip = ip;
     a->request_id = rid;
-    a->now_ms = kw_time_now_ms();
+    /* h2o's per-loop-iteration wall clock, taken when the request began: no clock call of our own. */
+    if (req->timestamps.request_begin_at.tv_sec != 0)
+        a->now_ms = (int64_t)req->timestamps.request_begin_at.tv_sec * 1000 +
+                    req->timestamps.request_begin_at.tv_usec / 1000;
+    else
+        a->now_ms = kw_time_now_ms();
 }
 
 #undef SET
