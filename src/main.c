@@ -130,6 +130,7 @@ static int cmd_serve(int argc, char **argv)
     }
     if ((rc = load_config(&cfg, argc, argv, KW_LOG_DEBUG)) != 0)
         return rc;
+    kw_http_signals_block(); /* before kw_app_open starts the writer: no thread may take SIGTERM */
     err = kw_app_open(&app, &cfg);
     memset(cfg.root_token, 0, sizeof(cfg.root_token));
     if (err != KW_OK) {

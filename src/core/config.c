@@ -93,6 +93,8 @@ static const struct setting settings[] = {
      "largest total size of request headers (431 above)"},
     {"idle-timeout", T_INT, S(idle_timeout_s), 1, 3600, "10", 0, NULL, NULL,
      "seconds before an idle connection is closed"},
+    {"shutdown-timeout", T_INT, S(shutdown_timeout_s), 0, 300, "5", 0, NULL, NULL,
+     "seconds a stop waits for open requests before closing connections"},
     {"log-level", T_STR, S(log_level), 0, 0, "info", 0, check_level, "must be debug, info, warn or error",
      "minimum level logged: debug, info, warn or error"},
     {"flush-interval-ms", T_INT, S(flush_interval_ms), 10, 1000, "500", 0, NULL, NULL,

@@ -22,6 +22,7 @@ struct kw_config {
     int64_t max_body_bytes;  /* JSON body cap; default 65536 */
     int64_t max_header_bytes;/* total request header cap; default 8192 */
     int idle_timeout_s;      /* idle connection timeout; default 10 */
+    int shutdown_timeout_s;  /* SIGTERM drain deadline for open requests; default 5 */
     char log_level[16];      /* debug|info|warn|error */
     int flush_interval_ms;   /* write-behind flush period; default 200 */
     int argon2_memory_kib;   /* Argon2id memory cost; default 19456 (OWASP) */

@@ -1,4 +1,5 @@
 /* handler.c - the one h2o handler: limits, request id, peer address, /metrics, then api/. */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,83 +18,173 @@ struct kw_handler {
     struct kw_server *srv;
 };
 
-static const h2o_header_t *find(h2o_req_t *req, const char *name, size_t len)
+/* The request headers keyward reads, found in one pass (h2o lower-cases names; tokens compare by
+ * pointer), and their total size for the max-header-bytes cap. */
+#define KW_XFF_HEADERS_MAX 8 /* X-Forwarded-For header lines looked at (the last ones) */
+
+struct kw_req_headers {
+    const h2o_iovec_t *content_type, *authorization, *api_key, *cookie, *csrf, *request_id;
+    size_t bytes;
+    int authorization_count, api_key_count; /* repeated credentials are refused as ambiguous */
+    struct kw_netaddr_span xff[KW_XFF_HEADERS_MAX]; /* the right-most X-Forwarded-For lines, in order */
+    size_t nxff;
+};
+
+static void add_xff(struct kw_req_headers *out, const h2o_iovec_t *v)
 {
-    ssize_t i = h2o_find_header_by_str(&req->headers, name, len, -1);
-    return i < 0 ? NULL : &req->headers.entries[i];
+    if (out->nxff == KW_XFF_HEADERS_MAX) /* keep the right-most lines */
+        memmove(out->xff, out->xff + 1, --out->nxff * sizeof(out->xff[0]));
+    out->xff[out->nxff].p = v->base;
+    out->xff[out->nxff++].len = v->len;
+}
+
+static void scan_headers(h2o_req_t *req, struct kw_req_headers *out)
+{
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    out->bytes = req->input.path.len + req->input.method.len;
+    for (i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        const h2o_iovec_t *n = h->name, **slot = NULL;
+        out->bytes += n->len + h->value.len + 4;
+        if (n == &H2O_TOKEN_AUTHORIZATION->buf) {
+            slot = &out->authorization;
+            out->authorization_count++;
+        }
+        else if (n == &H2O_TOKEN_CONTENT_TYPE->buf)
+            slot = &out->content_type;
+        else if (n == &H2O_TOKEN_COOKIE->buf)
+            slot = &out->cookie;
+        else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-api-key"))) {
+            slot = &out->api_key;
+            out->api_key_count++;
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-forwarded-for")))
+            add_xff(out, &h->value);
+        else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-csrf-token")))
+            slot = &out->csrf;
+        else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-request-id")))
+            slot = &out->request_id;
+        if (slot != NULL && *slot == NULL) /* the first of repeated headers, as h2o_find_header did */
+            *slot = &h->value;
+    }
 }
 
 /* A client's X-Request-Id is kept when it is 1..KW_REQUEST_ID_MAX characters of [A-Za-z0-9._-]. */
 #define KW_REQUEST_ID_MAX 64 /* a client's X-Request-Id up to this many characters is kept */
 
-static void request_id(struct kw_worker *w, h2o_req_t *req, char out[KW_REQUEST_ID_MAX + 1])
+static int client_id_ok(const h2o_iovec_t *v)
 {
-    const h2o_header_t *h = find(req, H2O_STRLIT("x-request-id"));
     size_t i;
 
-    if (h != NULL && h->value.len > 0 && h->value.len <= KW_REQUEST_ID_MAX) {
-        for (i = 0; i < h->value.len; i++) {
-            char ch = h->value.base[i];
-            if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' ||
-                  ch == '_' || ch == '.'))
-                break;
-        }
-        if (i == h->value.len) {
-            memcpy(out, h->value.base, i);
-            out[i] = '\0';
-            return;
-        }
+    if (v == NULL || v->len == 0 || v->len > KW_REQUEST_ID_MAX)
+        return 0;
+    for (i = 0; i < v->len; i++) {
+        char ch = v->base[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '-' ||
+              ch == '_' || ch == '.'))
+            return 0;
     }
-    snprintf(out, KW_REQUEST_ID_MAX + 1, "%s-%d-%llx", w->srv->boot_id, w->index, (unsigned long long)++w->requests);
+    return 1;
 }
 
-#define KW_XFF_HEADERS_MAX 8 /* X-Forwarded-For header lines looked at (the last ones) */
+/* The client's id if acceptable, else "<boot>-<worker>-<counter in hex>", formatted by hand (this is
+ * on every request: no printf). Returns the length; out is NUL-terminated. */
+static size_t request_id(struct kw_worker *w, const h2o_iovec_t *client, char out[KW_REQUEST_ID_MAX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t n;
+    size_t len, digits = 0;
+
+    if (client_id_ok(client)) {
+        memcpy(out, client->base, client->len);
+        out[client->len] = '\0';
+        return client->len;
+    }
+    len = w->rid_prefix_len;
+    memcpy(out, w->rid_prefix, len);
+    n = ++w->requests;
+    for (uint64_t v = n; v != 0; v >>= 4)
+        digits++;
+    for (size_t i = digits; i > 0; i--, n >>= 4)
+        out[len + i - 1] = hex[n & 15];
+    len += digits;
+    out[len] = '\0';
+    return len;
+}
+
+/* The socket peer as text: dotted-quad by hand for IPv4 (every request needs it), getnameinfo else. */
+static void numeric_host(const struct sockaddr_storage *ss, socklen_t len, char out[KW_NETADDR_TEXT_MAX])
+{
+    char *o = out;
+
+    out[0] = '\0';
+    if (len >= sizeof(struct sockaddr_in) && ss->ss_family == AF_INET) {
+        const unsigned char *b = (const unsigned char *)&((const struct sockaddr_in *)ss)->sin_addr;
+        for (int i = 0; i < 4; i++) {
+            if (b[i] >= 100)
+                *o++ = (char)('0' + b[i] / 100);
+            if (b[i] >= 10)
+                *o++ = (char)('0' + b[i] / 10 % 10);
+            *o++ = (char)('0' + b[i] % 10);
+            *o++ = i < 3 ? '.' : '\0';
+        }
+        return;
+    }
+    if (len == 0 || h2o_socket_getnumerichost((struct sockaddr *)ss, len, out) == SIZE_MAX)
+        out[0] = '\0';
+}
 
 /* The client's address: the socket peer, or when the peer is a trusted proxy, what its
  * X-Forwarded-For says (core/netaddr.h has the walk). Every header line counts, in order. */
-static void peer(h2o_req_t *req, char out[KW_NETADDR_TEXT_MAX])
+static void peer(h2o_req_t *req, const struct kw_req_headers *hs, char out[KW_NETADDR_TEXT_MAX])
 {
     const struct kw_config *cfg = ((struct kw_worker *)req->conn->ctx)->srv->cfg;
-    struct kw_netaddr_span xff[KW_XFF_HEADERS_MAX];
     char addr[KW_NETADDR_TEXT_MAX];
     struct sockaddr_storage ss;
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    ssize_t i = -1;
-    size_t n = 0;
 
-    addr[0] = '\0';
-    if (len == 0 || h2o_socket_getnumerichost((struct sockaddr *)&ss, len, addr) == SIZE_MAX)
-        addr[0] = '\0';
-    while (cfg->trusted_proxy_set.n > 0 &&
-           (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-for"), i)) >= 0) {
-        if (n == KW_XFF_HEADERS_MAX) /* keep the right-most lines */
-            memmove(xff, xff + 1, --n * sizeof(xff[0]));
-        xff[n].p = req->headers.entries[i].value.base;
-        xff[n++].len = req->headers.entries[i].value.len;
+    if (cfg->trusted_proxy_set.n == 0) {
+        numeric_host(&ss, len, out);
+        return;
     }
-    kw_netaddr_client(&cfg->trusted_proxy_set, addr, xff, n, out);
+    numeric_host(&ss, len, addr);
+    kw_netaddr_client(&cfg->trusted_proxy_set, addr, hs->xff, hs->nxff, out);
 }
 
-static size_t header_bytes(h2o_req_t *req)
+/* Adds a response header whose name is a static iovec (no pool copy of the name). */
+static void add_header(h2o_req_t *req, h2o_iovec_t *name, const char *value, size_t len)
 {
-    size_t i, total = req->input.path.len + req->input.method.len;
+    h2o_header_t *h;
 
-    for (i = 0; i < req->headers.size; i++)
-        total += req->headers.entries[i].name->len + req->headers.entries[i].value.len + 4;
-    return total;
+    h2o_vector_reserve(&req->pool, &req->res.headers, req->res.headers.size + 1);
+    h = &req->res.headers.entries[req->res.headers.size++];
+    h->name = name;
+    h->orig_name = NULL;
+    h->value = h2o_iovec_init(value, len);
 }
 
-static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *rid)
+static h2o_iovec_t x_request_id = {H2O_STRLIT("x-request-id")};
+
+/* HEAD is served as GET and h2o_send_inline drops the body (the Content-Length stays the GET's). A 405
+ * whose Allow lists GET gets HEAD added, as that method is answered too. */
+static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len)
 {
     size_t i;
 
     req->res.status = res->status;
     req->res.reason = kw_api_status_title(res->status);
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid, strlen(rid));
+    add_header(req, &x_request_id, rid, rid_len);
     for (i = 0; i < res->nheaders; i++) {
         const struct kw_api_header *h = &res->headers[i];
-        h2o_add_header_by_str(&req->pool, &req->res.headers, h->name, strlen(h->name), 1, NULL, h->value,
-                              strlen(h->value));
+        size_t vlen = strlen(h->value);
+        const char *v = h->value;
+        if (res->status == 405 && strcmp(h->name, "Allow") == 0 && strstr(v, "GET") != NULL &&
+            strstr(v, "HEAD") == NULL) {
+            v = h2o_concat(&req->pool, h2o_iovec_init(v, vlen), h2o_iovec_init(H2O_STRLIT(", HEAD"))).base;
+            vlen += 6;
+        }
+        h2o_add_header_by_str(&req->pool, &req->res.headers, h->name, strlen(h->name), 1, NULL, v, vlen);
     }
     if (res->content_type != NULL)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, res->content_type,
@@ -102,28 +193,45 @@ static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *r
     h2o_send_inline(req, res->body ? res->body : "", res->body_len);
 }
 
-/* Checks the caps that apply before routing; 1 if the request may go on. */
-static int within_limits(struct kw_server *srv, h2o_req_t *req, struct kw_api_res *res, const char *rid)
+static void body_too_large(struct kw_server *srv, struct kw_api_res *res, const char *rid)
 {
     char detail[128];
 
-    if (header_bytes(req) > (size_t)srv->cfg->max_header_bytes) {
+    snprintf(detail, sizeof(detail), "The request body exceeds the limit of %lld bytes.",
+             (long long)srv->cfg->max_body_bytes);
+    kw_api_problem(res, 413, "BODY_TOO_LARGE", detail, NULL, rid);
+}
+
+/* Checks the caps that apply before routing; 1 if the request may go on. */
+static int within_limits(struct kw_server *srv, h2o_req_t *req, size_t header_bytes, struct kw_api_res *res,
+                         const char *rid)
+{
+    char detail[128];
+
+    if (header_bytes > (size_t)srv->cfg->max_header_bytes) {
         snprintf(detail, sizeof(detail), "Request headers exceed the limit of %lld bytes.",
                  (long long)srv->cfg->max_header_bytes);
         kw_api_problem(res, 431, "HEADERS_TOO_LARGE", detail, NULL, rid);
         return 0;
     }
     if (req->entity.base != NULL && req->entity.len > (size_t)srv->cfg->max_body_bytes) {
-        snprintf(detail, sizeof(detail), "The request body exceeds the limit of %lld bytes.",
-                 (long long)srv->cfg->max_body_bytes);
-        kw_api_problem(res, 413, "BODY_TOO_LARGE", detail, NULL, rid);
+        body_too_large(srv, res, rid);
         return 0;
     }
     return 1;
 }
 
-static void serve_metrics(struct kw_server *srv, struct kw_api_res *res)
+/* /metrics (any query): GET and HEAD, else 405. */
+static void serve_metrics(struct kw_server *srv, int get, struct kw_api_res *res, const char *rid)
 {
+    res->route = "/metrics";
+    if (!get) {
+        kw_api_problem(res, 405, "METHOD_NOT_ALLOWED", "This endpoint does not take that method.", NULL, rid);
+        res->headers[0].name = "Allow";
+        memcpy(res->headers[0].value, "GET, HEAD", sizeof("GET, HEAD"));
+        res->nheaders = 1;
+        return;
+    }
     res->body = kw_metrics_render(srv->metrics, (size_t)srv->nworkers, kw_keycache_count(srv->app->keys),
                                   &res->body_len);
     if (res->body != NULL) {
@@ -133,20 +241,31 @@ static void serve_metrics(struct kw_server *srv, struct kw_api_res *res)
     }
     res->status = res->body ? 200 : 500;
     res->content_type = "text/plain; version=0.0.4";
-    res->route = "/metrics";
+}
+
+static void console_redirect(h2o_req_t *req, const char *rid, size_t rid_len)
+{
+    static const char body[] = "<!DOCTYPE html><title>Moved</title><p><a href=\"/console/\">/console/</a>";
+
+    req->res.status = 302;
+    req->res.reason = "Found";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, H2O_STRLIT("/console/"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    add_header(req, &x_request_id, rid, rid_len);
+    req->res.content_length = sizeof(body) - 1;
+    h2o_send_inline(req, body, sizeof(body) - 1);
 }
 
 /* GET / and /console redirect to /console/; /console/<file> comes from the embedded table. Returns 1
  * if it answered. Static files are public; the API behind them checks every call. */
-static int serve_console(h2o_req_t *req, const char *rid)
+static int serve_console(h2o_req_t *req, size_t plen, int get, const char *rid, size_t rid_len)
 {
-    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     const struct kw_asset *a;
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET")) &&
-        !h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD")))
+
+    if (!get)
         return 0;
     if ((plen == 1 && req->path.base[0] == '/') || h2o_memis(req->path.base, plen, H2O_STRLIT("/console"))) {
-        h2o_send_redirect(req, 302, "Found", H2O_STRLIT("/console/"));
+        console_redirect(req, rid, rid_len);
         return 1;
     }
     if (plen < 9 || memcmp(req->path.base, "/console/", 9) != 0 || (a = kw_asset_find(req->path.base, plen)) == NULL)
@@ -154,7 +273,7 @@ static int serve_console(h2o_req_t *req, const char *rid)
     req->res.status = 200;
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, a->type, strlen(a->type));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-request-id"), 0, NULL, rid, strlen(rid));
+    add_header(req, &x_request_id, rid, rid_len);
     h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("content-security-policy"), 0, NULL,
                           H2O_STRLIT("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                      "base-uri 'none'; form-action 'self'"));
@@ -168,14 +287,22 @@ static int serve_console(h2o_req_t *req, const char *rid)
     return 1;
 }
 
-static void fill_api_req(h2o_req_t *req, struct kw_api_req *a, const char *ip, const char *rid)
+#define SET(dst, h)                                                                                           \
+    do {                                                                                                      \
+        if ((h) != NULL) {                                                                                    \
+            a->dst = (h)->base;                                                                               \
+            a->dst##_len = (h)->len;                                                                          \
+        }                                                                                                     \
+    } while (0)
+
+static void fill_api_req(h2o_req_t *req, const struct kw_req_headers *hs, int head, struct kw_api_req *a,
+                         const char *ip, const char *rid)
 {
-    const h2o_header_t *h;
     size_t plen = req->path.len;
 
     memset(a, 0, sizeof(*a));
-    a->method = req->method.base;
-    a->method_len = req->method.len;
+    a->method = head ? "GET" : req->method.base;
+    a->method_len = head ? 3 : req->method.len;
     a->path = req->path.base;
     if (req->query_at != SIZE_MAX) {
         plen = req->query_at;
@@ -187,33 +314,31 @@ static void fill_api_req(h2o_req_t *req, struct kw_api_req *a, const char *ip, c
         a->body = req->entity.base;
         a->body_len = req->entity.len;
     }
-    if ((h = find(req, H2O_STRLIT("content-type"))) != NULL) {
-        a->content_type = h->value.base;
-        a->content_type_len = h->value.len;
-    }
-    if ((h = find(req, H2O_STRLIT("authorization"))) != NULL) {
-        a->authorization = h->value.base;
-        a->authorization_len = h->value.len;
-    }
-    if ((h = find(req, H2O_STRLIT("x-api-key"))) != NULL) {
-        a->api_key = h->value.base;
-        a->api_key_len = h->value.len;
-    }
-    for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("authorization"), i)) >= 0;)
-        a->authorization_count++;
-    for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-api-key"), i)) >= 0;)
-        a->api_key_count++;
-    if ((h = find(req, H2O_STRLIT("cookie"))) != NULL) {
-        a->cookie = h->value.base;
-        a->cookie_len = h->value.len;
-    }
-    if ((h = find(req, H2O_STRLIT("x-csrf-token"))) != NULL) {
-        a->csrf = h->value.base;
-        a->csrf_len = h->value.len;
-    }
+    SET(content_type, hs->content_type);
+    SET(authorization, hs->authorization);
+    SET(api_key, hs->api_key);
+    SET(cookie, hs->cookie);
+    SET(csrf, hs->csrf);
+    a->authorization_count = hs->authorization_count;
+    a->api_key_count = hs->api_key_count;
     a->ip = ip;
     a->request_id = rid;
-    a->now_ms = kw_time_now_ms();
+    /* h2o's per-loop-iteration wall clock, taken when the request began: no clock call of our own. */
+    if (req->timestamps.request_begin_at.tv_sec != 0)
+        a->now_ms = (int64_t)req->timestamps.request_begin_at.tv_sec * 1000 +
+                    req->timestamps.request_begin_at.tv_usec / 1000;
+    else
+        a->now_ms = kw_time_now_ms();
+}
+
+#undef SET
+
+static void log_request(const char *rid, const struct kw_api_res *res)
+{
+    if (res->status >= 500)
+        kw_log_error("request failed", "request_id=%s route=\"%s\" status=%d", rid, res->route, res->status);
+    else /* kw_log returns before any formatting when debug is off */
+        kw_log_debug("request", "request_id=%s route=\"%s\" status=%d", rid, res->route, res->status);
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -221,39 +346,118 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct kw_server *srv = ((struct kw_handler *)self)->srv;
     struct kw_worker *w = (struct kw_worker *)req->conn->ctx;
     uint64_t t0 = kw_time_mono_ns();
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len, rid_len;
+    int head = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("HEAD"));
+    int get = head || h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
+    struct kw_req_headers hs;
     struct kw_api_req a;
     struct kw_api_res res;
-    char rid[KW_REQUEST_ID_MAX + 1], ip[64];
+    char rid[KW_REQUEST_ID_MAX + 1], ip[KW_NETADDR_TEXT_MAX];
 
-    request_id(w, req, rid);
-    if (serve_console(req, rid))
+    if (w->ctx.shutdown_requested)
+        req->http1_is_persistent = 0; /* draining: a request parsed before the stop gets Connection: close */
+    scan_headers(req, &hs);
+    rid_len = request_id(w, hs.request_id, rid);
+    if (serve_console(req, plen, get, rid, rid_len))
         return 0;
     memset(&res, 0, sizeof(res));
     res.verify_code = -1;
     res.route = "unmatched";
-    if (within_limits(srv, req, &res, rid)) {
-        if (h2o_memis(req->path.base, req->path.len, H2O_STRLIT("/metrics")) &&
-            h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
-            serve_metrics(srv, &res);
+    if (within_limits(srv, req, hs.bytes, &res, rid)) {
+        if (h2o_memis(req->path.base, plen, H2O_STRLIT("/metrics"))) {
+            serve_metrics(srv, get, &res, rid);
         } else {
-            peer(req, ip);
-            fill_api_req(req, &a, ip, rid);
+            peer(req, &hs, ip);
+            fill_api_req(req, &hs, head, &a, ip, rid);
             kw_api_handle(srv->app, &a, &res);
         }
     }
-    send_res(req, &res, rid);
-    if (res.status >= 500)
-        kw_log_error("request failed", "request_id=%s route=\"%s\" status=%d", rid, res.route, res.status);
-    else
-        kw_log_debug("request", "request_id=%s route=\"%s\" status=%d", rid, res.route, res.status);
+    send_res(req, &res, rid, rid_len);
+    log_request(rid, &res);
     kw_metrics_record(&w->metrics, res.route, res.status, res.verify_code, kw_time_mono_ns() - t0);
     kw_api_res_cleanup(&res);
     return 0;
 }
 
-void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf)
+/* Errors h2o answers by itself through h2o_send_error_generic before any handler runs (a declared or
+ * chunked body over max_request_entity_size, a broken Content-Length or chunked body, an unknown
+ * Transfer-Encoding) are bound to the host's fallback path; this filter there rewrites them
+ * as keyward problems with an X-Request-Id. (Requests h2o cannot parse at all get a raw plain-text 400
+ * written straight to the socket, past any filter: docs/openapi.yaml documents that one.) */
+struct kw_problem_filter {
+    h2o_filter_t super;
+    struct kw_server *srv;
+};
+
+struct kw_problem_ostream {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+};
+
+static void problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t st)
+{
+    struct kw_problem_ostream *o = (struct kw_problem_ostream *)self;
+
+    (void)bufs;
+    /* h2o_send_inline sends once, no buffer for HEAD: replace what it sends with the problem. */
+    h2o_ostream_send_next(&o->super, req, n != 0 ? &o->body : NULL, n != 0 ? 1 : 0, st);
+}
+
+static void problem_rewrite(struct kw_server *srv, h2o_req_t *req, struct kw_api_res *res, const char *rid)
+{
+    switch (req->res.status) {
+    case 413:
+        body_too_large(srv, res, rid);
+        break;
+    default:
+        kw_api_problem(res, 400, "MALFORMED_REQUEST",
+                       "The request framing is invalid (Content-Length, Transfer-Encoding or chunked body).", NULL,
+                       rid);
+        break;
+    }
+}
+
+static void on_setup_problem(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    struct kw_server *srv = ((struct kw_problem_filter *)self)->srv;
+    struct kw_worker *w = (struct kw_worker *)req->conn->ctx;
+    struct kw_problem_ostream *o;
+    struct kw_req_headers hs;
+    struct kw_api_res res;
+    char rid[KW_REQUEST_ID_MAX + 1];
+    size_t rid_len;
+
+    if (req->res.status != 400 && req->res.status != 413) /* 417 (unknown Expect) stays h2o's */
+        goto out;
+    scan_headers(req, &hs);
+    rid_len = request_id(w, hs.request_id, rid);
+    memset(&res, 0, sizeof(res));
+    problem_rewrite(srv, req, &res, rid);
+    if (res.body == NULL)
+        goto out; /* out of memory: h2o's own answer goes out */
+    o = (struct kw_problem_ostream *)h2o_add_ostream(req, sizeof(*o), slot);
+    o->super.do_send = problem_send;
+    o->body = h2o_strdup(&req->pool, res.body, res.body_len);
+    memset(&req->res.headers, 0, sizeof(req->res.headers));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, res.content_type,
+                   strlen(res.content_type));
+    add_header(req, &x_request_id, h2o_strdup(&req->pool, rid, rid_len).base, rid_len);
+    req->res.reason = kw_api_status_title(req->res.status);
+    req->res.content_length = res.body_len;
+    kw_api_res_cleanup(&res);
+    kw_metrics_record(&w->metrics, "unmatched", req->res.status, -1, 0);
+    slot = &o->super.next;
+out:
+    h2o_setup_next_ostream(req, slot);
+}
+
+void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback)
 {
     struct kw_handler *h = (struct kw_handler *)h2o_create_handler(pathconf, sizeof(*h));
+    struct kw_problem_filter *f = (struct kw_problem_filter *)h2o_create_filter(fallback, sizeof(*f));
+
     h->super.on_req = on_req;
     h->srv = srv;
+    f->super.on_setup_ostream = on_setup_problem;
+    f->srv = srv;
 }

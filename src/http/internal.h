@@ -17,9 +17,14 @@ struct kw_worker {
     int index;
     int fd;
     h2o_accept_ctx_t accept_ctx;
-    h2o_socket_t *listener;
+    h2o_socket_t *listener; /* NULL once the drain has closed it */
+    h2o_timeout_t backoff;  /* accept pause at the descriptor limit */
+    h2o_timeout_entry_t backoff_entry;
+    unsigned fd_starved;    /* pauses in the current episode; 0 = accepting normally */
     pthread_t thread;
     uint64_t requests; /* request-id counter */
+    char rid_prefix[32]; /* "<boot id>-<index>-", set at start */
+    size_t rid_prefix_len;
     struct kw_metrics metrics;
 };
 
@@ -34,7 +39,8 @@ struct kw_server {
     char boot_id[8]; /* request-id prefix, random per process */
 };
 
-/* Registers the one h2o handler that serves everything. */
-void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf);
+/* Registers the one h2o handler that serves everything on pathconf, and on fallback (where h2o binds
+ * the errors it answers before routing) the filter that turns those into problem+json. */
+void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback);
 
 #endif

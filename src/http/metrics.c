@@ -39,6 +39,11 @@ void kw_metrics_record(struct kw_metrics *m, const char *route, int status, int 
     INC(m->duration_count);
 }
 
+void kw_metrics_accept_backoff(struct kw_metrics *m)
+{
+    INC(m->accept_backoffs);
+}
+
 struct out {
     char *buf;
     size_t len, cap;
@@ -139,6 +144,11 @@ static void render_rest(struct out *o, struct kw_metrics *const *w, size_t n, si
     }
     emit(o, "keyward_http_request_duration_seconds_sum %.9f\n", (double)sum_ns / 1e9);
     emit(o, "keyward_http_request_duration_seconds_count %llu\n", (unsigned long long)count);
+    for (v = 0, i = 0; i < n; i++)
+        v += GET(w[i]->accept_backoffs);
+    emit(o, "# HELP keyward_accept_backoff_total Times accepting paused because descriptors ran out.\n"
+            "# TYPE keyward_accept_backoff_total counter\nkeyward_accept_backoff_total %llu\n",
+         (unsigned long long)v);
     emit(o, "# HELP keyward_keys_cached Keys in the in-memory verify table.\n"
             "# TYPE keyward_keys_cached gauge\nkeyward_keys_cached %zu\n",
          keys_cached);

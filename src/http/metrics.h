@@ -26,10 +26,14 @@ struct kw_metrics {
     _Atomic uint64_t buckets[KW_METRICS_BUCKETS]; /* cumulative counts per le bound, last = +Inf */
     _Atomic uint64_t duration_ns_sum;
     _Atomic uint64_t duration_count;
+    _Atomic uint64_t accept_backoffs; /* accept pauses at the descriptor limit */
 };
 
 /* Records one request on the calling worker's metrics. verify_code < 0 = not a verification. */
 void kw_metrics_record(struct kw_metrics *m, const char *route, int status, int verify_code, uint64_t ns);
+
+/* Counts one accept pause (EMFILE/ENFILE) on the calling worker. */
+void kw_metrics_accept_backoff(struct kw_metrics *m);
 
 /* Renders Prometheus text for all workers into a malloc'd string (*len set). NULL on ENOMEM. */
 char *kw_metrics_render(struct kw_metrics *const *workers, size_t n, size_t keys_cached, size_t *len);

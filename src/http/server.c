@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/base62.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/timeutil.h"
 #include "http/internal.h"
 
 /* Splits "host:port" / "[v6]:port" and resolves it (numeric or localhost). */
@@ -43,21 +45,54 @@ static enum kw_err resolve(const char *listen_addr, struct addrinfo **out)
     return getaddrinfo(host, colon + 1, &hints, out) == 0 ? KW_OK : KW_ERR_INVALID;
 }
 
-static int open_listener(const struct addrinfo *ai)
+static int open_listener(const struct addrinfo *ai, int reuseport, int do_listen)
 {
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
 
     if (fd < 0)
         return -1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-        listen(fd, SOMAXCONN) != 0) {
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0) ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || (do_listen && listen(fd, SOMAXCONN) != 0)) {
         int saved = errno;
         close(fd);
         errno = saved;
         return -1;
     }
     return fd;
+}
+
+/* SO_REUSEPORT would let a second keyward bind beside a live one and take half the connections.
+ * A socket bound without it fails with EADDRINUSE while anyone listens there, so try that first. */
+static enum kw_err probe_free(const struct kw_config *cfg, const struct addrinfo *ai)
+{
+    int fd = open_listener(ai, 0, 0);
+
+    if (fd >= 0) {
+        close(fd);
+        return KW_OK;
+    }
+    if (errno == EADDRINUSE)
+        kw_log_error("address already in use: is another keyward (or another program) listening there?",
+                     "listen=%s", cfg->listen);
+    else
+        kw_log_error("cannot listen", "listen=%s err=\"%s\"", cfg->listen, strerror(errno));
+    return KW_ERR_IO;
+}
+
+#define KW_ACCEPT_BACKOFF_MS 100 /* pause on EMFILE/ENFILE before accepting again */
+
+/* Out of descriptors: the listener stays readable, so a level-triggered loop would spin. Stop reading
+ * it for a while; log the first pause of an episode (ended by the next successful accept). */
+static void accept_backoff(struct kw_worker *w, int err)
+{
+    h2o_socket_read_stop(w->listener);
+    h2o_timeout_link(w->ctx.loop, &w->backoff, &w->backoff_entry);
+    kw_metrics_accept_backoff(&w->metrics);
+    if (!w->fd_starved)
+        kw_log_warn("cannot accept, pausing the listener", "worker=%d err=\"%s\" pause_ms=%d", w->index,
+                    strerror(err), KW_ACCEPT_BACKOFF_MS);
+    w->fd_starved++;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -68,8 +103,80 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     if (err != NULL)
         return;
     /* Accept what is pending, a bounded number per wakeup so one loop cannot starve. */
-    for (int i = 0; i < 64 && (sock = h2o_evloop_socket_accept(listener)) != NULL; i++)
+    for (int i = 0; i < 64; i++) {
+        if ((sock = h2o_evloop_socket_accept(listener)) == NULL) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_backoff(w, errno);
+            return;
+        }
+        if (w->fd_starved) {
+            kw_log_info("accepting again", "worker=%d pauses=%u", w->index, w->fd_starved);
+            w->fd_starved = 0;
+        }
         h2o_accept(&w->accept_ctx, sock);
+    }
+}
+
+static void on_backoff_end(h2o_timeout_entry_t *entry)
+{
+    struct kw_worker *w = H2O_STRUCT_FROM_MEMBER(struct kw_worker, backoff_entry, entry);
+
+    if (w->listener != NULL)
+        h2o_socket_read_start(w->listener, on_accept);
+}
+
+/* Closes an HTTP/1 connection with no request under way: none whose headers have arrived (h2o sets
+ * req->version once they parse), nothing unread in the kernel. A request counts as under way from its
+ * complete headers on; a connection still sending them, or idle between keep-alive requests, is not. */
+static int close_if_idle(h2o_req_t *req, void *force)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    int fd, pending = 0;
+
+    if (sock == NULL || (fd = h2o_socket_get_fd(sock)) < 0)
+        return 0;
+    if (*(int *)force || (req->version == 0 && ioctl(fd, FIONREAD, &pending) == 0 && pending == 0))
+        shutdown(fd, SHUT_RDWR); /* the loop sees EOF and h2o closes the connection its own way */
+    return 0;
+}
+
+static int conns_open(struct kw_worker *w)
+{
+    return !h2o_linklist_is_empty(&w->ctx.http1._conns) || !h2o_linklist_is_empty(&w->ctx.http2._conns);
+}
+
+/* Runs the loop until no connection is left or deadline (monotonic ns) passes; idle ones are closed
+ * as they appear (in-flight responses end with Connection: close once shutdown is requested). */
+static void drain_until(struct kw_worker *w, uint64_t deadline, int force)
+{
+    while (conns_open(w) && kw_time_mono_ns() < deadline) {
+        w->srv->globalconf.http1.callbacks.foreach_request(&w->ctx, close_if_idle, &force);
+        h2o_evloop_run(w->ctx.loop, 10);
+    }
+}
+
+/* Graceful stop: no more accepts, open requests finish, idle connections close; at the deadline the
+ * rest are shut down. Returns 0 if nothing is left, so h2o_context_dispose is safe. */
+static int worker_drain(struct kw_worker *w)
+{
+    uint64_t deadline = kw_time_mono_ns() + (uint64_t)w->srv->cfg->shutdown_timeout_s * 1000000000ull;
+    size_t left = 0;
+    h2o_linklist_t *n;
+
+    h2o_timeout_unlink(&w->backoff_entry);
+    h2o_socket_read_stop(w->listener);
+    h2o_socket_close(w->listener);
+    w->listener = NULL;
+    h2o_context_request_shutdown(&w->ctx);
+    drain_until(w, deadline, 0);
+    for (n = w->ctx.http1._conns.next; n != &w->ctx.http1._conns; n = n->next)
+        left++;
+    if (left != 0)
+        kw_log_warn("shutdown timeout: closing open connections", "worker=%d connections=%zu", w->index, left);
+    drain_until(w, kw_time_mono_ns() + 1000000000ull, 1);
+    for (int i = 0; i < 3; i++)
+        h2o_evloop_run(w->ctx.loop, 1); /* let deferred socket disposals run */
+    return conns_open(w);
 }
 
 static void *worker_main(void *arg)
@@ -78,6 +185,17 @@ static void *worker_main(void *arg)
 
     while (!atomic_load(&w->srv->stopping))
         h2o_evloop_run(w->ctx.loop, 100);
+    if (worker_drain(w) != 0) {
+        kw_log_error("connections still open after shutdown; leaving the event loop undisposed", "worker=%d",
+                     w->index);
+        return NULL;
+    }
+    h2o_timeout_dispose(w->ctx.loop, &w->backoff);
+    /* h2o_context_request_shutdown armed HTTP/2's GOAWAY resend on one_sec_timeout even with no HTTP/2
+     * connection; a linked entry would fail h2o_context_dispose's h2o_timeout_dispose assertion. */
+    h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
+    h2o_context_dispose(&w->ctx);
+    h2o_evloop_destroy(w->ctx.loop);
     return NULL;
 }
 
@@ -86,45 +204,43 @@ static void worker_start(struct kw_server *srv, struct kw_worker *w, h2o_hostcon
     h2o_context_init(&w->ctx, h2o_evloop_create(), &srv->globalconf);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = hosts;
+    h2o_timeout_init(w->ctx.loop, &w->backoff, KW_ACCEPT_BACKOFF_MS);
+    w->backoff_entry.cb = on_backoff_end;
     w->listener = h2o_evloop_socket_create(w->ctx.loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
     w->listener->data = w;
     h2o_socket_read_start(w->listener, on_accept);
 }
 
-static void worker_stop(struct kw_worker *w)
-{
-    h2o_socket_read_stop(w->listener);
-    h2o_socket_close(w->listener);
-    /* Run the loop briefly so in-flight responses and closes complete. */
-    for (int i = 0; i < 5; i++)
-        h2o_evloop_run(w->ctx.loop, 10);
-    h2o_context_dispose(&w->ctx);
-    h2o_evloop_destroy(w->ctx.loop);
-}
-
 static void setup_globalconf(struct kw_server *srv)
 {
     const struct kw_config *cfg = srv->cfg;
-    int64_t hard = cfg->max_body_bytes * 4 < (1 << 20) ? (1 << 20) : cfg->max_body_bytes * 4;
     h2o_hostconf_t *host;
 
     h2o_config_init(&srv->globalconf);
-    srv->globalconf.server_name = h2o_iovec_init(H2O_STRLIT("keyward"));
-    /* h2o answers a plain 413 past this hard cap; below it keyward answers problem+json at its own cap. */
-    srv->globalconf.max_request_entity_size = (size_t)hard;
+    /* No Server header: it is one sprintf per response in h2o's flatten_headers, and a fingerprint. */
+    srv->globalconf.server_name = h2o_iovec_init(NULL, 0);
+    /* h2o refuses a declared Content-Length over this before reading the body, and a chunked body as soon
+     * as it grows past it; the filter on the fallback path turns its 413 into keyward's problem. */
+    srv->globalconf.max_request_entity_size = (size_t)cfg->max_body_bytes;
     srv->globalconf.http1.req_timeout = (uint64_t)cfg->idle_timeout_s * 1000;
     srv->globalconf.http1.upgrade_to_http2 = 0;
     host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    kw_http_register(srv, h2o_config_register_path(host, "/", 0));
+    kw_http_register(srv, h2o_config_register_path(host, "/", 0), &host->fallback_path);
 }
 
-/* Blocks SIGINT/SIGTERM in every thread; main waits for them with sigwait. */
-static void block_signals(sigset_t *set)
+static void signal_set(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, set, NULL);
+}
+
+void kw_http_signals_block(void)
+{
+    sigset_t set;
+
+    signal_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -143,8 +259,12 @@ static enum kw_err bind_all(struct kw_server *srv)
         kw_log_error("cannot resolve listen address", "listen=%s", srv->cfg->listen);
         return KW_ERR_INVALID;
     }
+    if (probe_free(srv->cfg, ai) != KW_OK) {
+        freeaddrinfo(ai);
+        return KW_ERR_IO;
+    }
     for (i = 0; i < srv->nworkers; i++) {
-        srv->workers[i].fd = open_listener(ai);
+        srv->workers[i].fd = open_listener(ai, 1, 1);
         if (srv->workers[i].fd < 0) {
             kw_log_error("cannot listen", "listen=%s err=\"%s\"", srv->cfg->listen, strerror(errno));
             while (i-- > 0)
@@ -179,23 +299,24 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
     err = bind_all(&srv);
     if (err != KW_OK)
         goto dispose;
-    block_signals(&set);
+    kw_http_signals_block(); /* main blocked them before any thread started; this is for other callers */
+    signal_set(&set);
     for (i = 0; i < srv.nworkers; i++) {
         srv.workers[i].srv = &srv;
         srv.workers[i].index = i;
         srv.metrics[i] = &srv.workers[i].metrics;
+        snprintf(srv.workers[i].rid_prefix, sizeof(srv.workers[i].rid_prefix), "%s-%d-", srv.boot_id, i);
+        srv.workers[i].rid_prefix_len = strlen(srv.workers[i].rid_prefix);
         worker_start(&srv, &srv.workers[i], srv.globalconf.hosts);
     }
     for (i = 0; i < srv.nworkers; i++)
         pthread_create(&srv.workers[i].thread, NULL, worker_main, &srv.workers[i]);
     kw_log_info("listening", "addr=%s threads=%d", cfg->listen, srv.nworkers);
     sigwait(&set, &sig);
-    kw_log_info("shutting down", "signal=%d", sig);
+    kw_log_info("shutting down", "signal=%d shutdown_timeout_s=%d", sig, cfg->shutdown_timeout_s);
     atomic_store(&srv.stopping, 1);
     for (i = 0; i < srv.nworkers; i++)
         pthread_join(srv.workers[i].thread, NULL);
-    for (i = 0; i < srv.nworkers; i++)
-        worker_stop(&srv.workers[i]);
     err = KW_OK;
 dispose:
     h2o_config_dispose(&srv.globalconf);

@@ -101,7 +101,7 @@ export async function startServer({ dataDir, rootToken, env = {}, args = [], kee
   let out = '', stdout = '', stderr = '';
   child.stdout.on('data', (d) => { out += d; stdout += d; writeSync(logFd, d); });
   child.stderr.on('data', (d) => { out += d; stderr += d; writeSync(logFd, d); });
-  let exited = null;
+  let exited = null, killedByTest = false;
   // 'close' fires after the exit and after both pipes are drained, so logs() is complete.
   const exitP = new Promise((resolve) => child.on('close', (code, sig) => {
     live.delete(child);
@@ -115,20 +115,26 @@ export async function startServer({ dataDir, rootToken, env = {}, args = [], kee
     stdout: () => stdout,
     stderr: () => stderr,
     exited: () => exited,
-    // SIGTERM, wait for the exit, SIGKILL after 5 s.
-    async stop() {
+    // SIGTERM, wait for the exit (SIGKILL after 8 s: the drain's default deadline is 5 s), then check
+    // it was clean: exit 0 and no signal, unless the test killed it with kill9() or passes
+    // { expectClean: false }. A server that died on its own before stop() fails here too.
+    async stop({ expectClean = true } = {}) {
       if (!exited) {
         try { process.kill(child.pid, 'SIGTERM'); } catch { /* gone */ }
-        const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, 5000);
+        const t = setTimeout(() => { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }, 8000);
         await exitP;
         clearTimeout(t);
       }
       // Under `make test-asan` a sanitizer report is a failure even if every assertion passed.
       const m = out.match(/(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:)[^\n]*/);
       if (m) throw new Error(`sanitizer report from keyward: ${m[0]}\n${out.slice(-4000)}`);
+      if (expectClean && !killedByTest && (exited.code !== 0 || exited.sig !== null)) {
+        throw new Error(`keyward did not exit 0 on SIGTERM (${JSON.stringify(exited)}); log tail:\n${out.slice(-3000)}`);
+      }
       return exited;
     },
     async kill9() {
+      killedByTest = true;
       if (!exited) {
         try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
       }
