@@ -15,19 +15,19 @@ struct fixture {
 
 static enum test_backend backend; /* of the group running */
 
-static int group_sqlite(void **state)
+static inline int group_sqlite(void **state)
 {
     backend = TB_SQLITE;
     return 0;
 }
 
-static int group_pg(void **state)
+static inline int group_pg(void **state)
 {
     backend = TB_PG;
     return 0;
 }
 
-static int setup(void **state)
+static inline int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     int applied = -1, version = -1;
@@ -43,7 +43,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
+static inline int teardown(void **state)
 {
     struct fixture *f = *state;
     int rc;
@@ -54,7 +54,7 @@ static int teardown(void **state)
     return rc;
 }
 
-static void mk_service(struct kw_store *st, struct kw_service *s, const char *name)
+static inline void mk_service(struct kw_store *st, struct kw_service *s, const char *name)
 {
     memset(s, 0, sizeof(*s));
     assert_int_equal(kw_id_new("svc", s->id), KW_OK);
@@ -65,7 +65,7 @@ static void mk_service(struct kw_store *st, struct kw_service *s, const char *na
     assert_true(s->seq > 0);
 }
 
-static void mk_key(struct kw_store *st, struct kw_key *k, const char *service_id, int n)
+static inline void mk_key(struct kw_store *st, struct kw_key *k, const char *service_id, int n)
 {
     memset(k, 0, sizeof(*k));
     assert_int_equal(kw_id_new("key", k->id), KW_OK);
