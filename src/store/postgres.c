@@ -54,7 +54,8 @@ static int setup_conn(const struct kw_pg *pg, PGconn *conn)
     PGresult *res;
     int ok;
 
-    snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET application_name = 'keyward'%s",
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET application_name = 'keyward'; "
+             "SET client_min_messages = warning%s",
              pg->statement_timeout_ms, pg->relaxed ? "; SET synchronous_commit = off" : "");
     res = PQexec(conn, sql);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -224,10 +225,19 @@ static enum kw_err conn_exec(struct kw_pg_conn *c, const char *sql, const char *
 
 static enum kw_err read_version(struct kw_pg_conn *c, int *version)
 {
-    PGresult *res = PQexec(c->conn, "SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE "
-                                    "(SELECT coalesce(max(version), 0) FROM schema_migrations) END");
+    /* Two statements: a query naming a missing table fails at parse time, whatever its CASE says. */
+    PGresult *res = PQexec(c->conn, "SELECT to_regclass('schema_migrations') IS NOT NULL");
     enum kw_err err = KW_OK;
 
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] != 't') {
+        *version = 0;
+        PQclear(res);
+        return KW_OK;
+    }
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        PQclear(res);
+        res = PQexec(c->conn, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+    }
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         *version = (int)kw_pg_get_int(res, 0, 0);
     else
