@@ -33,18 +33,43 @@
 /* pg_advisory_lock key held around migrate, so two nodes starting at once apply each migration once. */
 #define KW_PG_MIGRATE_LOCK "7016996765293437281"
 
-/* libpq's message for a failed connection names host and port, never the password; we still refuse
- * to log a message that quotes the URI back (a malformed URI can be echoed). */
+/* 1 if msg contains a password of uri (user:PASSWORD@ or password=PASSWORD): libpq's message for a
+ * malformed URI can quote the offending part back ("invalid percent-encoded token: ..."). */
+static int quotes_password(const char *uri, const char *msg)
+{
+    const char *auth = strstr(uri, "://"), *end, *at = NULL, *colon = NULL, *q;
+    size_t n;
+
+    if (auth == NULL)
+        return 0;
+    auth += 3;
+    end = auth + strcspn(auth, "/?");
+    for (q = auth; q < end; q++)
+        if (*q == '@')
+            at = q;
+    if (at != NULL)
+        colon = memchr(auth, ':', (size_t)(at - auth));
+    if (colon != NULL && at > colon + 1 && memmem(msg, strlen(msg), colon + 1, (size_t)(at - colon - 1)) != NULL)
+        return 1;
+    for (q = strstr(uri, "password="); q != NULL; q = strstr(q + 1, "password=")) {
+        n = strcspn(q + 9, "&");
+        if (n > 0 && memmem(msg, strlen(msg), q + 9, n) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* libpq's message for a failed connection names host and port, never the password, unless it quotes
+ * a malformed URI back: then it is withheld. */
 static void log_connect_failure(const struct kw_pg *pg, PGconn *conn)
 {
     const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
     char quoted[400];
 
-    if (strstr(msg, "://") != NULL || strstr(msg, "password") != NULL)
-        msg = "connection failed (message withheld: it quotes the connection string)";
+    if (quotes_password(pg->uri, msg))
+        msg = "connection failed (message withheld: it quotes the password part of the URI)";
     kw_log_quote(quoted, sizeof(quoted), msg);
     kw_log_error("cannot connect to PostgreSQL", "err=%s", quoted);
-    (void)pg;
 }
 
 /* Per-connection settings, after every connect and reset. */

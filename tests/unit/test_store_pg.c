@@ -254,6 +254,9 @@ static void test_password_never_logged(void **state)
     assert_int_not_equal(kw_store_open("postgres://kwuser@127.0.0.1:1/db?password=S3cretPw&connect_timeout=2", "/tmp",
                                        &st), KW_OK);
     assert_int_not_equal(kw_store_open("postgresql://kwuser:S3cretPw@%zz/db", "/tmp", &st), KW_OK);
+    assert_int_not_equal(kw_store_open("postgresql://kwuser:S3cretPw%zz@127.0.0.1:1/db", "/tmp", &st), KW_OK);
+    assert_int_not_equal(kw_store_open("postgresql://kwuser@127.0.0.1:1/db?password=S3cretPw%zz", "/tmp", &st),
+                         KW_OK);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
