@@ -49,7 +49,8 @@ static int quotes_password(const char *uri, const char *msg)
             at = q;
     if (at != NULL)
         colon = memchr(auth, ':', (size_t)(at - auth));
-    if (colon != NULL && at > colon + 1 && memmem(msg, strlen(msg), colon + 1, (size_t)(at - colon - 1)) != NULL)
+    if (colon != NULL && at > colon + 1 &&
+        memmem(msg, strlen(msg), colon + 1, (size_t)(at - colon - 1)) != NULL)
         return 1;
     for (q = strstr(uri, "password="); q != NULL; q = strstr(q + 1, "password=")) {
         n = strcspn(q + 9, "&");
@@ -79,7 +80,8 @@ static int setup_conn(const struct kw_pg *pg, PGconn *conn)
     PGresult *res;
     int ok;
 
-    snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET application_name = 'keyward'; "
+    snprintf(sql, sizeof(sql),
+             "SET statement_timeout = %d; SET application_name = 'keyward'; "
              "SET client_min_messages = warning%s",
              pg->statement_timeout_ms, pg->relaxed ? "; SET synchronous_commit = off" : "");
     res = PQexec(conn, sql);
@@ -283,8 +285,9 @@ static enum kw_err apply_one(struct kw_pg_conn *c, const struct kw_migration *m)
     if (err == KW_OK) {
         snprintf(ver, sizeof(ver), "%d", m->version);
         snprintf(at, sizeof(at), "%lld", (long long)kw_time_now_ms());
-        res = PQexecParams(c->conn, "INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, $3)",
-                           3, NULL, vals, NULL, NULL, 0);
+        res = PQexecParams(c->conn,
+                           "INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, $3)", 3,
+                           NULL, vals, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             err = kw_pg_fail(c, res, "migrate");
         PQclear(res);
@@ -298,9 +301,12 @@ static enum kw_err apply_one(struct kw_pg_conn *c, const struct kw_migration *m)
 
 static enum kw_err migrate_locked(struct kw_pg_conn *c, int *applied, int *version)
 {
-    int have = 0, n = 0, i, last = kw_pg_migrations_count > 0 ? kw_pg_migrations[kw_pg_migrations_count - 1].version : 0;
-    enum kw_err err = conn_exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                                   "name TEXT NOT NULL, applied_at BIGINT NOT NULL)", "migrate");
+    int have = 0, n = 0, i,
+        last = kw_pg_migrations_count > 0 ? kw_pg_migrations[kw_pg_migrations_count - 1].version : 0;
+    enum kw_err err = conn_exec(c,
+                                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                                "name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+                                "migrate");
 
     if (err == KW_OK)
         err = read_version(c, &have);

@@ -83,8 +83,9 @@ enum kw_err kw_pg_audit_append(struct kw_tx *tx, const struct kw_audit_event *e)
     KW_PG_FIELD(&p, e->detail);
     kw_pg_blob(&p, e->prev_hash, KW_HASH_LEN);
     kw_pg_blob(&p, e->hash, KW_HASH_LEN);
-    return kw_pg_run_sp(tx, "INSERT INTO audit(" EV_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-                        &p, "audit_append", NULL);
+    return kw_pg_run_sp(
+        tx, "INSERT INTO audit(" EV_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)", &p,
+        "audit_append", NULL);
 }
 
 /* Appends src to dst (cap bytes, NUL-terminated); 0 if it did not fit. */
@@ -119,16 +120,17 @@ static long action_prefix(const char *action)
 }
 
 /* Builds the statement and its parameters for f (same filters as sqlite_audit.c). 0 on overflow. */
-static int build(const struct kw_audit_filter *f, size_t cap, char *sql, size_t sqlcap, struct kw_pg_params *p)
+static int build(const struct kw_audit_filter *f, size_t cap, char *sql, size_t sqlcap,
+                 struct kw_pg_params *p)
 {
     size_t len = 0;
     int ok = append(sql, sqlcap, &len, "SELECT " EV_COLS " FROM audit WHERE true");
     long pre;
 
-#define W(cond, frag, bind)                                                                            \
-    if (ok && (cond)) {                                                                                \
-        bind;                                                                                          \
-        ok = where(sql, sqlcap, &len, frag, p);                                                        \
+#define W(cond, frag, bind)                                                                                  \
+    if (ok && (cond)) {                                                                                      \
+        bind;                                                                                                \
+        ok = where(sql, sqlcap, &len, frag, p);                                                              \
     }
     W(f->before_seq != 0, "seq < ", kw_pg_int(p, f->before_seq))
     W(f->actor_id != NULL, "actor_id = ", kw_pg_text(p, f->actor_id))

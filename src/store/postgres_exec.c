@@ -76,7 +76,8 @@ enum kw_err kw_pg_fail(struct kw_pg_conn *c, const PGresult *res, const char *op
         return KW_ERR_EXISTS;
     /* The server's primary message never carries the connection URI; PQerrorMessage for a lost
      * connection names only host and port. The detail (which can quote row values) is not logged. */
-    kw_log_quote(quoted, sizeof(quoted), msg ? msg : (c && c->conn ? PQerrorMessage(c->conn) : "no connection"));
+    kw_log_quote(quoted, sizeof(quoted),
+                 msg ? msg : (c && c->conn ? PQerrorMessage(c->conn) : "no connection"));
     if (c == NULL || c->conn == NULL || PQstatus(c->conn) == CONNECTION_BAD) {
         kw_log_warn("store connection lost", "op=%s err=%s", op, quoted);
         return KW_ERR_RETRY;
@@ -273,7 +274,8 @@ void kw_pg_get_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t 
     }
 }
 
-void kw_pg_collect(const PGresult *res, kw_pg_row_fn row, void *items, size_t item_size, size_t cap, size_t *n)
+void kw_pg_collect(const PGresult *res, kw_pg_row_fn row, void *items, size_t item_size, size_t cap,
+                   size_t *n)
 {
     size_t i, rows = (size_t)PQntuples(res);
 

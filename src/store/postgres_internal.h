@@ -25,8 +25,8 @@ struct kw_pg_tx {
 };
 
 struct kw_pg_conn {
-    PGconn *conn;      /* NULL until first used */
-    int busy;          /* under kw_pg.mu */
+    PGconn *conn; /* NULL until first used */
+    int busy;     /* under kw_pg.mu */
     struct kw_pg_tx tx;
 };
 
@@ -96,7 +96,8 @@ void kw_pg_get_text(const PGresult *res, int row, int col, char *dst, size_t cap
 void kw_pg_get_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t len);
 /* Collects up to cap rows of res into items via row(). */
 typedef void (*kw_pg_row_fn)(const PGresult *res, int row, void *item);
-void kw_pg_collect(const PGresult *res, kw_pg_row_fn row, void *items, size_t item_size, size_t cap, size_t *n);
+void kw_pg_collect(const PGresult *res, kw_pg_row_fn row, void *items, size_t item_size, size_t cap,
+                   size_t *n);
 /* One row into out via row(); KW_ERR_NOT_FOUND if the result is empty. PQclears res. */
 enum kw_err kw_pg_one(PGresult *res, kw_pg_row_fn row, void *out);
 /* " FOR UPDATE" in a write transaction (store.h: rows a write transaction reads stay as read), else "". */
@@ -110,7 +111,8 @@ enum kw_err kw_pg_meta_set(struct kw_tx *tx, const char *name, const char *value
 enum kw_err kw_pg_version_next(struct kw_tx *tx, int64_t *version);
 enum kw_err kw_pg_service_insert(struct kw_tx *tx, struct kw_service *svc);
 enum kw_err kw_pg_service_get(struct kw_tx *tx, const char *id, struct kw_service *out);
-enum kw_err kw_pg_service_list(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap, size_t *n);
+enum kw_err kw_pg_service_list(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap,
+                               size_t *n);
 enum kw_err kw_pg_service_update(struct kw_tx *tx, const struct kw_service *svc);
 enum kw_err kw_pg_service_delete(struct kw_tx *tx, const char *id, int64_t version);
 enum kw_err kw_pg_service_live_keys(struct kw_tx *tx, const char *id, int64_t now_ms, int64_t *count);

@@ -26,8 +26,9 @@ static enum kw_err one_row(struct kw_tx *tx, const char *sql, const struct kw_pg
 }
 
 /* Runs a SELECT into up to cap items. */
-static enum kw_err many_rows(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, kw_pg_row_fn row,
-                             void *items, size_t item_size, size_t cap, size_t *n, const char *op)
+static enum kw_err many_rows(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p,
+                             kw_pg_row_fn row, void *items, size_t item_size, size_t cap, size_t *n,
+                             const char *op)
 {
     enum kw_err err;
     PGresult *res = kw_pg_exec(tx, sql, p, op, &err);
@@ -59,10 +60,11 @@ enum kw_err kw_pg_usage_list(struct kw_tx *tx, const char *service_id, int64_t f
     kw_pg_text(&p, service_id);
     kw_pg_int(&p, from_ms);
     kw_pg_int(&p, (int64_t)cap);
-    return many_rows(tx,
-                     "SELECT key_id, minute / 3600000 * 3600000 AS hour, sum(valid), sum(denied) FROM usage "
-                     "WHERE service_id = $1 AND minute >= $2 GROUP BY key_id, hour ORDER BY hour, key_id LIMIT $3",
-                     &p, usage_row, items, sizeof(*items), cap, n, "usage_list");
+    return many_rows(
+        tx,
+        "SELECT key_id, minute / 3600000 * 3600000 AS hour, sum(valid), sum(denied) FROM usage "
+        "WHERE service_id = $1 AND minute >= $2 GROUP BY key_id, hour ORDER BY hour, key_id LIMIT $3",
+        &p, usage_row, items, sizeof(*items), cap, n, "usage_list");
 }
 
 /* ---- users ---- */
@@ -93,10 +95,11 @@ enum kw_err kw_pg_user_insert(struct kw_tx *tx, struct kw_user *u)
     kw_pg_int(&p, u->disabled);
     kw_pg_int(&p, u->created_at);
     kw_pg_int(&p, u->last_login_at);
-    return kw_pg_insert_seq(tx,
-                      "INSERT INTO users(username, password_hash, role, disabled, created_at, last_login_at) "
-                      "VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-                      &p, "user_insert", &u->seq);
+    return kw_pg_insert_seq(
+        tx,
+        "INSERT INTO users(username, password_hash, role, disabled, created_at, last_login_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        &p, "user_insert", &u->seq);
 }
 
 enum kw_err kw_pg_user_get(struct kw_tx *tx, const char *username, struct kw_user *out)
@@ -127,8 +130,8 @@ enum kw_err kw_pg_user_update(struct kw_tx *tx, const struct kw_user *u)
     KW_PG_FIELD(&p, u->role);
     kw_pg_int(&p, u->disabled);
     KW_PG_FIELD(&p, u->username);
-    return write_row(tx, "UPDATE users SET password_hash = $1, role = $2, disabled = $3 WHERE username = $4", &p, 1,
-                     "user_update");
+    return write_row(tx, "UPDATE users SET password_hash = $1, role = $2, disabled = $3 WHERE username = $4",
+                     &p, 1, "user_update");
 }
 
 enum kw_err kw_pg_user_login(struct kw_tx *tx, const struct kw_user *u, int64_t at)
@@ -139,9 +142,9 @@ enum kw_err kw_pg_user_login(struct kw_tx *tx, const struct kw_user *u, int64_t 
     kw_pg_int(&p, at);
     KW_PG_FIELD(&p, u->username);
     KW_PG_FIELD(&p, u->password_hash);
-    err = write_row(tx,
-                    "UPDATE users SET last_login_at = $1 WHERE username = $2 AND password_hash = $3 AND disabled = 0",
-                    &p, 1, "user_login");
+    err = write_row(
+        tx, "UPDATE users SET last_login_at = $1 WHERE username = $2 AND password_hash = $3 AND disabled = 0",
+        &p, 1, "user_login");
     return err == KW_ERR_NOT_FOUND ? KW_ERR_CONFLICT : err;
 }
 
@@ -154,7 +157,8 @@ enum kw_err kw_pg_user_count_admins(struct kw_tx *tx, int64_t *count)
     enum kw_err err;
     PGresult *res;
 
-    snprintf(sql, sizeof(sql), "SELECT seq FROM users WHERE role = 'sysadmin' AND disabled = 0%s", kw_pg_lock(tx));
+    snprintf(sql, sizeof(sql), "SELECT seq FROM users WHERE role = 'sysadmin' AND disabled = 0%s",
+             kw_pg_lock(tx));
     res = kw_pg_exec(tx, sql, NULL, "user_count_admins", &err);
     if (res == NULL)
         return err;
@@ -221,9 +225,10 @@ enum kw_err kw_pg_session_get(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LE
     struct kw_pg_params p = {0};
 
     kw_pg_blob(&p, id_hash, KW_HASH_LEN);
-    return one_row(tx,
-                   "SELECT id_hash, username, csrf, created_at, last_seen, expires_at FROM sessions WHERE id_hash = $1",
-                   &p, session_row, out, "session_get");
+    return one_row(
+        tx,
+        "SELECT id_hash, username, csrf, created_at, last_seen, expires_at FROM sessions WHERE id_hash = $1",
+        &p, session_row, out, "session_get");
 }
 
 enum kw_err kw_pg_session_touch(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen)
@@ -251,7 +256,8 @@ enum kw_err kw_pg_session_delete_user(struct kw_tx *tx, const char *username, co
         return delete_by_name(tx, "DELETE FROM sessions WHERE username = $1", username, 0);
     kw_pg_text(&p, username);
     kw_pg_blob(&p, keep, KW_HASH_LEN);
-    return write_row(tx, "DELETE FROM sessions WHERE username = $1 AND id_hash <> $2", &p, 0, "session_delete_user");
+    return write_row(tx, "DELETE FROM sessions WHERE username = $1 AND id_hash <> $2", &p, 0,
+                     "session_delete_user");
 }
 
 /* ---- members ---- */
@@ -278,10 +284,11 @@ enum kw_err kw_pg_member_insert(struct kw_tx *tx, struct kw_member *m)
     KW_PG_FIELD(&p, m->username);
     KW_PG_FIELD(&p, m->role);
     kw_pg_int(&p, m->created_at);
-    return kw_pg_insert_seq(tx,
-                      "INSERT INTO members(service_id, username, role, created_at) VALUES ($1, $2, $3, $4) "
-                      "RETURNING seq",
-                      &p, "member_insert", &m->seq);
+    return kw_pg_insert_seq(
+        tx,
+        "INSERT INTO members(service_id, username, role, created_at) VALUES ($1, $2, $3, $4) "
+        "RETURNING seq",
+        &p, "member_insert", &m->seq);
 }
 
 enum kw_err kw_pg_member_get(struct kw_tx *tx, const char *service_id, const char *username,
@@ -330,7 +337,8 @@ enum kw_err kw_pg_member_delete(struct kw_tx *tx, const char *service_id, const 
 
     kw_pg_text(&p, service_id);
     kw_pg_text(&p, username);
-    return write_row(tx, "DELETE FROM members WHERE service_id = $1 AND username = $2", &p, 1, "member_delete");
+    return write_row(tx, "DELETE FROM members WHERE service_id = $1 AND username = $2", &p, 1,
+                     "member_delete");
 }
 
 enum kw_err kw_pg_service_list_for(struct kw_tx *tx, const char *username, int64_t after,

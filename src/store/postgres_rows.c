@@ -45,8 +45,9 @@ enum kw_err kw_pg_meta_set(struct kw_tx *tx, const char *name, const char *value
 enum kw_err kw_pg_version_next(struct kw_tx *tx, int64_t *version)
 {
     enum kw_err err;
-    PGresult *res = kw_pg_exec(tx, "UPDATE counters SET value = value + 1 WHERE name = 'cred_version' RETURNING value",
-                               NULL, "version_next", &err);
+    PGresult *res =
+        kw_pg_exec(tx, "UPDATE counters SET value = value + 1 WHERE name = 'cred_version' RETURNING value",
+                   NULL, "version_next", &err);
 
     if (res == NULL)
         return err;
@@ -87,9 +88,9 @@ enum kw_err kw_pg_service_insert(struct kw_tx *tx, struct kw_service *svc)
     kw_pg_int(&p, svc->created_at);
     kw_pg_int(&p, svc->updated_at);
     return kw_pg_insert_seq(tx,
-                      "INSERT INTO services(id, name, description, key_prefix, created_at, updated_at) "
-                      "VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-                      &p, "service_insert", &svc->seq);
+                            "INSERT INTO services(id, name, description, key_prefix, created_at, updated_at) "
+                            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+                            &p, "service_insert", &svc->seq);
 }
 
 enum kw_err kw_pg_service_get(struct kw_tx *tx, const char *id, struct kw_service *out)
@@ -105,7 +106,8 @@ enum kw_err kw_pg_service_get(struct kw_tx *tx, const char *id, struct kw_servic
     return res == NULL ? err : kw_pg_one(res, kw_pg_service_row, out);
 }
 
-enum kw_err kw_pg_service_list(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap, size_t *n)
+enum kw_err kw_pg_service_list(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap,
+                               size_t *n)
 {
     struct kw_pg_params p = {0};
     enum kw_err err;
@@ -133,8 +135,9 @@ enum kw_err kw_pg_service_update(struct kw_tx *tx, const struct kw_service *svc)
     KW_PG_FIELD(&p, svc->key_prefix);
     kw_pg_int(&p, svc->updated_at);
     KW_PG_FIELD(&p, svc->id);
-    err = kw_pg_run(tx, "UPDATE services SET name = $1, description = $2, key_prefix = $3, updated_at = $4 WHERE id = $5",
-                    &p, "service_update", &changed);
+    err = kw_pg_run(
+        tx, "UPDATE services SET name = $1, description = $2, key_prefix = $3, updated_at = $4 WHERE id = $5",
+        &p, "service_update", &changed);
     return err == KW_OK && changed == 0 ? KW_ERR_NOT_FOUND : err;
 }
 
@@ -147,12 +150,13 @@ static enum kw_err delete_by(struct kw_tx *tx, const char *sql, const char *id, 
     return kw_pg_run(tx, sql, &p, "delete", changed);
 }
 
-#define TOMB_INSERT                                                                                    \
-    "INSERT INTO key_tombstones(id, service_id, hash, start, description, created_at, version, "       \
-    "deleted_at) SELECT id, service_id, hash, start, description, created_at, $1::bigint, $2::bigint FROM keys "
-#define TOMB_REPLACE                                                                                   \
-    " ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, hash = excluded.hash, "         \
-    "start = excluded.start, description = excluded.description, created_at = excluded.created_at, "  \
+#define TOMB_INSERT                                                                                          \
+    "INSERT INTO key_tombstones(id, service_id, hash, start, description, created_at, version, "             \
+    "deleted_at) SELECT id, service_id, hash, start, description, created_at, $1::bigint, $2::bigint FROM "  \
+    "keys "
+#define TOMB_REPLACE                                                                                         \
+    " ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, hash = excluded.hash, "               \
+    "start = excluded.start, description = excluded.description, created_at = excluded.created_at, "         \
     "version = excluded.version, deleted_at = excluded.deleted_at"
 
 /* Copies the keys matching `where` ($3) into key_tombstones with version. */
@@ -214,9 +218,9 @@ enum kw_err kw_pg_service_live_keys(struct kw_tx *tx, const char *id, int64_t no
 
 /* ---- keys ---- */
 
-#define KEY_COLS                                                                                       \
-    "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "   \
-    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, "  \
+#define KEY_COLS                                                                                             \
+    "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "         \
+    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, " \
     "version, rolled_to"
 
 static void key_row(const PGresult *res, int r, void *item)
@@ -269,12 +273,13 @@ enum kw_err kw_pg_key_insert(struct kw_tx *tx, struct kw_key *k)
     KW_PG_FIELD(&p, k->rolled_from);
     kw_pg_int(&p, k->version);
     KW_PG_FIELD(&p, k->rolled_to);
-    return kw_pg_insert_seq(tx,
-                      "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, created_at, "
-                      "created_by, updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, "
-                      "last_used_ip, rolled_from, version, rolled_to) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,"
-                      "$12,$13,$14,$15,$16,$17,$18,$19) RETURNING seq",
-                      &p, "key_insert", &k->seq);
+    return kw_pg_insert_seq(
+        tx,
+        "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, created_at, "
+        "created_by, updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, "
+        "last_used_ip, rolled_from, version, rolled_to) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,"
+        "$12,$13,$14,$15,$16,$17,$18,$19) RETURNING seq",
+        &p, "key_insert", &k->seq);
 }
 
 enum kw_err kw_pg_key_get(struct kw_tx *tx, const char *id, struct kw_key *out)
@@ -300,7 +305,8 @@ enum kw_err kw_pg_key_list(struct kw_tx *tx, const char *service_id, int64_t aft
     kw_pg_text(&p, service_id);
     kw_pg_int(&p, after);
     kw_pg_int(&p, (int64_t)cap);
-    res = kw_pg_exec(tx, "SELECT " KEY_COLS " FROM keys WHERE service_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+    res = kw_pg_exec(tx,
+                     "SELECT " KEY_COLS " FROM keys WHERE service_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
                      &p, "key_list", &err);
     if (res == NULL)
         return err;
@@ -326,11 +332,12 @@ enum kw_err kw_pg_key_update(struct kw_tx *tx, const struct kw_key *k)
     kw_pg_int(&p, k->version);
     KW_PG_FIELD(&p, k->rolled_to);
     KW_PG_FIELD(&p, k->id);
-    err = kw_pg_run_sp(tx,
-                       "UPDATE keys SET description = $1, scope = $2, perms = $3, enabled = $4, updated_at = $5, "
-                       "expires_at = $6, revoked_at = $7, archive_after_extract_s = $8, version = $9, rolled_to = $10 "
-                       "WHERE id = $11",
-                       &p, "key_update", &changed);
+    err = kw_pg_run_sp(
+        tx,
+        "UPDATE keys SET description = $1, scope = $2, perms = $3, enabled = $4, updated_at = $5, "
+        "expires_at = $6, revoked_at = $7, archive_after_extract_s = $8, version = $9, rolled_to = $10 "
+        "WHERE id = $11",
+        &p, "key_update", &changed);
     return err == KW_OK && changed == 0 ? KW_ERR_NOT_FOUND : err;
 }
 
@@ -370,10 +377,11 @@ enum kw_err kw_pg_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_
     PGresult *res;
 
     kw_pg_text(&p, id);
-    res = kw_pg_exec(tx,
-                     "SELECT id, service_id, hash, start, description, created_at, version FROM key_tombstones "
-                     "WHERE id = $1",
-                     &p, "key_tombstone_get", &err);
+    res =
+        kw_pg_exec(tx,
+                   "SELECT id, service_id, hash, start, description, created_at, version FROM key_tombstones "
+                   "WHERE id = $1",
+                   &p, "key_tombstone_get", &err);
     return res == NULL ? err : kw_pg_one(res, tomb_row, out);
 }
 
@@ -405,8 +413,9 @@ enum kw_err kw_pg_key_touch(struct kw_tx *tx, const char *id, int64_t at, const 
     kw_pg_int(&p, at);
     kw_pg_text(&p, ip ? ip : "");
     kw_pg_text(&p, id);
-    return kw_pg_run(tx, "UPDATE keys SET last_used_at = GREATEST(last_used_at, $1), last_used_ip = $2 WHERE id = $3",
-                     &p, "key_touch", NULL);
+    return kw_pg_run(
+        tx, "UPDATE keys SET last_used_at = GREATEST(last_used_at, $1), last_used_ip = $2 WHERE id = $3", &p,
+        "key_touch", NULL);
 }
 
 /* Adds on conflict, so usage written behind by several nodes sums up. */
@@ -420,9 +429,10 @@ enum kw_err kw_pg_usage_add(struct kw_tx *tx, const char *key_id, const char *se
     kw_pg_int(&p, minute_ms);
     kw_pg_int(&p, valid);
     kw_pg_int(&p, denied);
-    return kw_pg_run(tx,
-                     "INSERT INTO usage(key_id, service_id, minute, valid, denied) VALUES ($1, $2, $3, $4, $5) "
-                     "ON CONFLICT (key_id, minute) DO UPDATE SET valid = usage.valid + excluded.valid, "
-                     "denied = usage.denied + excluded.denied",
-                     &p, "usage_add", NULL);
+    return kw_pg_run(
+        tx,
+        "INSERT INTO usage(key_id, service_id, minute, valid, denied) VALUES ($1, $2, $3, $4, $5) "
+        "ON CONFLICT (key_id, minute) DO UPDATE SET valid = usage.valid + excluded.valid, "
+        "denied = usage.denied + excluded.denied",
+        &p, "usage_add", NULL);
 }

@@ -18,10 +18,10 @@
 #include "domain/audit.h"
 #include "store_fixture.h"
 
-#define NEED_PG()                                                                                      \
-    do {                                                                                               \
-        if (tb_pg_admin() == NULL)                                                                     \
-            skip();                                                                                    \
+#define NEED_PG()                                                                                            \
+    do {                                                                                                     \
+        if (tb_pg_admin() == NULL)                                                                           \
+            skip();                                                                                          \
     } while (0)
 
 static int setup_pg(void **state)
@@ -59,7 +59,8 @@ static void test_lost_connection(void **state)
     mk_service(f->st, &s, "survives");
     snprintf(sql, sizeof(sql),
              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s' "
-             "AND application_name = 'keyward'", f->e.db);
+             "AND application_name = 'keyward'",
+             f->e.db);
     /* Killed inside a transaction: the statement answers KW_ERR_RETRY, and so does the commit. */
     assert_int_equal(kw_store_begin(f->st, KW_TX_WRITE, &tx), KW_OK);
     assert_int_equal(tb_pg_exec(NULL, sql), 0);
@@ -192,8 +193,17 @@ static void test_concurrent_migrate(void **state)
 static void test_secret_not_in_rows(void **state)
 {
     static const char secret[] = "kw_SecretDoNotStore0123456789abcdefghijABCDEFGHIJKL7x9Qz1";
-    static const char *const tables[] = {"meta", "services", "keys", "usage", "audit", "users", "sessions",
-                                         "members", "counters", "key_tombstones", "schema_migrations"};
+    static const char *const tables[] = {"meta",
+                                         "services",
+                                         "keys",
+                                         "usage",
+                                         "audit",
+                                         "users",
+                                         "sessions",
+                                         "members",
+                                         "counters",
+                                         "key_tombstones",
+                                         "schema_migrations"};
     struct fixture *f = *state;
     struct kw_service s;
     struct kw_key k;
@@ -214,13 +224,16 @@ static void test_secret_not_in_rows(void **state)
     assert_int_equal(kw_audit_chain(open_tx, &ev, 1), KW_OK);
     assert_int_equal(tcommit(), KW_OK);
     /* The search works: the key's id is found in its row... */
-    snprintf(found_id, sizeof(found_id), "SELECT 1 FROM keys t WHERE strpos(t::text, '%s') > 0 "
-             "HAVING count(*) = 1", k.id);
+    snprintf(found_id, sizeof(found_id),
+             "SELECT 1 FROM keys t WHERE strpos(t::text, '%s') > 0 "
+             "HAVING count(*) = 1",
+             k.id);
     assert_int_equal(tb_pg_exec(f->e.db, found_id), 0);
     /* ...and no row of any table holds the secret or a tail of it past the displayed start. */
     for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-        snprintf(sql, sizeof(sql), "SELECT 1 FROM %s t WHERE strpos(t::text, '%.20s') > 0 HAVING count(*) = 0",
-                 tables[i], secret + 7);
+        snprintf(sql, sizeof(sql),
+                 "SELECT 1 FROM %s t WHERE strpos(t::text, '%.20s') > 0 HAVING count(*) = 0", tables[i],
+                 secret + 7);
         assert_int_equal(tb_pg_exec(f->e.db, sql), 0);
     }
 }
@@ -249,14 +262,15 @@ static void test_password_never_logged(void **state)
     (void)state;
     assert_true(fd >= 0);
     assert_int_equal(dup2(fd, 2), 2);
-    assert_int_not_equal(kw_store_open("postgresql://kwuser:S3cretPw@127.0.0.1:1/db?connect_timeout=2", "/tmp", &st),
-                         KW_OK);
-    assert_int_not_equal(kw_store_open("postgres://kwuser@127.0.0.1:1/db?password=S3cretPw&connect_timeout=2", "/tmp",
-                                       &st), KW_OK);
+    assert_int_not_equal(
+        kw_store_open("postgresql://kwuser:S3cretPw@127.0.0.1:1/db?connect_timeout=2", "/tmp", &st), KW_OK);
+    assert_int_not_equal(
+        kw_store_open("postgres://kwuser@127.0.0.1:1/db?password=S3cretPw&connect_timeout=2", "/tmp", &st),
+        KW_OK);
     assert_int_not_equal(kw_store_open("postgresql://kwuser:S3cretPw@%zz/db", "/tmp", &st), KW_OK);
     assert_int_not_equal(kw_store_open("postgresql://kwuser:S3cretPw%zz@127.0.0.1:1/db", "/tmp", &st), KW_OK);
-    assert_int_not_equal(kw_store_open("postgresql://kwuser@127.0.0.1:1/db?password=S3cretPw%zz", "/tmp", &st),
-                         KW_OK);
+    assert_int_not_equal(
+        kw_store_open("postgresql://kwuser@127.0.0.1:1/db?password=S3cretPw%zz", "/tmp", &st), KW_OK);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -282,8 +296,12 @@ static void test_store_option(void **state)
     char err[256];
     char *with_pw[] = {"--store", "postgresql://u:pw@db.example/keyward"};
     char *with_param[] = {"--store=postgres://u@db.example/keyward?password=pw"};
-    char *plain[] = {"--store", "postgresql://u@db1:5432,db2:5432/keyward?target_session_attrs=read-write",
-                     "--store-pool", "8", "--store-statement-timeout-ms", "2000"};
+    char *plain[] = {"--store",
+                     "postgresql://u@db1:5432,db2:5432/keyward?target_session_attrs=read-write",
+                     "--store-pool",
+                     "8",
+                     "--store-statement-timeout-ms",
+                     "2000"};
     char *bad[] = {"--store", "mysql://x"};
 
     (void)state;

@@ -51,8 +51,8 @@ static void *worker(void *arg)
         kw_audit_event_init(&ev, "root", "root", "service.create", "service", s.id, s.id, "success");
         if (tbegin(st) != KW_OK)
             return (void *)1;
-        bad = AUTO(st, kw_store_service_insert(tx_, &s)) != KW_OK || AUTO(st, kw_store_key_insert(tx_, &k)) != KW_OK ||
-              kw_audit_chain(open_tx, &ev, 1) != KW_OK;
+        bad = AUTO(st, kw_store_service_insert(tx_, &s)) != KW_OK ||
+              AUTO(st, kw_store_key_insert(tx_, &k)) != KW_OK || kw_audit_chain(open_tx, &ev, 1) != KW_OK;
         if (bad) {
             trollback();
             break;
