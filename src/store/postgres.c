@@ -336,10 +336,17 @@ static enum kw_err pg_migrate(struct kw_store *st, int *applied, int *version)
 
     if (c == NULL)
         return err;
-    err = conn_exec(c, "SELECT pg_advisory_lock(" KW_PG_MIGRATE_LOCK ")", "migrate_lock");
+    /* Neither waiting for another node's migration nor a long migration is cut by statement_timeout. */
+    err = conn_exec(c, "SET statement_timeout = 0", "migrate");
+    if (err == KW_OK)
+        err = conn_exec(c, "SELECT pg_advisory_lock(" KW_PG_MIGRATE_LOCK ")", "migrate_lock");
     if (err == KW_OK) {
         err = migrate_locked(c, applied, version);
         conn_exec(c, "SELECT pg_advisory_unlock(" KW_PG_MIGRATE_LOCK ")", "migrate_unlock");
+    }
+    if (PQstatus(c->conn) == CONNECTION_OK && !setup_conn(pg, c->conn)) { /* the pool's timeout again */
+        PQfinish(c->conn);
+        c->conn = NULL;
     }
     release(pg, c);
     return err;

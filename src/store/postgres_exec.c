@@ -209,6 +209,11 @@ enum kw_err kw_pg_each(struct kw_tx *tx, const char *sql, const struct kw_pg_par
 
     if (t->failed != KW_OK)
         return t->failed;
+    /* A walk (the cache load at start, audit verify) may outlast statement_timeout on a big table:
+     * it is one statement the caller chose to run whole. */
+    err = kw_pg_run(tx, "SET LOCAL statement_timeout = 0", NULL, op, NULL);
+    if (err != KW_OK)
+        return err;
     if (!PQsendQueryParams(t->c->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
                            p ? p->fmt : NULL, 0))
         return (t->failed = kw_pg_fail(t->c, NULL, op));

@@ -189,6 +189,35 @@ static void test_concurrent_migrate(void **state)
     assert_int_equal(tb_env_cleanup(&fresh), 0);
 }
 
+static void *hold_migrate_lock(void *arg)
+{
+    /* The backend's migrate lock key (postgres.c), held by "another node" for 0.6 s. */
+    tb_pg_exec(arg, "SELECT pg_advisory_lock(7016996765293437281), pg_sleep(0.6)");
+    return NULL;
+}
+
+/* Waiting for another node's migration is not cut short by statement_timeout. */
+static void test_migrate_waits_for_other_node(void **state)
+{
+    struct store_env fresh;
+    struct kw_store_options o = {1, 100};
+    struct kw_store *st = NULL;
+    int applied = -1, version = -1;
+    pthread_t t;
+
+    NEED_PG();
+    (void)state;
+    assert_int_equal(tb_env_init(&fresh, TB_PG), 0);
+    assert_int_equal(pthread_create(&t, NULL, hold_migrate_lock, fresh.db), 0);
+    usleep(200000);
+    assert_int_equal(kw_store_open_opts(fresh.spec, fresh.dir, &o, &st), KW_OK);
+    assert_int_equal(kw_store_migrate(st, &applied, &version), KW_OK);
+    assert_true(applied >= 3);
+    pthread_join(t, NULL);
+    kw_store_free(st);
+    assert_int_equal(tb_env_cleanup(&fresh), 0);
+}
+
 /* The store only ever sees the SHA-256 of a secret: no row of any table holds its text. */
 static void test_secret_not_in_rows(void **state)
 {
@@ -336,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_waits_then_gives_up, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_statement_timeout, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_concurrent_migrate, setup_pg, teardown_pg),
+        cmocka_unit_test_setup_teardown(test_migrate_waits_for_other_node, setup_pg, teardown_pg),
         cmocka_unit_test_setup_teardown(test_secret_not_in_rows, setup_pg, teardown_pg),
     };
 
