@@ -21,13 +21,13 @@ struct setting {
     long long min, max;
     const char *def;
     int secret; /* env or file only; never printed */
-    int (*check)(const char *value); /* extra validation for strings, 0 = ok */
+    int (*check)(const char *value, int from_argv); /* extra validation for strings, 0 = ok */
     const char *rule;                /* said when check fails */
     const char *help;
 };
 
 /* HOST:PORT where HOST is an IPv4 address, "localhost" or a bracketed IPv6 address, PORT 1..65535. */
-static int check_listen(const char *v)
+static int check_listen(const char *v, int from_argv)
 {
     const char *colon = strrchr(v, ':');
     char host[INET6_ADDRSTRLEN + 2], *end;
@@ -56,26 +56,56 @@ static int check_listen(const char *v)
     return (errno != 0 || *end != '\0' || port < 1 || port > 65535) ? -1 : 0;
 }
 
-static int check_level(const char *v)
+static int check_level(const char *v, int from_argv)
 {
     return strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") && strcmp(v, "error") ? -1 : 0;
 }
 
-static int check_root(const char *v)
+static int check_root(const char *v, int from_argv)
 {
     size_t n = strlen(v);
     return n != 0 && (n < 32 || n > 255) ? -1 : 0;
 }
 
-static int check_cidrs(const char *v)
+static int check_cidrs(const char *v, int from_argv)
 {
     struct kw_netaddr_set set;
     return kw_netaddr_set_parse(v, &set) == KW_OK ? 0 : -1;
 }
 
-static int check_nonempty(const char *v)
+static int check_nonempty(const char *v, int from_argv)
 {
     return v[0] == '\0' ? -1 : 0;
+}
+
+/* 1 if a connection URI carries a password: user:PASSWORD@ before the host list, or a password=
+ * parameter. */
+static int uri_has_password(const char *v)
+{
+    const char *auth = strstr(v, "://"), *end, *at = NULL, *q;
+
+    if (auth == NULL)
+        return 0;
+    auth += 3;
+    end = auth + strcspn(auth, "/?");
+    for (q = auth; q < end; q++)
+        if (*q == '@')
+            at = q;
+    if (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+        return 1;
+    for (q = strstr(v, "password="); q != NULL; q = strstr(q + 1, "password="))
+        if (q[-1] == '?' || q[-1] == '&')
+            return 1;
+    return 0;
+}
+
+/* "sqlite" or a postgresql:// (postgres://) URI; from the command line, a URI without a password
+ * (argv is visible in ps: libpq reads it from PGPASSWORD, PGPASSFILE or ~/.pgpass). */
+static int check_store(const char *v, int from_argv)
+{
+    if (strcmp(v, "sqlite") != 0 && strncmp(v, "postgresql://", 13) != 0 && strncmp(v, "postgres://", 11) != 0)
+        return -1;
+    return from_argv && uri_has_password(v) ? -1 : 0;
 }
 
 #define S(field) offsetof(struct kw_config, field), sizeof(((struct kw_config *)0)->field)
@@ -85,7 +115,14 @@ static const struct setting settings[] = {
      "address to listen on (IPv4:PORT, localhost:PORT, [IPv6]:PORT)"},
     {"data-dir", T_STR, S(data_dir), 0, 0, "./var", 0, check_nonempty, "must not be empty",
      "directory for the SQLite database"},
-    {"store", T_STR, S(store), 0, 0, "sqlite", 0, check_nonempty, "must not be empty", "storage backend: sqlite"},
+    {"store", T_STR, S(store), 0, 0, "sqlite", 0, check_store,
+     "must be sqlite or a postgresql:// URI, with no password on the command line (visible in ps): "
+     "use ~/.pgpass, PGPASSFILE or PGPASSWORD (or KEYWARD_STORE)",
+     "storage: sqlite (in data-dir) or postgresql://USER@HOST:PORT/DB (libpq URI; password from .pgpass/PGPASSFILE/PGPASSWORD)"},
+    {"store-pool", T_INT, S(store_pool), 1, 64, "4", 0, NULL, NULL,
+     "PostgreSQL connections per node (admin requests wait for a free one)"},
+    {"store-statement-timeout-ms", T_INT, S(store_statement_timeout_ms), 100, 600000, "5000", 0, NULL, NULL,
+     "PostgreSQL statement_timeout (ms); also the longest wait for a pooled connection"},
     {"threads", T_INT, S(threads), 0, 64, "0", 0, NULL, NULL, "event-loop threads; 0 = one per core"},
     {"max-body-bytes", T_INT64, S(max_body_bytes), 1024, 16777216, "65536", 0, NULL, NULL,
      "largest request body accepted (413 above)"},
@@ -125,7 +162,7 @@ static void say(char *err, size_t cap, const char *where, const struct setting *
 
 /* Stores value into cfg for s; KW_ERR_INVALID with a message naming the setting and its bounds. */
 static enum kw_err set_value(struct kw_config *cfg, const struct setting *s, const char *value, const char *where,
-                             char *err, size_t errcap)
+                             int from_argv, char *err, size_t errcap)
 {
     char *dst = (char *)cfg + s->offset, *end, rule[96];
     long long v;
@@ -136,7 +173,7 @@ static enum kw_err set_value(struct kw_config *cfg, const struct setting *s, con
             say(err, errcap, where, s, rule);
             return KW_ERR_INVALID;
         }
-        if (s->check != NULL && s->check(value) != 0) {
+        if (s->check != NULL && s->check(value, from_argv) != 0) {
             say(err, errcap, where, s, s->rule);
             return KW_ERR_INVALID;
         }
@@ -178,7 +215,7 @@ void kw_config_defaults(struct kw_config *cfg)
 
     memset(cfg, 0, sizeof(*cfg));
     for (i = 0; i < NSETTINGS; i++)
-        set_value(cfg, &settings[i], settings[i].def, "", err, sizeof(err));
+        set_value(cfg, &settings[i], settings[i].def, "", 0, err, sizeof(err));
 }
 
 static char *trim(char *s)
@@ -230,7 +267,7 @@ static enum kw_err load_file(struct kw_config *cfg, const char *path, char *err,
             rc = KW_ERR_INVALID;
             break;
         }
-        rc = set_value(cfg, s, trim(eq + 1), where, err, errcap);
+        rc = set_value(cfg, s, trim(eq + 1), where, 0, err, errcap);
     }
     fclose(f);
     return rc;
@@ -251,7 +288,7 @@ static enum kw_err load_env(struct kw_config *cfg, char *err, size_t errcap)
         if (v == NULL)
             continue;
         snprintf(where, sizeof(where), "%s", var);
-        if (set_value(cfg, &settings[i], v, where, err, errcap) != KW_OK)
+        if (set_value(cfg, &settings[i], v, where, 0, err, errcap) != KW_OK)
             return KW_ERR_INVALID;
     }
     return KW_OK;
@@ -291,7 +328,7 @@ static enum kw_err load_flags(struct kw_config *cfg, int argc, char **argv, char
             return KW_ERR_INVALID;
         }
         value = eq ? eq + 1 : argv[++i];
-        if (set_value(cfg, s, value, "", err, errcap) != KW_OK)
+        if (set_value(cfg, s, value, "", 1, err, errcap) != KW_OK)
             return KW_ERR_INVALID;
     }
     return KW_OK;

@@ -3,7 +3,8 @@
  * Precedence: defaults < config file (--config or KEYWARD_CONFIG; lines "name = value", '#' comments)
  *             < environment (KEYWARD_<NAME upper-cased, '-' -> '_'>) < command-line flags (--name value
  *             or --name=value). A setting marked secret is refused on the command line (argv is visible
- *             in ps) and never printed by kw_config_help/kw_config_dump. */
+ *             in ps) and never printed by kw_config_help/kw_config_dump; --store is refused on the
+ *             command line when its URI carries a password. */
 #ifndef KW_CORE_CONFIG_H
 #define KW_CORE_CONFIG_H
 
@@ -17,7 +18,9 @@
 struct kw_config {
     char listen[128];        /* HOST:PORT; default 127.0.0.1:8080 */
     char data_dir[512];      /* default ./var */
-    char store[512];         /* "sqlite" (under data_dir) for now; postgres:// later */
+    char store[512];         /* "sqlite" (under data_dir) or a postgresql:// URI (no password from argv) */
+    int store_pool;          /* PostgreSQL connections per node; default 4 */
+    int store_statement_timeout_ms; /* PostgreSQL statement_timeout; default 5000 */
     int threads;             /* event loops; 0 = one per core */
     int64_t max_body_bytes;  /* JSON body cap; default 65536 */
     int64_t max_header_bytes;/* total request header cap; default 8192 */

@@ -42,14 +42,16 @@ static void announce_root(const char *token, const struct kw_config *cfg)
 
 enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
 {
-    char generated[KW_KEYFMT_MAX];
+    char generated[KW_KEYFMT_MAX], described[sizeof(cfg->store)];
     int applied = 0, version = 0, created = 0;
     int64_t loaded_at = 0;
     enum kw_err err;
 
     memset(app, 0, sizeof(*app));
     app->cfg = cfg;
-    err = kw_store_open(cfg->store, cfg->data_dir, &app->store);
+    err = kw_store_open_opts(cfg->store, cfg->data_dir,
+                             &(struct kw_store_options){cfg->store_pool, cfg->store_statement_timeout_ms},
+                             &app->store);
     if (err != KW_OK)
         goto out;
     err = kw_store_migrate(app->store, &applied, &version);
@@ -84,7 +86,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         err = kw_writer_start(app->wb_store, app->keys, cfg->flush_interval_ms, &app->writer);
     if (err != KW_OK)
         goto out;
-    kw_log_info("store ready", "store=%s data_dir=%s keys=%zu", cfg->store, cfg->data_dir,
+    kw_store_describe(cfg->store, described, sizeof(described)); /* never a URI's password */
+    kw_log_info("store ready", "store=%s data_dir=%s keys=%zu", described, cfg->data_dir,
                 kw_keycache_count(app->keys));
     atomic_store(&app->ready, 1);
 out:

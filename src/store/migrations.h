@@ -11,5 +11,8 @@ struct kw_migration {
 
 extern const struct kw_migration kw_migrations[];
 extern const int kw_migrations_count;
+/* The same versions in PostgreSQL's dialect (store/migrations/pg/). */
+extern const struct kw_migration kw_pg_migrations[];
+extern const int kw_pg_migrations_count;
 
 #endif

@@ -6,7 +6,13 @@
 #include "core/log.h"
 #include "store/store_internal.h"
 
-enum kw_err kw_store_open(const char *spec, const char *data_dir, struct kw_store **out)
+static int is_pg(const char *spec)
+{
+    return strncmp(spec, "postgresql://", 13) == 0 || strncmp(spec, "postgres://", 11) == 0;
+}
+
+enum kw_err kw_store_open_opts(const char *spec, const char *data_dir, const struct kw_store_options *opt,
+                               struct kw_store **out)
 {
     char quoted[80];
 
@@ -17,11 +23,67 @@ enum kw_err kw_store_open(const char *spec, const char *data_dir, struct kw_stor
         kw_log_error("store failure", "op=open err=\"no data directory\"");
         return KW_ERR_INVALID;
     }
+    if (spec != NULL && is_pg(spec))
+        return kw_store_pg_open(spec, opt, out);
     /* Only the scheme: a connection URL may carry a password. kw_log_quote wraps in '"'. */
     kw_log_quote(quoted, sizeof(quoted), spec != NULL ? spec : "");
-    kw_log_error("unknown store", "scheme=\"%.*s\" supported=sqlite", (int)strcspn(quoted + 1, ":/@\"\\"),
+    kw_log_error("unknown store", "scheme=\"%.*s\" supported=sqlite,postgresql", (int)strcspn(quoted + 1, ":/@\"\\"),
                  quoted + 1);
     return KW_ERR_INVALID;
+}
+
+enum kw_err kw_store_open(const char *spec, const char *data_dir, struct kw_store **out)
+{
+    return kw_store_open_opts(spec, data_dir, NULL, out);
+}
+
+/* Appends n bytes of src to out (cap bytes), keeping it NUL-terminated. */
+static void put(char *out, size_t cap, size_t *len, const char *src, size_t n)
+{
+    if (*len + 1 >= cap)
+        return;
+    if (n > cap - 1 - *len)
+        n = cap - 1 - *len;
+    memcpy(out + *len, src, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+void kw_store_describe(const char *spec, char *out, size_t cap)
+{
+    const char *p = spec, *auth, *end, *at = NULL, *colon, *q;
+    size_t len = 0;
+
+    if (cap == 0)
+        return;
+    out[0] = '\0';
+    auth = strstr(spec, "://");
+    if (auth == NULL) {
+        put(out, cap, &len, spec, strlen(spec));
+        return;
+    }
+    auth += 3;
+    end = auth + strcspn(auth, "/?");
+    for (q = auth; q < end; q++) /* the last '@' ends the user info */
+        if (*q == '@')
+            at = q;
+    colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon != NULL) {
+        put(out, cap, &len, p, (size_t)(colon + 1 - p));
+        put(out, cap, &len, "***", 3);
+        p = at;
+    }
+    while ((q = strstr(p, "password=")) != NULL) { /* a query parameter */
+        if (q == spec || (q[-1] != '?' && q[-1] != '&')) {
+            put(out, cap, &len, p, (size_t)(q + 9 - p));
+            p = q + 9;
+            continue;
+        }
+        put(out, cap, &len, p, (size_t)(q + 9 - p));
+        put(out, cap, &len, "***", 3);
+        p = q + 9 + strcspn(q + 9, "&");
+    }
+    put(out, cap, &len, p, strlen(p));
 }
 
 void kw_store_free(struct kw_store *st)

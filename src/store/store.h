@@ -44,14 +44,30 @@ enum kw_tx_mode {
 };
 
 /* Opens the store named by spec: "sqlite" -> <data_dir>/keyward.db (created if missing, directory
- * too). Does not migrate. *out is NULL on failure. */
+ * too); "postgresql://..." or "postgres://..." -> a libpq connection URI (multi-host and parameters
+ * such as target_session_attrs pass through to libpq; the password comes from PGPASSWORD,
+ * PGPASSFILE or ~/.pgpass). Does not migrate. *out is NULL on failure; nothing logged names the URI
+ * beyond its scheme. */
 enum kw_err kw_store_open(const char *spec, const char *data_dir, struct kw_store **out);
+
+/* Tuning for a networked store (ignored by SQLite). 0 = the default. */
+struct kw_store_options {
+    int pool_size;            /* connections; default 4. begin waits for a free one */
+    int statement_timeout_ms; /* per statement, and the longest begin waits; default 5000 */
+};
+/* kw_store_open with options (NULL = defaults). */
+enum kw_err kw_store_open_opts(const char *spec, const char *data_dir, const struct kw_store_options *opt,
+                               struct kw_store **out);
+/* Writes spec into out (cap bytes) fit for a log line: a URI's password (user:PASSWORD@, password=)
+ * is replaced by "***". */
+void kw_store_describe(const char *spec, char *out, size_t cap);
 void kw_store_free(struct kw_store *st); /* NULL is a no-op */
 
 /* A second handle on the same database for write-behind data (last use, usage, integrator audit
  * events): its commits reach the OS at once but are made durable against power loss at the next
- * checkpoint instead of at every commit (SQLite WAL: synchronous=NORMAL). A process crash loses
- * nothing it committed. Transactions on both handles are serialised by the database. */
+ * checkpoint instead of at every commit (SQLite WAL: synchronous=NORMAL; PostgreSQL: two more
+ * connections with synchronous_commit=off). A process crash loses nothing it committed.
+ * Transactions on both handles are serialised by the database. */
 enum kw_err kw_store_open_relaxed(struct kw_store *st, struct kw_store **out);
 
 /* Applies pending numbered migrations (store/migrations/NNNN_*.sql), each in its own transaction.

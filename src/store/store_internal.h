@@ -78,5 +78,6 @@ struct kw_store {
 
 /* Backends. */
 enum kw_err kw_store_sqlite_open(const char *data_dir, struct kw_store **out);
+enum kw_err kw_store_pg_open(const char *uri, const struct kw_store_options *opt, struct kw_store **out);
 
 #endif

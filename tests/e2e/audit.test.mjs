@@ -2,6 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { TIME_RE, api, createKey, run, startServer, verify, waitFor } from './lib/server.mjs';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -10,6 +11,14 @@ function sqlite(db, sql) {
   const r = spawnSync('sqlite3', [db, sql], { encoding: 'utf8' });
   if (r.error) throw new Error(`the sqlite3 CLI is needed for this test (apt-get install sqlite3): ${r.error.message}`);
   return r;
+}
+
+// Changes one audit row behind keyward's back, on whichever store the server ran; stdout = rows changed.
+function tamper(s, seq) {
+  if (s.store === 'sqlite') return sqlite(`${s.dataDir}/keyward.db`, `UPDATE audit SET detail='{"x":1}' WHERE seq=${seq}; SELECT changes();`);
+  const sql = `WITH u AS (UPDATE audit SET detail='{"x":1}' WHERE seq=${seq} RETURNING 1) SELECT count(*) FROM u`;
+  const psql = existsSync('/usr/lib/postgresql/15/bin/psql') ? '/usr/lib/postgresql/15/bin/psql' : 'psql';
+  return spawnSync(psql, [s.store, '-qAt', '-c', sql], { encoding: 'utf8' });
 }
 
 describe('audit', () => {
@@ -230,13 +239,13 @@ describe('audit', () => {
 
   test('keyward audit verify finds the chain intact, then names a tampered row', async () => {
     await s.stop();
-    let r = run(['audit', 'verify', '--data-dir', s.dataDir]);
+    let r = run(['audit', 'verify', '--data-dir', s.dataDir, ...s.storeArgs]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /intact/i);
-    const sql = sqlite(`${s.dataDir}/keyward.db`, `UPDATE audit SET detail='{"x":1}' WHERE seq=2; SELECT changes();`);
+    const sql = tamper(s, 2);
     assert.equal(sql.status, 0, sql.stderr);
     assert.equal(sql.stdout.trim(), '1', 'one row tampered');
-    r = run(['audit', 'verify', '--data-dir', s.dataDir]);
+    r = run(['audit', 'verify', '--data-dir', s.dataDir, ...s.storeArgs]);
     assert.notEqual(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout + r.stderr, /\bseq\D{0,3}2\b/, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /intact/i);

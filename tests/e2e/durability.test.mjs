@@ -69,7 +69,7 @@ describe('durability', () => {
     } finally {
       await again.stop();
     }
-    const chain = run(['audit', 'verify', '--data-dir', s.dataDir]);
+    const chain = run(['audit', 'verify', '--data-dir', s.dataDir, ...s.storeArgs]);
     assert.equal(chain.status, 0, chain.stdout + chain.stderr);
     assert.match(chain.stdout + chain.stderr, /intact/i);
   });
@@ -117,7 +117,7 @@ describe('durability', () => {
     } finally {
       await again.stop();
     }
-    const chain = run(['audit', 'verify', '--data-dir', s.dataDir]);
+    const chain = run(['audit', 'verify', '--data-dir', s.dataDir, ...s.storeArgs]);
     assert.equal(chain.status, 0, chain.stdout + chain.stderr);
   });
 

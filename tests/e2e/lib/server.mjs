@@ -2,7 +2,7 @@
 // and gives tests a small HTTP client. Every process started here is stopped by pid, and a
 // process-exit hook SIGKILLs any child a crashed test left behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -78,6 +78,24 @@ export async function waitFor(fn, ms = 1500, step = 50) {
   }
 }
 
+// KEYWARD_TEST_STORE=postgresql://USER@HOST:PORT/DB (scripts/test sets it for the files it runs on
+// PostgreSQL): each data directory gets its own database on that cluster, named after the directory so
+// a restart on the same dataDir finds its data again; the server gets it with --store.
+const PSQL = existsSync('/usr/lib/postgresql/15/bin/psql') ? '/usr/lib/postgresql/15/bin/psql' : 'psql';
+function testStoreFor(dir) {
+  const base = process.env.KEYWARD_TEST_STORE || '';
+  if (!/^postgres(ql)?:\/\//.test(base)) return null;
+  const name = `kw_${createHash('sha256').update(dir).digest('hex').slice(0, 24)}`;
+  const r = spawnSync(PSQL, [base, '-qAt', '-v', 'ON_ERROR_STOP=1'], {
+    encoding: 'utf8', timeout: 30000,
+    input: `SELECT 'CREATE DATABASE ${name}' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${name}') \\gexec\n`,
+  });
+  if (r.status !== 0) throw new Error(`cannot create database ${name} on ${base}: ${r.error?.message ?? r.stderr}`);
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
 // rootToken: undefined -> a random 48-character token in KEYWARD_ROOT_TOKEN; null -> none set
 // (first start generates and prints one); a string -> that token.
 export async function startServer({ dataDir, rootToken, env = {}, args = [], keepDir = false, readyTimeoutMs = 10000 } = {}) {
@@ -93,7 +111,9 @@ export async function startServer({ dataDir, rootToken, env = {}, args = [], kee
   const logFile = join(dirname(dir), `${basename(dir)}.log`);
   const logFd = openSync(logFile, 'a');
   logFiles.set(logFile, dir);
-  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, ...args], {
+  const store = testStoreFor(dir);
+  const storeArgs = store ? ['--store', store] : [];
+  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dir, ...storeArgs, ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -111,6 +131,8 @@ export async function startServer({ dataDir, rootToken, env = {}, args = [], kee
 
   const server = {
     url, port, dataDir: dir, rootToken: token, pid: child.pid, logFile,
+    // The store it runs on ('sqlite' or the URI) and the flags that name it for offline commands.
+    store: store ?? 'sqlite', storeArgs,
     logs: () => out,
     stdout: () => stdout,
     stderr: () => stderr,

@@ -1,0 +1,166 @@
+/* postgres_internal.h - shared by the PostgreSQL backend files (postgres*.c).
+ *
+ * A struct kw_pg is a small pool of libpq connections on one URI. kw_store_begin takes a free
+ * connection (waiting up to a deadline), and the transaction (struct kw_pg_tx, which begins with
+ * struct kw_tx) carries it until commit or rollback returns it. A connection is used by one thread at
+ * a time: the one that holds its transaction. Row operations run one statement each through
+ * kw_pg_exec with their parameters in a struct kw_pg_params. */
+#ifndef KW_STORE_POSTGRES_INTERNAL_H
+#define KW_STORE_POSTGRES_INTERNAL_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "store/store_internal.h"
+
+struct kw_pg_conn;
+
+struct kw_pg_tx {
+    struct kw_tx base;
+    struct kw_pg_conn *c;
+    enum kw_err failed; /* set when a statement failed outside a savepoint: the transaction is aborted */
+    int savepoint;      /* nesting depth of kw_pg_atomic_begin */
+};
+
+struct kw_pg_conn {
+    PGconn *conn; /* NULL until first used */
+    int busy;     /* under kw_pg.mu */
+    struct kw_pg_tx tx;
+};
+
+struct kw_pg {
+    struct kw_store base;
+    pthread_mutex_t mu;
+    pthread_cond_t freed;
+    int n;                    /* pool size */
+    struct kw_pg_conn *conns; /* n slots */
+    int statement_timeout_ms; /* also the longest begin waits for a free connection */
+    int relaxed;              /* synchronous_commit=off (the write-behind handle) */
+    struct kw_pg_conn listen; /* LISTEN keyward_changes (kw_store_wait_change), its own connection */
+    pthread_mutex_t listen_mu;
+    char uri[1024];
+};
+
+#define KW_PG(st) ((struct kw_pg *)(st))
+#define KW_PG_CHANNEL "keyward_changes" /* NOTIFY'd with the version of every credential change */
+#define KW_PG_TX(t) ((struct kw_pg_tx *)(t))
+
+/* Parameters of one statement. Text and bytea go in binary format with their lengths (so a record
+ * field is read only up to its size even if unterminated), integers as decimal text. */
+#define KW_PG_MAXP 20
+struct kw_pg_params {
+    int n;
+    const char *v[KW_PG_MAXP];
+    int len[KW_PG_MAXP];
+    int fmt[KW_PG_MAXP];
+    char num[KW_PG_MAXP][24];
+};
+void kw_pg_text(struct kw_pg_params *p, const char *s);
+void kw_pg_field(struct kw_pg_params *p, const char *field, size_t size);
+void kw_pg_int(struct kw_pg_params *p, int64_t v);
+void kw_pg_blob(struct kw_pg_params *p, const uint8_t *b, size_t len);
+#define KW_PG_FIELD(p, field) kw_pg_field(p, field, sizeof(field))
+
+/* Runs sql with p (may be NULL) in tx. Returns the result (PQclear it) with *err = KW_OK, or NULL
+ * with *err from kw_pg_fail. */
+PGresult *kw_pg_exec(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, const char *op,
+                     enum kw_err *err);
+/* kw_pg_exec for a statement that returns no rows the caller needs; *changed (may be NULL) = rows
+ * affected. */
+enum kw_err kw_pg_run(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, const char *op,
+                      int64_t *changed);
+/* kw_pg_run inside its own savepoint, for a statement that may fail with an answer the caller
+ * handles (KW_ERR_EXISTS, a foreign key): the transaction stays usable, as on SQLite. */
+enum kw_err kw_pg_run_sp(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, const char *op,
+                         int64_t *changed);
+/* An INSERT ... RETURNING seq in its own savepoint (a duplicate answers KW_ERR_EXISTS and the
+ * transaction lives on); *seq set on success. */
+enum kw_err kw_pg_insert_seq(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, const char *op,
+                             int64_t *seq);
+/* Several statements as one unit inside tx: atomic_end releases the savepoint when err is KW_OK,
+ * else rolls back to it (so the transaction stays usable) and returns err. */
+enum kw_err kw_pg_atomic_begin(struct kw_tx *tx);
+enum kw_err kw_pg_atomic_end(struct kw_tx *tx, enum kw_err err);
+/* Streams the rows of sql one at a time to row(ctx, res, 0); a non-zero return stops the walk with
+ * KW_ERR_INTERNAL. */
+typedef int (*kw_pg_each_fn)(void *ctx, const PGresult *res);
+enum kw_err kw_pg_each(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, kw_pg_each_fn row,
+                       void *ctx, const char *op);
+/* Maps a failed result (or NULL: the connection) to a kw_err and logs the server's message:
+ * 23505 -> KW_ERR_EXISTS; serialization failure, deadlock, lock not available, statement timeout and a
+ * lost connection -> KW_ERR_RETRY; anything else KW_ERR_STORE. Never logs the URI. */
+enum kw_err kw_pg_fail(struct kw_pg_conn *c, const PGresult *res, const char *op);
+
+/* Column readers (text results): NULL reads as 0 / "" / zero bytes. */
+int64_t kw_pg_get_int(const PGresult *res, int row, int col);
+void kw_pg_get_text(const PGresult *res, int row, int col, char *dst, size_t cap);
+void kw_pg_get_blob(const PGresult *res, int row, int col, uint8_t *dst, size_t len);
+/* Collects up to cap rows of res into items via row(). */
+typedef void (*kw_pg_row_fn)(const PGresult *res, int row, void *item);
+void kw_pg_collect(const PGresult *res, kw_pg_row_fn row, void *items, size_t item_size, size_t cap,
+                   size_t *n);
+/* One row into out via row(); KW_ERR_NOT_FOUND if the result is empty. PQclears res. */
+enum kw_err kw_pg_one(PGresult *res, kw_pg_row_fn row, void *out);
+/* " FOR UPDATE" in a write transaction (store.h: rows a write transaction reads stay as read), else "". */
+const char *kw_pg_lock(const struct kw_tx *tx);
+
+extern const struct kw_store_ops kw_pg_ops;
+
+/* Row operations (postgres_rows.c, postgres_people.c, postgres_audit.c). */
+enum kw_err kw_pg_meta_get(struct kw_tx *tx, const char *name, char *out, size_t cap);
+enum kw_err kw_pg_meta_set(struct kw_tx *tx, const char *name, const char *value);
+enum kw_err kw_pg_version_next(struct kw_tx *tx, int64_t *version);
+enum kw_err kw_pg_service_insert(struct kw_tx *tx, struct kw_service *svc);
+enum kw_err kw_pg_service_get(struct kw_tx *tx, const char *id, struct kw_service *out);
+enum kw_err kw_pg_service_list(struct kw_tx *tx, int64_t after, struct kw_service *items, size_t cap,
+                               size_t *n);
+enum kw_err kw_pg_service_update(struct kw_tx *tx, const struct kw_service *svc);
+enum kw_err kw_pg_service_delete(struct kw_tx *tx, const char *id, int64_t version);
+enum kw_err kw_pg_service_live_keys(struct kw_tx *tx, const char *id, int64_t now_ms, int64_t *count);
+enum kw_err kw_pg_key_insert(struct kw_tx *tx, struct kw_key *key);
+enum kw_err kw_pg_key_get(struct kw_tx *tx, const char *id, struct kw_key *out);
+enum kw_err kw_pg_key_list(struct kw_tx *tx, const char *service_id, int64_t after, struct kw_key *items,
+                           size_t cap, size_t *n);
+enum kw_err kw_pg_key_update(struct kw_tx *tx, const struct kw_key *key);
+enum kw_err kw_pg_key_delete(struct kw_tx *tx, const char *id, int64_t version);
+enum kw_err kw_pg_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_key *out);
+enum kw_err kw_pg_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx);
+enum kw_err kw_pg_version_current(struct kw_tx *tx, int64_t *version);
+enum kw_err kw_pg_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_cb cb, void *ctx);
+enum kw_err kw_pg_key_touch(struct kw_tx *tx, const char *id, int64_t at, const char *ip);
+enum kw_err kw_pg_usage_add(struct kw_tx *tx, const char *key_id, const char *service_id, int64_t minute_ms,
+                            int64_t valid, int64_t denied);
+enum kw_err kw_pg_usage_list(struct kw_tx *tx, const char *service_id, int64_t from_ms,
+                             struct kw_usage_point *items, size_t cap, size_t *n);
+enum kw_err kw_pg_user_insert(struct kw_tx *tx, struct kw_user *u);
+enum kw_err kw_pg_user_get(struct kw_tx *tx, const char *username, struct kw_user *out);
+enum kw_err kw_pg_user_list(struct kw_tx *tx, int64_t after, struct kw_user *items, size_t cap, size_t *n);
+enum kw_err kw_pg_user_update(struct kw_tx *tx, const struct kw_user *u);
+enum kw_err kw_pg_user_delete(struct kw_tx *tx, const char *username);
+enum kw_err kw_pg_user_login(struct kw_tx *tx, const struct kw_user *u, int64_t at);
+enum kw_err kw_pg_user_count_admins(struct kw_tx *tx, int64_t *count);
+enum kw_err kw_pg_session_insert(struct kw_tx *tx, const struct kw_session *s);
+enum kw_err kw_pg_session_get(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], struct kw_session *out);
+enum kw_err kw_pg_session_touch(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN], int64_t last_seen);
+enum kw_err kw_pg_session_delete(struct kw_tx *tx, const uint8_t id_hash[KW_HASH_LEN]);
+enum kw_err kw_pg_session_delete_user(struct kw_tx *tx, const char *username, const uint8_t *keep);
+enum kw_err kw_pg_member_insert(struct kw_tx *tx, struct kw_member *m);
+enum kw_err kw_pg_member_get(struct kw_tx *tx, const char *service_id, const char *username,
+                             struct kw_member *out);
+enum kw_err kw_pg_member_list(struct kw_tx *tx, const char *service_id, const char *username, int64_t after,
+                              struct kw_member *items, size_t cap, size_t *n);
+enum kw_err kw_pg_member_update(struct kw_tx *tx, const struct kw_member *m);
+enum kw_err kw_pg_member_delete(struct kw_tx *tx, const char *service_id, const char *username);
+enum kw_err kw_pg_service_list_for(struct kw_tx *tx, const char *username, int64_t after,
+                                   struct kw_service *items, size_t cap, size_t *n);
+/* Row reader for the services columns "seq, id, name, description, key_prefix, created_at, updated_at". */
+void kw_pg_service_row(const PGresult *res, int row, void *item);
+enum kw_err kw_pg_audit_head(struct kw_tx *tx, int64_t *seq, uint8_t hash[KW_HASH_LEN]);
+enum kw_err kw_pg_audit_append(struct kw_tx *tx, const struct kw_audit_event *ev);
+enum kw_err kw_pg_audit_list(struct kw_tx *tx, const struct kw_audit_filter *f, struct kw_audit_event *items,
+                             size_t cap, size_t *n);
+enum kw_err kw_pg_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
+
+#endif
