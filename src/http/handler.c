@@ -446,6 +446,8 @@ static void on_setup_problem(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t *
     req->res.content_length = res.body_len;
     kw_api_res_cleanup(&res);
     kw_metrics_record(&w->metrics, "unmatched", req->res.status, -1, 0);
+    /* h2o closes the connection after this answer, possibly with the body still arriving */
+    kw_linger_start(&w->linger, req);
     slot = &o->super.next;
 out:
     h2o_setup_next_ostream(req, slot);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "domain/app.h"
+#include "http/linger.h"
 #include "http/metrics.h"
 
 struct kw_server;
@@ -21,6 +22,7 @@ struct kw_worker {
     h2o_timeout_t backoff;  /* accept pause at the descriptor limit */
     h2o_timeout_entry_t backoff_entry;
     unsigned fd_starved;    /* pauses in the current episode; 0 = accepting normally */
+    struct kw_lingerer linger; /* sockets closed after a refusal, drained before the last close */
     pthread_t thread;
     uint64_t requests; /* request-id counter */
     char rid_prefix[32]; /* "<boot id>-<index>-", set at start */

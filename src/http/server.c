@@ -191,6 +191,7 @@ static void *worker_main(void *arg)
         return NULL;
     }
     h2o_timeout_dispose(w->ctx.loop, &w->backoff);
+    kw_linger_dispose(&w->linger, w->ctx.loop);
     /* h2o_context_request_shutdown armed HTTP/2's GOAWAY resend on one_sec_timeout even with no HTTP/2
      * connection; a linked entry would fail h2o_context_dispose's h2o_timeout_dispose assertion. */
     h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
@@ -205,6 +206,7 @@ static void worker_start(struct kw_server *srv, struct kw_worker *w, h2o_hostcon
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = hosts;
     h2o_timeout_init(w->ctx.loop, &w->backoff, KW_ACCEPT_BACKOFF_MS);
+    kw_linger_init(&w->linger, w->ctx.loop);
     w->backoff_entry.cb = on_backoff_end;
     w->listener = h2o_evloop_socket_create(w->ctx.loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
     w->listener->data = w;
