@@ -81,6 +81,23 @@ enum kw_err kw_sq_collect(struct kw_sqlite *s, sqlite3_stmt *q, kw_sq_row_fn row
     return (i < cap && rc != SQLITE_DONE) ? kw_sq_fail(s, op, rc) : KW_OK;
 }
 
+enum kw_err kw_sq_scalar(struct kw_sqlite *s, sqlite3_stmt *q, int64_t *out, const char *op)
+{
+    enum kw_err err = KW_OK;
+    int rc = sqlite3_step(q);
+
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(q, 0);
+        rc = sqlite3_step(q); /* a RETURNING statement finishes its write on the last step */
+    } else if (rc == SQLITE_DONE) {
+        err = KW_ERR_NOT_FOUND;
+    }
+    if (err == KW_OK && rc != SQLITE_DONE)
+        err = kw_sq_fail(s, op, rc);
+    kw_sq_end(s, q);
+    return err;
+}
+
 enum kw_err kw_sq_done(struct kw_sqlite *s, sqlite3_stmt *st, const char *op)
 {
     int rc = sqlite3_step(st);

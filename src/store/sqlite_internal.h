@@ -50,6 +50,9 @@ void kw_sq_end(struct kw_sqlite *s, sqlite3_stmt *st);
 enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc);
 /* Copies a text column into dst (cap bytes, NUL-terminated, truncated). */
 void kw_sq_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+/* Runs a statement that returns one integer (a count, a RETURNING value) into *out; KW_ERR_NOT_FOUND
+ * when it returns no row. Then kw_sq_end. */
+enum kw_err kw_sq_scalar(struct kw_sqlite *s, sqlite3_stmt *q, int64_t *out, const char *op);
 /* Runs a statement that returns no rows: KW_OK, or kw_sq_fail. */
 enum kw_err kw_sq_done(struct kw_sqlite *s, sqlite3_stmt *st, const char *op);
 /* Several statements as one unit, whether or not the caller has a transaction open: locks the

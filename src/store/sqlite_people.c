@@ -164,18 +164,8 @@ enum kw_err kw_sq_user_count_admins(struct kw_tx *tx, int64_t *count)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_USER_ADMINS,
                                   "SELECT count(*) FROM users WHERE role = 'sysadmin' AND disabled = 0");
-    enum kw_err err = KW_OK;
-    int rc;
 
-    if (q == NULL)
-        return KW_ERR_STORE;
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *count = sqlite3_column_int64(q, 0);
-    else
-        err = kw_sq_fail(SQ(tx->st), "user_count_admins", rc);
-    kw_sq_end(SQ(tx->st), q);
-    return err;
+    return q == NULL ? KW_ERR_STORE : kw_sq_scalar(SQ(tx->st), q, count, "user_count_admins");
 }
 
 static enum kw_err delete_by_name(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *name,

@@ -188,20 +188,12 @@ enum kw_err kw_sq_service_live_keys(struct kw_tx *tx, const char *id, int64_t no
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_LIVE,
                                   "SELECT count(*) FROM keys WHERE service_id = ? AND revoked_at = 0 "
                                   "AND (expires_at = 0 OR expires_at > ?)");
-    enum kw_err err = KW_OK;
-    int rc;
 
     if (q == NULL)
         return KW_ERR_STORE;
     TEXT(q, 1, id);
     sqlite3_bind_int64(q, 2, now_ms);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *count = sqlite3_column_int64(q, 0);
-    else
-        err = kw_sq_fail(SQ(tx->st), "service_live_keys", rc);
-    kw_sq_end(SQ(tx->st), q);
-    return err;
+    return kw_sq_scalar(SQ(tx->st), q, count, "service_live_keys");
 }
 
 /* ---- keys ---- */
@@ -411,18 +403,9 @@ enum kw_err kw_sq_version_current(struct kw_tx *tx, int64_t *version)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_VERSION_CURRENT,
                                   "SELECT value FROM counters WHERE name = 'cred_version'");
-    enum kw_err err = KW_OK;
-    int rc;
+    enum kw_err err = q == NULL ? KW_ERR_STORE : kw_sq_scalar(SQ(tx->st), q, version, "version_current");
 
-    if (q == NULL)
-        return KW_ERR_STORE;
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *version = sqlite3_column_int64(q, 0);
-    else
-        err = rc == SQLITE_DONE ? KW_ERR_INTERNAL : kw_sq_fail(SQ(tx->st), "version_current", rc);
-    kw_sq_end(SQ(tx->st), q);
-    return err;
+    return err == KW_ERR_NOT_FOUND ? KW_ERR_INTERNAL : err;
 }
 
 /* Rows above since from keys and from key_tombstones, merged by version. */
@@ -457,20 +440,9 @@ enum kw_err kw_sq_version_next(struct kw_tx *tx, int64_t *version)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_VERSION_NEXT,
                                   "UPDATE counters SET value = value + 1 WHERE name = 'cred_version' RETURNING value");
-    enum kw_err err = KW_OK;
-    int rc;
+    enum kw_err err = q == NULL ? KW_ERR_STORE : kw_sq_scalar(SQ(tx->st), q, version, "version_next");
 
-    if (q == NULL)
-        return KW_ERR_STORE;
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        *version = sqlite3_column_int64(q, 0);
-        rc = sqlite3_step(q);
-    }
-    if (rc != SQLITE_DONE)
-        err = kw_sq_fail(SQ(tx->st), "version_next", rc);
-    kw_sq_end(SQ(tx->st), q);
-    return err;
+    return err == KW_ERR_NOT_FOUND ? KW_ERR_INTERNAL : err;
 }
 
 enum kw_err kw_sq_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx)
