@@ -4,7 +4,7 @@
 // Counts are checked exactly, not timings.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, createKey, createService, sleep, startServer, waitFor } from '../e2e/lib/server.mjs';
+import { api, createKey, createService, startServer, waitFor } from '../e2e/lib/server.mjs';
 
 const ROUNDS = 3;
 const PER_ROUND = 40; // of each kind: verify, auth/check, admin read, admin write
@@ -51,9 +51,7 @@ describe('ThreadSanitizer smoke', () => {
     };
     assert.equal(await waitFor(async () => (await total()) === verified, 10000, 200), true, `usage counted ${await total()} of ${verified}`);
 
-    // Until SIGTERM drains open connections (issue 6 item 1), keyward aborts on SIGTERM while a
-    // keep-alive connection is open; fetch's pool closes idle ones after 4 s. Remove once item 1 lands.
-    await sleep(5000);
+    // fetch's keep-alive connections are still open: SIGTERM drains them (issue 6 item 1).
     const exit = await s.stop();
     assert.deepEqual(tsanReports(s.logs()), [], s.logs().slice(-6000));
     assert.deepEqual(exit, { code: 0, sig: null }, `keyward did not exit cleanly:\n${s.logs().slice(-3000)}`);
