@@ -35,6 +35,12 @@ void kw_api_fail(struct kw_api_ctx *c, struct kw_api_res *res, int status, const
  * for NOT_FOUND ("key"), conflict_code the stable code for KW_ERR_CONFLICT. */
 void kw_api_fail_err(struct kw_api_ctx *c, struct kw_api_res *res, enum kw_err err, const char *what,
                      const char *conflict_code, const char *conflict_detail);
+/* The same problem as kw_api_problem (no field), written without building a JSON tree when every string
+ * is plain ASCII: the verify paths answer denials at the rate they answer successes. */
+void kw_api_problem_plain(struct kw_api_res *res, int status, const char *code, const char *detail,
+                          const char *request_id);
+/* kw_api_header with a plain value (no formatting: the verify hot path's headers). */
+void kw_api_header_str(struct kw_api_res *res, const char *name, const char *value);
 /* The problem detail for a domain conflict code ("KEY_REVOKED", ...), or NULL. */
 const char *kw_api_conflict_detail(const char *code);
 void kw_api_header(struct kw_api_res *res, const char *name, const char *fmt, ...)

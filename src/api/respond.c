@@ -27,6 +27,18 @@ void kw_api_header(struct kw_api_res *res, const char *name, const char *fmt, ..
     res->nheaders++;
 }
 
+void kw_api_header_str(struct kw_api_res *res, const char *name, const char *value)
+{
+    size_t n = strnlen(value, KW_API_HEADER_VALUE_MAX - 1);
+
+    if (res->nheaders >= KW_API_MAX_RES_HEADERS)
+        return;
+    res->headers[res->nheaders].name = name;
+    memcpy(res->headers[res->nheaders].value, value, n);
+    res->headers[res->nheaders].value[n] = '\0';
+    res->nheaders++;
+}
+
 void kw_api_json(struct kw_api_res *res, int status, json_t *body)
 {
     kw_api_res_cleanup(res);
@@ -88,6 +100,51 @@ void kw_api_fail(struct kw_api_ctx *c, struct kw_api_res *res, int status, const
                  const char *field)
 {
     kw_api_problem(res, status, code, detail, field, c->req->request_id);
+}
+
+/* 1 if s can stand in a JSON string as it is (printable ASCII, no quote or backslash). */
+static int json_plain(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+            return 0;
+    return 1;
+}
+
+static size_t put(char *out, size_t at, const char *s)
+{
+    size_t n = strlen(s);
+
+    memcpy(out + at, s, n);
+    return at + n;
+}
+
+void kw_api_problem_plain(struct kw_api_res *res, int status, const char *code, const char *detail,
+                          const char *request_id)
+{
+    const char *title = kw_api_status_title(status);
+    char num[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10), (char)('0' + status % 10), 0};
+    size_t cap = 128 + 2 * strlen(code) + strlen(title) + strlen(detail) + (request_id ? strlen(request_id) : 0), at = 0;
+    char *b;
+
+    if (status < 100 || status > 599 || !json_plain(code) || !json_plain(detail) || !json_plain(title) ||
+        (request_id != NULL && !json_plain(request_id)) || (b = malloc(cap)) == NULL) {
+        kw_api_problem(res, status, code, detail, NULL, request_id);
+        return;
+    }
+    kw_api_res_cleanup(res);
+    at = put(b, at, "{\"type\":\"urn:keyward:problem:");
+    at = put(b, put(b, put(b, put(b, at, code), "\",\"title\":\""), title), "\",\"status\":");
+    at = put(b, put(b, put(b, at, num), ",\"detail\":\""), detail);
+    at = put(b, put(b, put(b, at, "\",\"code\":\""), code), "\"");
+    if (request_id != NULL)
+        at = put(b, put(b, put(b, at, ",\"requestId\":\""), request_id), "\"");
+    at = put(b, at, "}");
+    b[at] = '\0';
+    res->body = b;
+    res->body_len = at;
+    res->status = status;
+    res->content_type = "application/problem+json";
 }
 
 static const struct {

@@ -55,23 +55,31 @@ static void perms_csv(uint32_t perms, char *out, size_t cap)
 
     out[0] = '\0';
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t n = strlen(names[i]) + (used ? 1 : 0);
         if (!(perms & (1u << i)))
             continue;
-        int w = snprintf(out + used, cap - used, "%s%s", used ? "," : "", names[i]);
-        if (w < 0 || (size_t)w >= cap - used)
+        if (used + n >= cap)
             return;
-        used += (size_t)w;
+        if (used)
+            out[used] = ',';
+        memcpy(out + used + (used ? 1 : 0), names[i], n - (used ? 1 : 0));
+        used += n;
+        out[used] = '\0';
     }
 }
 
 static void deny(struct kw_api_ctx *c, struct kw_api_res *res, const char *code)
 {
+    static const char pre[] = "The credential was not accepted (";
     char detail[96];
+    size_t n = strnlen(code, sizeof(detail) - sizeof(pre) - 2);
 
-    snprintf(detail, sizeof(detail), "The credential was not accepted (%s).", code);
-    kw_api_header(res, "X-Keyward-Code", "%s", code);
-    kw_api_header(res, "WWW-Authenticate", "Bearer realm=\"keyward\"");
-    kw_api_fail(c, res, 401, "UNAUTHENTICATED", detail, NULL);
+    memcpy(detail, pre, sizeof(pre) - 1);
+    memcpy(detail + sizeof(pre) - 1, code, n);
+    memcpy(detail + sizeof(pre) - 1 + n, ").", 3);
+    kw_api_header_str(res, "X-Keyward-Code", code);
+    kw_api_header_str(res, "WWW-Authenticate", "Bearer realm=\"keyward\"");
+    kw_api_problem_plain(res, 401, "UNAUTHENTICATED", detail, c->req->request_id);
 }
 
 void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res)
@@ -114,8 +122,8 @@ void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res)
     }
     perms_csv(r.perms, csv, sizeof(csv));
     res->status = 204;
-    kw_api_header(res, "X-Keyward-Key-Id", "%s", r.key_id);
-    kw_api_header(res, "X-Keyward-Service-Id", "%s", r.service_id);
-    kw_api_header(res, "X-Keyward-Scope", "%s", kw_api_scope_name(r.scope));
-    kw_api_header(res, "X-Keyward-Permissions", "%s", csv);
+    kw_api_header_str(res, "X-Keyward-Key-Id", r.key_id);
+    kw_api_header_str(res, "X-Keyward-Service-Id", r.service_id);
+    kw_api_header_str(res, "X-Keyward-Scope", kw_api_scope_name(r.scope));
+    kw_api_header_str(res, "X-Keyward-Permissions", csv);
 }
