@@ -116,8 +116,8 @@ void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res)
         return;
     }
     if ((r.perms & want) != want) {
-        kw_api_header(res, "X-Keyward-Code", "FORBIDDEN");
-        kw_api_fail(c, res, 403, "FORBIDDEN", "The key lacks the permission this route needs.", NULL);
+        kw_api_header_str(res, "X-Keyward-Code", "FORBIDDEN");
+        kw_api_problem_plain(res, 403, "FORBIDDEN", "The key lacks the permission this route needs.", c->req->request_id);
         return;
     }
     perms_csv(r.perms, csv, sizeof(csv));
