@@ -243,27 +243,34 @@ static int cmd_audit(int argc, char **argv)
     return rc;
 }
 
-/* Opens a store copy end: "sqlite:DIR" (a source must already hold keyward.db: opening creates one)
- * or a postgresql:// URI, which passes the rule --store has (no password from argv). rc: 2 on a usage
- * error, 1 when it cannot be opened. */
-static struct kw_store *open_copy_end(const char *flag, const char *spec, int source, int *rc)
+/* A store copy end: "sqlite:DIR", or a postgresql:// URI that passes the rule --store has (no password
+ * from argv). *dir = DIR or NULL. 0, or 2 after printing why not. */
+static int check_copy_end(const char *flag, const char *spec, const char **dir)
 {
     static struct kw_config check;
-    char err[512], path[1100], *av[2] = {"--store", (char *)spec};
-    struct kw_store *st = NULL;
-    const char *dir = strncmp(spec, "sqlite:", 7) == 0 ? spec + 7 : NULL;
+    char err[512], *av[2] = {"--store", (char *)spec};
 
-    *rc = 2;
+    *dir = strncmp(spec, "sqlite:", 7) == 0 ? spec + 7 : NULL;
+    if (*dir != NULL && (*dir)[0] != '\0')
+        return 0;
     kw_config_defaults(&check);
-    if (dir == NULL && kw_config_load(&check, NULL, 2, av, err, sizeof(err)) != KW_OK) {
+    if (*dir == NULL && strcmp(spec, "sqlite") != 0 && kw_config_load(&check, NULL, 2, av, err, sizeof(err)) != KW_OK) {
         fprintf(stderr, "keyward store copy: %s: %s\n", flag, strstr(err, "must") ? strstr(err, "must") : err);
-        return NULL;
+        return 2;
     }
-    if ((dir != NULL && dir[0] == '\0') || (dir == NULL && strcmp(spec, "sqlite") == 0)) {
-        fprintf(stderr, "keyward store copy: %s must be sqlite:DATA_DIR or a postgresql:// URI\n", flag);
-        return NULL;
-    }
-    *rc = 1;
+    if (*dir == NULL && strcmp(spec, "sqlite") != 0)
+        return 0;
+    fprintf(stderr, "keyward store copy: %s must be sqlite:DATA_DIR or a postgresql:// URI\n", flag);
+    return 2;
+}
+
+/* Opens a checked copy end; a source SQLite directory must already hold keyward.db (opening would
+ * create an empty one). NULL after printing why. */
+static struct kw_store *open_copy_end(const char *flag, const char *spec, const char *dir, int source)
+{
+    struct kw_store *st = NULL;
+    char path[1100];
+
     snprintf(path, sizeof(path), "%s/keyward.db", dir != NULL ? dir : "");
     if (dir != NULL && source && access(path, F_OK) != 0)
         fprintf(stderr, "keyward store copy: %s: no keyward database in %s\n", flag, dir);
@@ -289,7 +296,7 @@ static void print_copy(const struct kw_copy_result *res)
 static int cmd_store(int argc, char **argv)
 {
     static struct kw_config cfg;
-    const char *from = NULL, *to = NULL;
+    const char *from = NULL, *to = NULL, *from_dir = NULL, *to_dir = NULL;
     struct kw_store *src = NULL, *dst = NULL;
     struct kw_copy_result res;
     enum kw_err err;
@@ -307,7 +314,11 @@ static int cmd_store(int argc, char **argv)
     }
     if (from == NULL || to == NULL || load_config(&cfg, 0, NULL, KW_LOG_WARN) != 0)
         return print_usage(store_usage, 0);
-    if ((src = open_copy_end("--from", from, 1, &rc)) == NULL || (dst = open_copy_end("--to", to, 0, &rc)) == NULL)
+    if ((rc = check_copy_end("--from", from, &from_dir)) != 0 || (rc = check_copy_end("--to", to, &to_dir)) != 0)
+        return rc;
+    rc = 1;
+    if ((src = open_copy_end("--from", from, from_dir, 1)) == NULL ||
+        (dst = open_copy_end("--to", to, to_dir, 0)) == NULL)
         goto out;
     err = kw_copy_run(src, dst, &res);
     rc = err == KW_OK && res.audit_broken == 0 ? 0 : 1;
