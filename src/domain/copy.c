@@ -78,15 +78,16 @@ static enum kw_err copy_tables(struct kw_tx *src, struct kw_tx *dst, struct kw_c
             err = c.err;
         res->rows[t] = c.n;
         if (err != KW_OK)
-            kw_log_error("store copy failed", "table=%s row=%lld err=%s", kw_store_table_name((enum kw_store_table)t),
-                         (long long)c.n, kw_err_str(err));
+            kw_log_error("store copy failed", "table=%s row=%lld err=%s",
+                         kw_store_table_name((enum kw_store_table)t), (long long)c.n, kw_err_str(err));
     }
     for (t = 0; t < KW_TABLE_COUNT && err == KW_OK; t++) {
         memset(&c, 0, sizeof(c));
         err = kw_store_row_each(dst, (enum kw_store_table)t, count_row, &c);
         if (err == KW_OK && c.n != res->rows[t]) {
             kw_log_error("store copy count mismatch", "table=%s copied=%lld target=%lld",
-                         kw_store_table_name((enum kw_store_table)t), (long long)res->rows[t], (long long)c.n);
+                         kw_store_table_name((enum kw_store_table)t), (long long)res->rows[t],
+                         (long long)c.n);
             err = KW_ERR_INTERNAL;
         }
     }

@@ -13,10 +13,10 @@ struct kw_copy_result {
     int64_t rows[KW_TABLE_COUNT]; /* rows copied, per table */
     int src_version;              /* schema versions (KW_ERR_INVALID when they differ) */
     int dst_version;
-    int nonempty;                 /* KW_ERR_CONFLICT: the target table that has rows (an enum kw_store_table) */
-    int committed;                /* 1 once the target's transaction committed */
-    int64_t audit_checked;        /* kw_audit_verify on the target after the commit */
-    int64_t audit_broken;         /* 0 = intact */
+    int nonempty;          /* KW_ERR_CONFLICT: the target table that has rows (an enum kw_store_table) */
+    int committed;         /* 1 once the target's transaction committed */
+    int64_t audit_checked; /* kw_audit_verify on the target after the commit */
+    int64_t audit_broken;  /* 0 = intact */
 };
 
 /* Migrates dst, then copies src into it: src is read in one read transaction (one snapshot: a

@@ -63,8 +63,8 @@ static enum kw_err follow_seq(struct kw_tx *tx, const char *table)
 {
     char sql[256];
 
-    snprintf(sql, sizeof(sql), "SELECT setval(pg_get_serial_sequence('%s', 'seq'), (SELECT max(seq) FROM %s))",
-             table, table);
+    snprintf(sql, sizeof(sql),
+             "SELECT setval(pg_get_serial_sequence('%s', 'seq'), (SELECT max(seq) FROM %s))", table, table);
     return kw_pg_run(tx, sql, NULL, "row_put_seq", NULL);
 }
 
