@@ -1,4 +1,4 @@
-/* main.c - command dispatch only: keyward serve | migrate | root-token | audit | services | keys. */
+/* main.c - command dispatch only: keyward serve | migrate | root-token | audit | store | services | keys. */
 #include <stdio.h>
 #include <termios.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include "domain/accounts.h"
 #include "domain/app.h"
 #include "domain/audit.h"
+#include "domain/copy.h"
 #include "domain/root.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -28,6 +29,7 @@ static void usage(FILE *out)
             "  migrate             apply pending schema migrations and exit\n"
             "  root-token rotate   replace the root token and print the new one once\n"
             "  audit verify        check the audit log's hash chain\n"
+            "  store copy          move a deployment to another store (SQLite <-> PostgreSQL)\n"
             "  users create        create a person (first sysadmin); password asked twice\n\n"
             "admin API clients (KEYWARD_ADDR, KEYWARD_TOKEN):\n"
             "  services ...        create, list, show, update, delete services\n"
@@ -72,6 +74,18 @@ static const char users_usage[] =
     "\n"
     "  --username NAME   3 to 63 of a-z 0-9 . _ - (required)\n"
     "  --role ROLE       sysadmin (default) or user\n\n" OFFLINE_SETTINGS;
+
+static const char store_usage[] =
+    "usage: keyward store copy --from SOURCE --to TARGET\n"
+    "\n"
+    "Copies a whole deployment, every row of every table as it is (ids, versions, hashes, times,\n"
+    "the audit chain), from SOURCE to TARGET. Each is sqlite:DATA_DIR or a postgresql:// URI with no\n"
+    "password on the command line (visible in ps): use ~/.pgpass, PGPASSFILE or PGPASSWORD.\n"
+    "TARGET is migrated first and must be empty (nothing is written to one that is not); it is\n"
+    "written in one transaction. SOURCE is read in one snapshot: a source that is serving meanwhile\n"
+    "gives a consistent copy of one moment, without later writes, so stop writes first. Prints the\n"
+    "rows copied per table and verifies TARGET's audit chain. Exit 0 when copied and intact, 1 when\n"
+    "refused or failed, 2 on a usage error.\n";
 
 /* 1 when argv holds --help or -h: the command prints its usage to stdout and exits 0. */
 static int wants_help(int argc, char **argv)
@@ -229,6 +243,102 @@ static int cmd_audit(int argc, char **argv)
     return rc;
 }
 
+/* A store copy end: "sqlite:DIR", or a postgresql:// URI that passes the rule --store has (no password
+ * from argv). *dir = DIR or NULL. 0, or 2 after printing why not. */
+static int check_copy_end(const char *flag, const char *spec, const char **dir)
+{
+    static struct kw_config check;
+    char err[512], *av[2] = {"--store", (char *)spec};
+
+    *dir = strncmp(spec, "sqlite:", 7) == 0 ? spec + 7 : NULL;
+    if (*dir != NULL && (*dir)[0] != '\0')
+        return 0;
+    kw_config_defaults(&check);
+    if (*dir == NULL && strcmp(spec, "sqlite") != 0 && kw_config_load(&check, NULL, 2, av, err, sizeof(err)) != KW_OK) {
+        fprintf(stderr, "keyward store copy: %s: %s\n", flag, strstr(err, "must") ? strstr(err, "must") : err);
+        return 2;
+    }
+    if (*dir == NULL && strcmp(spec, "sqlite") != 0)
+        return 0;
+    fprintf(stderr, "keyward store copy: %s must be sqlite:DATA_DIR or a postgresql:// URI\n", flag);
+    return 2;
+}
+
+/* Opens a checked copy end; a source SQLite directory must already hold keyward.db (opening would
+ * create an empty one). NULL after printing why. */
+static struct kw_store *open_copy_end(const char *flag, const char *spec, const char *dir, int source)
+{
+    struct kw_store *st = NULL;
+    char path[1100];
+
+    snprintf(path, sizeof(path), "%s/keyward.db", dir != NULL ? dir : "");
+    if (dir != NULL && source && access(path, F_OK) != 0)
+        fprintf(stderr, "keyward store copy: %s: no keyward database in %s\n", flag, dir);
+    else if (kw_store_open(dir != NULL ? "sqlite" : spec, dir, &st) != KW_OK)
+        fprintf(stderr, "keyward store copy: %s: cannot open the store (see log)\n", flag);
+    return st;
+}
+
+static void print_copy(const struct kw_copy_result *res)
+{
+    int t;
+
+    for (t = 0; t < KW_TABLE_COUNT; t++)
+        printf("%-16s %lld\n", kw_store_table_name((enum kw_store_table)t), (long long)res->rows[t]);
+    if (res->audit_broken != 0)
+        printf("audit chain BROKEN at seq %lld (%lld events read)\n", (long long)res->audit_broken,
+               (long long)res->audit_checked);
+    else
+        printf("audit chain intact: %lld events\n", (long long)res->audit_checked);
+}
+
+/* keyward store copy --from SOURCE --to TARGET (domain/copy.h). */
+static int cmd_store(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    const char *from = NULL, *to = NULL, *from_dir = NULL, *to_dir = NULL;
+    struct kw_store *src = NULL, *dst = NULL;
+    struct kw_copy_result res;
+    enum kw_err err;
+    int i, rc = 2;
+
+    if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "copy") != 0)
+        return print_usage(store_usage, wants_help(argc, argv));
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            from = argv[++i];
+        else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+            to = argv[++i];
+        else
+            return print_usage(store_usage, 0);
+    }
+    if (from == NULL || to == NULL || load_config(&cfg, 0, NULL, KW_LOG_WARN) != 0)
+        return print_usage(store_usage, 0);
+    if ((rc = check_copy_end("--from", from, &from_dir)) != 0 || (rc = check_copy_end("--to", to, &to_dir)) != 0)
+        return rc;
+    rc = 1;
+    if ((src = open_copy_end("--from", from, from_dir, 1)) == NULL ||
+        (dst = open_copy_end("--to", to, to_dir, 0)) == NULL)
+        goto out;
+    err = kw_copy_run(src, dst, &res);
+    rc = err == KW_OK && res.audit_broken == 0 ? 0 : 1;
+    if (err == KW_ERR_CONFLICT)
+        fprintf(stderr, "keyward store copy: the target is not empty (table %s has rows); nothing was written\n",
+                kw_store_table_name((enum kw_store_table)res.nonempty));
+    else if (err == KW_ERR_INVALID)
+        fprintf(stderr, "keyward store copy: the source's schema version is %d, the target's %d: run keyward "
+                        "migrate on the source first; nothing was written\n", res.src_version, res.dst_version);
+    else if (err != KW_OK)
+        fprintf(stderr, "keyward store copy: failed (%s, see log)%s\n", kw_err_str(err),
+                res.committed ? " after the copy committed" : "; nothing was written");
+    else
+        print_copy(&res);
+out:
+    kw_store_free(dst);
+    kw_store_free(src);
+    return rc;
+}
+
 /* Reads one line into out (cap bytes) without its line end; on a terminal, prompts on stderr and
  * turns echo off while reading. Returns the length. */
 static size_t read_line(const char *prompt, int tty, char *out, size_t cap)
@@ -339,6 +449,8 @@ int main(int argc, char **argv)
         rc = cmd_root_token(argc - 2, argv + 2);
     else if (strcmp(cmd, "audit") == 0)
         rc = cmd_audit(argc - 2, argv + 2);
+    else if (strcmp(cmd, "store") == 0)
+        rc = cmd_store(argc - 2, argv + 2);
     else if (strcmp(cmd, "users") == 0)
         rc = cmd_users(argc - 2, argv + 2);
     else if (strcmp(cmd, "services") == 0)

@@ -520,6 +520,8 @@ const struct kw_store_ops kw_pg_ops = {
     .audit_append = kw_pg_audit_append,
     .audit_list = kw_pg_audit_list,
     .audit_each = kw_pg_audit_each,
+    .row_each = kw_pg_row_each,
+    .row_put = kw_pg_row_put,
 };
 
 static enum kw_err pg_new(const char *uri, int pool, int timeout_ms, int relaxed, struct kw_store **out)

@@ -162,5 +162,7 @@ enum kw_err kw_pg_audit_append(struct kw_tx *tx, const struct kw_audit_event *ev
 enum kw_err kw_pg_audit_list(struct kw_tx *tx, const struct kw_audit_filter *f, struct kw_audit_event *items,
                              size_t cap, size_t *n);
 enum kw_err kw_pg_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
+enum kw_err kw_pg_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
+enum kw_err kw_pg_row_put(struct kw_tx *tx, const struct kw_store_row *row);
 
 #endif

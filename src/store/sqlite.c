@@ -275,6 +275,10 @@ static void sq_free(struct kw_store *st)
         sqlite3_finalize(s->stmts[i]);
     for (i = 0; i < KW_SQ_AUDIT_SHAPES; i++)
         sqlite3_finalize(s->audit_list[i]);
+    for (i = 0; i < KW_TABLE_COUNT; i++) {
+        sqlite3_finalize(s->rows[0][i]);
+        sqlite3_finalize(s->rows[1][i]);
+    }
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -334,6 +338,8 @@ const struct kw_store_ops kw_sqlite_ops = {
     .audit_append = kw_sq_audit_append,
     .audit_list = kw_sq_audit_list,
     .audit_each = kw_sq_audit_each,
+    .row_each = kw_sq_row_each,
+    .row_put = kw_sq_row_put,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */

@@ -35,6 +35,7 @@ struct kw_sqlite {
     struct kw_tx tx;    /* the one transaction this connection can have open (under mu) */
     sqlite3_stmt *stmts[SQ_NSTMT];
     sqlite3_stmt *audit_list[KW_SQ_AUDIT_SHAPES];
+    sqlite3_stmt *rows[2][KW_TABLE_COUNT]; /* kw_store_row_each [0] and row_put [1] per table */
     char path[1024];
 };
 
@@ -123,5 +124,7 @@ enum kw_err kw_sq_audit_append(struct kw_tx *tx, const struct kw_audit_event *ev
 enum kw_err kw_sq_audit_list(struct kw_tx *tx, const struct kw_audit_filter *f, struct kw_audit_event *items,
                              size_t cap, size_t *n);
 enum kw_err kw_sq_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
+enum kw_err kw_sq_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
+enum kw_err kw_sq_row_put(struct kw_tx *tx, const struct kw_store_row *row);
 
 #endif

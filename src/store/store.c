@@ -1,6 +1,7 @@
 /* store.c - picks a backend and dispatches; see store.h. */
 #include "store/store.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -210,4 +211,80 @@ void kw_store_rollback(struct kw_tx *tx)
 int kw_store_tx_writes(const struct kw_tx *tx)
 {
     return tx->mode == KW_TX_WRITE;
+}
+
+/* ---- moving a deployment ---- */
+
+const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
+    [KW_TABLE_META] = {"meta", "name, value", "tt", "name", NULL, 0},
+    [KW_TABLE_COUNTERS] = {"counters", "name, value", "ti", "name",
+                           "ON CONFLICT(name) DO UPDATE SET value = excluded.value", 0},
+    [KW_TABLE_SERVICES] = {"services", "seq, id, name, description, key_prefix, created_at, updated_at", "ittttii",
+                           "seq", NULL, 1},
+    [KW_TABLE_KEYS] = {"keys",
+                       "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, "
+                       "created_by, updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, "
+                       "last_used_ip, rolled_from, version, rolled_to",
+                       "ittbttiiiitiiiiittit", "seq", NULL, 1},
+    [KW_TABLE_KEY_TOMBSTONES] = {"key_tombstones",
+                                 "id, service_id, hash, start, description, created_at, version, deleted_at",
+                                 "ttbttiii", "id", NULL, 0},
+    [KW_TABLE_USAGE] = {"usage", "key_id, service_id, minute, valid, denied", "ttiii", "key_id, minute", NULL, 0},
+    [KW_TABLE_USERS] = {"users", "seq, username, password_hash, role, disabled, created_at, last_login_at",
+                        "itttiii", "seq", NULL, 1},
+    [KW_TABLE_SESSIONS] = {"sessions", "id_hash, username, csrf, created_at, last_seen, expires_at", "bttiii",
+                           "id_hash", NULL, 0},
+    [KW_TABLE_MEMBERS] = {"members", "seq, service_id, username, role, created_at", "ittti", "seq", NULL, 1},
+    [KW_TABLE_AUDIT] = {"audit",
+                        "seq, id, time, actor_type, actor_id, action, target_type, target_id, service_id, "
+                        "outcome, ip, request_id, detail, prev_hash, hash",
+                        "itittttttttttbb", "seq", NULL, 0},
+};
+
+const char *kw_store_table_name(enum kw_store_table t)
+{
+    return (unsigned)t < KW_TABLE_COUNT ? kw_store_tables[t].name : "?";
+}
+
+int kw_store_row_sql(enum kw_store_table t, int put, int dollar, char *out, size_t cap)
+{
+    const struct kw_store_table_def *d = &kw_store_tables[t];
+    size_t len = 0, i, n = strlen(d->types);
+    char ph[32];
+    int w;
+
+    if (!put) {
+        w = snprintf(out, cap, "SELECT %s FROM %s ORDER BY %s", d->cols, d->name, d->order);
+        return w >= 0 && (size_t)w < cap ? 0 : -1;
+    }
+    w = snprintf(out, cap, "INSERT INTO %s(%s) VALUES (", d->name, d->cols);
+    if (w < 0 || (size_t)w >= cap)
+        return -1;
+    len = (size_t)w;
+    for (i = 0; i < n; i++) {
+        if (dollar)
+            snprintf(ph, sizeof(ph), "%s$%zu", i ? "," : "", i + 1);
+        else
+            snprintf(ph, sizeof(ph), "%s?", i ? "," : "");
+        w = snprintf(out + len, cap - len, "%s", ph);
+        if (w < 0 || (size_t)w >= cap - len)
+            return -1;
+        len += (size_t)w;
+    }
+    w = snprintf(out + len, cap - len, ")%s%s", d->upsert ? " " : "", d->upsert ? d->upsert : "");
+    return w >= 0 && (size_t)w < cap - len ? 0 : -1;
+}
+
+enum kw_err kw_store_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx)
+{
+    if ((unsigned)t >= KW_TABLE_COUNT)
+        return KW_ERR_INVALID;
+    return tx->st->ops->row_each(tx, t, cb, ctx);
+}
+
+enum kw_err kw_store_row_put(struct kw_tx *tx, const struct kw_store_row *row)
+{
+    if ((unsigned)row->table >= KW_TABLE_COUNT || row->n != (int)strlen(kw_store_tables[row->table].types))
+        return KW_ERR_INVALID;
+    return tx->st->ops->row_put(tx, row);
 }

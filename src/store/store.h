@@ -204,4 +204,46 @@ enum kw_err kw_store_audit_list(struct kw_tx *tx, const struct kw_audit_filter *
 typedef int (*kw_store_audit_cb)(void *ctx, const struct kw_audit_event *ev);
 enum kw_err kw_store_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 
+/* Moving a deployment between stores (domain/copy.c): every table's rows exactly as stored, ids,
+ * seqs, versions, hashes and times included; text and blobs travel as their bytes with their length,
+ * never truncated to a record's field size. The tables come in an order where a row's parents (a
+ * key's service, a session's user) come first. schema_migrations is not a table here: each store
+ * has its own migrations. */
+enum kw_store_table {
+    KW_TABLE_META,
+    KW_TABLE_COUNTERS,
+    KW_TABLE_SERVICES,
+    KW_TABLE_KEYS,
+    KW_TABLE_KEY_TOMBSTONES,
+    KW_TABLE_USAGE,
+    KW_TABLE_USERS,
+    KW_TABLE_SESSIONS,
+    KW_TABLE_MEMBERS,
+    KW_TABLE_AUDIT,
+    KW_TABLE_COUNT
+};
+#define KW_STORE_ROW_MAX 20 /* columns of the widest table (keys) */
+/* One column's value: integer columns use i; text and blob columns p and len. */
+struct kw_store_value {
+    int64_t i;
+    const uint8_t *p;
+    size_t len;
+};
+/* A row of table: n values in the table's column order (as its CREATE TABLE, version columns last). */
+struct kw_store_row {
+    enum kw_store_table table;
+    int n;
+    struct kw_store_value v[KW_STORE_ROW_MAX];
+};
+/* The table's SQL name ("keys"); "?" for a value outside the enum. */
+const char *kw_store_table_name(enum kw_store_table t);
+/* Calls cb once per row of table t, in primary-key order. row and the bytes it points to live only
+ * during the call. Same stop contract as kw_store_key_each. */
+typedef int (*kw_store_row_cb)(void *ctx, const struct kw_store_row *row);
+enum kw_err kw_store_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
+/* Inserts row as it is (write transactions): KW_ERR_EXISTS on a duplicate key, KW_ERR_INVALID when
+ * row->n is not the table's column count. A counters row replaces the one a migration made. A seq
+ * given explicitly moves the table's own seq past it, so later inserts never reuse one. */
+enum kw_err kw_store_row_put(struct kw_tx *tx, const struct kw_store_row *row);
+
 #endif
