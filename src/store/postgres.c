@@ -520,6 +520,15 @@ const struct kw_store_ops kw_pg_ops = {
     .audit_append = kw_pg_audit_append,
     .audit_list = kw_pg_audit_list,
     .audit_each = kw_pg_audit_each,
+    .shared = 1,
+    .throttle_reserve = kw_pg_throttle_reserve,
+    .throttle_settle = kw_pg_throttle_settle,
+    .throttle_purge = kw_pg_throttle_purge,
+    .session_purge = kw_pg_session_purge,
+    .job_ensure = kw_pg_job_ensure,
+    .job_lease = kw_pg_job_lease,
+    .job_finish = kw_pg_job_finish,
+    .job_get = kw_pg_job_get,
 };
 
 static enum kw_err pg_new(const char *uri, int pool, int timeout_ms, int relaxed, struct kw_store **out)
