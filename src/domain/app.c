@@ -71,6 +71,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (err != KW_OK)
         goto out;
     app->throttle = kw_throttle_new();
+    if (app->throttle != NULL && kw_store_shared(app->store)) /* a lockout on one node holds on all */
+        kw_throttle_share(app->throttle, app->store);
     err = app->throttle ? kw_keycache_new(&app->keys) : KW_ERR_NOMEM;
     if (err == KW_OK)
         KW_DOMAIN_READ(app->store, err, tx, load_cache(tx, app->keys, &loaded_at));

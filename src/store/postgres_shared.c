@@ -147,18 +147,19 @@ enum kw_err kw_pg_job_ensure(struct kw_tx *tx, const char *name, int64_t next_ru
 /* The classic queue: the due row is locked by the subquery, and a row another node is leasing right now
  * is skipped rather than waited for. The outer WHERE repeats the due test, so a row whose lease another
  * node committed since this statement's snapshot is re-checked (READ COMMITTED) and not taken twice. */
-enum kw_err kw_pg_job_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out)
+enum kw_err kw_pg_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out)
 {
     struct kw_pg_params p = {0};
 
     kw_pg_int(&p, now_ms);
     kw_pg_int(&p, lease_ms);
     kw_pg_text(&p, node);
+    kw_pg_text(&p, name);
     return job_one(tx,
                    "UPDATE jobs SET lease_until = $1::bigint + $2::bigint, leased_by = $3::text "
                    "WHERE next_run_at <= $1::bigint AND lease_until <= $1::bigint AND name = "
-                   "(SELECT name FROM jobs WHERE next_run_at <= $1::bigint AND lease_until <= $1::bigint "
-                   "ORDER BY next_run_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
+                   "(SELECT name FROM jobs WHERE name = $4::text AND next_run_at <= $1::bigint "
+                   "AND lease_until <= $1::bigint FOR UPDATE SKIP LOCKED) RETURNING " JOB_COLS,
                    &p, out, "job_lease");
 }
 

@@ -129,7 +129,7 @@ enum kw_err kw_sq_throttle_settle(struct kw_tx *tx, const char *key, enum kw_sto
 enum kw_err kw_sq_throttle_purge(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
 enum kw_err kw_sq_session_purge(struct kw_tx *tx, int64_t now_ms, int64_t idle_before_ms, int64_t *deleted);
 enum kw_err kw_sq_job_ensure(struct kw_tx *tx, const char *name, int64_t next_run_at);
-enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out);
+enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out);
 enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms, int64_t next_run_at,
                              const char *error);
 enum kw_err kw_sq_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);

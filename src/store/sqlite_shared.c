@@ -185,18 +185,19 @@ static enum kw_err job_one(struct kw_tx *tx, sqlite3_stmt *q, struct kw_job *out
     return err == KW_OK && !got ? KW_ERR_NOT_FOUND : err;
 }
 
-enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out)
+enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out)
 {
     sqlite3_stmt *q = prep(SQ(tx->st),
                            "UPDATE jobs SET lease_until = ?1 + ?2, leased_by = ?3 WHERE name = "
-                           "(SELECT name FROM jobs WHERE next_run_at <= ?1 AND lease_until <= ?1 "
-                           "ORDER BY next_run_at, name LIMIT 1) RETURNING " JOB_COLS);
+                           "(SELECT name FROM jobs WHERE name = ?4 AND next_run_at <= ?1 AND lease_until <= ?1) "
+                           "RETURNING " JOB_COLS);
 
     if (q == NULL)
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, now_ms);
     sqlite3_bind_int64(q, 2, lease_ms);
     TEXT(q, 3, node);
+    TEXT(q, 4, name);
     return job_one(tx, q, out, "job_lease");
 }
 

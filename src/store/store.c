@@ -236,8 +236,9 @@ KW_TXW(throttle_purge, (struct kw_tx * tx, int64_t before_ms, int64_t *deleted),
 KW_TXW(session_purge, (struct kw_tx * tx, int64_t now_ms, int64_t idle_before_ms, int64_t *deleted),
        (tx, now_ms, idle_before_ms, deleted))
 KW_TXW(job_ensure, (struct kw_tx * tx, const char *name, int64_t next_run_at), (tx, name, next_run_at))
-KW_TXW(job_lease, (struct kw_tx * tx, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out),
-       (tx, node, now_ms, lease_ms, out))
+KW_TXW(job_lease,
+       (struct kw_tx * tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out),
+       (tx, name, node, now_ms, lease_ms, out))
 KW_TXW(job_finish,
        (struct kw_tx * tx, const struct kw_job *lease, int64_t now_ms, int64_t next_run_at, const char *error),
        (tx, lease, now_ms, next_run_at, error))

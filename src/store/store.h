@@ -253,12 +253,13 @@ struct kw_job {
 };
 /* Adds job name, first due at next_run_at, unless it exists (its schedule is kept). */
 enum kw_err kw_store_job_ensure(struct kw_tx *tx, const char *name, int64_t next_run_at);
-/* Leases one due job (next_run_at <= now_ms, no lease or an expired one: lease_until <= now_ms) for
- * lease_ms to node, in one statement; rows another transaction is leasing are skipped (PostgreSQL:
- * FOR UPDATE SKIP LOCKED; SQLite's write transaction locks the database). *out = the leased row.
- * KW_ERR_NOT_FOUND when nothing is due. Write transactions only; commit before running the job. */
-enum kw_err kw_store_job_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
-                               struct kw_job *out);
+/* Leases job name if it is due (next_run_at <= now_ms, and no lease or an expired one: lease_until <=
+ * now_ms) for lease_ms to node, in one statement; a row another transaction is leasing right now is
+ * skipped, not waited for (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite's write transaction locks the
+ * database). *out = the leased row. KW_ERR_NOT_FOUND when it is not due (or leased). Write
+ * transactions only; commit before running the job. */
+enum kw_err kw_store_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms,
+                               int64_t lease_ms, struct kw_job *out);
 /* Records a run of the lease (name, node, lease_until) as leased: clears the lease, sets next_run_at,
  * last_run_by, runs + 1, and last_ok_at = now_ms (error NULL) or last_error = error. KW_ERR_CONFLICT
  * when the lease is no longer that one (it ran out and another node took the job). */

@@ -79,7 +79,7 @@ struct kw_store_ops {
     enum kw_err (*throttle_purge)(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
     enum kw_err (*session_purge)(struct kw_tx *tx, int64_t now_ms, int64_t idle_before_ms, int64_t *deleted);
     enum kw_err (*job_ensure)(struct kw_tx *tx, const char *name, int64_t next_run_at);
-    enum kw_err (*job_lease)(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
+    enum kw_err (*job_lease)(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms,
                              struct kw_job *out);
     enum kw_err (*job_finish)(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms, int64_t next_run_at,
                               const char *error);

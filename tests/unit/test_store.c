@@ -832,15 +832,17 @@ static void test_job_lease(void **state)
 
     assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "sweep", 1000)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "sweep", 99)), KW_OK); /* kept as it was */
+    assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "other", 0)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "missing", "node-a", 5000, 500, &a)), KW_ERR_NOT_FOUND);
     assert_int_equal(AUTO(f->st, kw_store_job_get(tx_, "sweep", &got)), KW_OK);
     assert_int_equal(got.next_run_at, 1000);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "node-a", 999, 500, &a)), KW_ERR_NOT_FOUND);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "node-a", 1000, 500, &a)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 999, 500, &a)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 1000, 500, &a)), KW_OK);
     assert_string_equal(a.name, "sweep");
     assert_string_equal(a.leased_by, "node-a");
     assert_int_equal(a.lease_until, 1500);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "node-b", 1499, 500, &b)), KW_ERR_NOT_FOUND);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "node-b", 1500, 500, &b)), KW_OK); /* ran out */
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1499, 500, &b)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1500, 500, &b)), KW_OK); /* ran out */
     assert_string_equal(b.leased_by, "node-b");
     assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &a, 1600, 9000, NULL)), KW_ERR_CONFLICT);
     assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &b, 1700, 9000, "store")), KW_OK);
@@ -851,8 +853,8 @@ static void test_job_lease(void **state)
     assert_string_equal(got.last_error, "store");
     assert_int_equal(got.last_ok_at, 0);
     assert_int_equal(got.runs, 1);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "node-a", 8999, 500, &a)), KW_ERR_NOT_FOUND);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "node-a", 9000, 500, &a)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 8999, 500, &a)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 9000, 500, &a)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &a, 9100, 20000, NULL)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_job_get(tx_, "sweep", &got)), KW_OK);
     assert_int_equal(got.last_ok_at, 9100);
@@ -861,7 +863,7 @@ static void test_job_lease(void **state)
     assert_int_equal(got.runs, 2);
     /* writes only */
     assert_int_equal(kw_store_begin(f->st, KW_TX_READ, &rtx), KW_OK);
-    assert_int_equal(kw_store_job_lease(rtx, "node-a", 30000, 500, &a), KW_ERR_INVALID);
+    assert_int_equal(kw_store_job_lease(rtx, "sweep", "node-a", 30000, 500, &a), KW_ERR_INVALID);
     kw_store_rollback(rtx);
 }
 
