@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "domain/commit_internal.h"
+#include "domain/jobs.h"
 #include "domain/root.h"
 #include "domain/sync.h"
 #include "domain/throttle.h"
@@ -38,6 +39,16 @@ static void announce_root(const char *token, const struct kw_config *cfg)
            "  Lost it? Stop keyward and run: keyward root-token rotate --data-dir %s\n\n",
            token, token, cfg->listen, cfg->data_dir, cfg->listen, cfg->data_dir);
     fflush(stdout);
+}
+
+/* The once-per-deployment jobs (expired sessions, throttle windows), leased through the store. */
+static enum kw_err start_jobs(struct kw_app *app)
+{
+    struct kw_job_def defs[KW_JOBS_MAX];
+    size_t n = kw_jobs_builtin(app, defs);
+    enum kw_err err = kw_jobs_new(app->store, NULL, KW_JOBS_LEASE_MS, defs, n, &app->jobs);
+
+    return err == KW_OK ? kw_jobs_start(app->jobs, KW_JOBS_POLL_MS) : err;
 }
 
 enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
@@ -88,6 +99,9 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         err = kw_writer_start(app->wb_store, app->keys, cfg->flush_interval_ms, &app->writer);
     if (err != KW_OK)
         goto out;
+    err = start_jobs(app);
+    if (err != KW_OK)
+        goto out;
     kw_store_describe(cfg->store, described, sizeof(described)); /* never a URI's password */
     kw_log_info("store ready", "store=%s data_dir=%s keys=%zu", described, cfg->data_dir,
                 kw_keycache_count(app->keys));
@@ -101,6 +115,8 @@ out:
 void kw_app_close(struct kw_app *app)
 {
     atomic_store(&app->ready, 0);
+    kw_jobs_free(app->jobs);
+    app->jobs = NULL;
     kw_sync_free(app->sync);
     app->sync = NULL;
     kw_writer_free(app->writer);
