@@ -29,17 +29,17 @@ struct kw_jobs {
 };
 
 /* One write transaction around one store call, retried while the database asks. */
-#define JOB_TX(st, err, tx, expr)                                                                      \
-    do {                                                                                               \
-        int tries_ = 0;                                                                                \
-        do {                                                                                           \
-            struct kw_tx *tx = NULL;                                                                   \
-            (err) = kw_store_begin((st), KW_TX_WRITE, &tx);                                            \
-            if ((err) == KW_OK && ((err) = (expr)) == KW_OK)                                           \
-                (err) = kw_store_commit(tx);                                                           \
-            else                                                                                       \
-                kw_store_rollback(tx);                                                                 \
-        } while ((err) == KW_ERR_RETRY && ++tries_ < 3);                                               \
+#define JOB_TX(st, err, tx, expr)                                                                            \
+    do {                                                                                                     \
+        int tries_ = 0;                                                                                      \
+        do {                                                                                                 \
+            struct kw_tx *tx = NULL;                                                                         \
+            (err) = kw_store_begin((st), KW_TX_WRITE, &tx);                                                  \
+            if ((err) == KW_OK && ((err) = (expr)) == KW_OK)                                                 \
+                (err) = kw_store_commit(tx);                                                                 \
+            else                                                                                             \
+                kw_store_rollback(tx);                                                                       \
+        } while ((err) == KW_ERR_RETRY && ++tries_ < 3);                                                     \
     } while (0)
 
 static void default_node(char *out, size_t cap)
@@ -51,8 +51,8 @@ static void default_node(char *out, size_t cap)
     snprintf(out, cap, "%s:%ld", host, (long)getpid());
 }
 
-enum kw_err kw_jobs_new(struct kw_store *st, const char *node, int64_t lease_ms, const struct kw_job_def *defs,
-                        size_t n, struct kw_jobs **out)
+enum kw_err kw_jobs_new(struct kw_store *st, const char *node, int64_t lease_ms,
+                        const struct kw_job_def *defs, size_t n, struct kw_jobs **out)
 {
     struct kw_jobs *j;
     int64_t now = kw_time_now_ms();
@@ -116,7 +116,8 @@ static enum kw_err run_one(struct kw_jobs *j, const struct kw_job_def *def, int6
            kw_store_job_finish(tx, &lease, done, next_due(lease.next_run_at, def->interval_ms, now_ms),
                                result == KW_OK ? NULL : kw_err_str(result)));
     if (err == KW_ERR_CONFLICT)
-        kw_log_warn("job lease lost", "job=%s node=%s lease_ms=%lld", def->name, j->node, (long long)j->lease_ms);
+        kw_log_warn("job lease lost", "job=%s node=%s lease_ms=%lld", def->name, j->node,
+                    (long long)j->lease_ms);
     else if (result != KW_OK)
         kw_log_warn("job failed", "job=%s node=%s err=%s", def->name, j->node, kw_err_str(result));
     return err == KW_ERR_CONFLICT ? KW_OK : err;

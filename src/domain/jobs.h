@@ -21,10 +21,10 @@
 #include "core/err.h"
 #include "store/store.h"
 
-#define KW_JOBS_MAX 8                 /* jobs one runner knows */
-#define KW_JOBS_POLL_MS 1000          /* default poll interval */
-#define KW_JOBS_LEASE_MS (30 * 1000)  /* default lease: a dead node's job is taken over after this */
-#define KW_JOBS_PURGE_MS (60 * 1000)  /* how often the built-in purges run */
+#define KW_JOBS_MAX 8                /* jobs one runner knows */
+#define KW_JOBS_POLL_MS 1000         /* default poll interval */
+#define KW_JOBS_LEASE_MS (30 * 1000) /* default lease: a dead node's job is taken over after this */
+#define KW_JOBS_PURGE_MS (60 * 1000) /* how often the built-in purges run */
 
 /* Runs one job at now_ms; st is the runner's store. A non-KW_OK result is recorded as last_error. */
 typedef enum kw_err (*kw_job_fn)(void *ctx, struct kw_store *st, int64_t now_ms);
@@ -41,8 +41,8 @@ struct kw_jobs;
 /* A runner for defs[0..n) on st (borrowed) as node (copied; "" = "<hostname>:<pid>"), leasing for
  * lease_ms (0 = KW_JOBS_LEASE_MS). Adds each job's row, first due now, where it is missing. No
  * thread yet: kw_jobs_start, or call kw_jobs_poll yourself (tests). */
-enum kw_err kw_jobs_new(struct kw_store *st, const char *node, int64_t lease_ms, const struct kw_job_def *defs,
-                        size_t n, struct kw_jobs **out);
+enum kw_err kw_jobs_new(struct kw_store *st, const char *node, int64_t lease_ms,
+                        const struct kw_job_def *defs, size_t n, struct kw_jobs **out);
 /* Starts the thread that calls kw_jobs_poll every poll_ms (0 = KW_JOBS_POLL_MS). */
 enum kw_err kw_jobs_start(struct kw_jobs *j, int poll_ms);
 /* Stops the thread (after the run in progress, if any) and frees; NULL is a no-op. */

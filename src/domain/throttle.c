@@ -316,8 +316,8 @@ void kw_throttle_share(struct kw_throttle *t, struct kw_store *st)
 }
 
 /* Remembers that key id is locked by limit failures in the window that began at window_start. */
-static void note_locked(struct kw_throttle *t, const uint8_t id[KW_SIPHASH_LEN], int limit, int64_t window_start,
-                        int64_t now_ms)
+static void note_locked(struct kw_throttle *t, const uint8_t id[KW_SIPHASH_LEN], int limit,
+                        int64_t window_start, int64_t now_ms)
 {
     uint32_t i;
 
@@ -348,7 +348,8 @@ static enum kw_err store_reserve_tx(struct kw_throttle *t, const struct kw_throt
         if (strlen(keys[k].key) >= KW_THROTTLE_KEY_MAX)
             err = KW_ERR_INVALID;
         else
-            err = kw_store_throttle_reserve(tx, keys[k].key, keys[k].limit, now_ms, KW_THROTTLE_WINDOW_MS, &ok, row);
+            err = kw_store_throttle_reserve(tx, keys[k].key, keys[k].limit, now_ms, KW_THROTTLE_WINDOW_MS,
+                                            &ok, row);
         if (err == KW_OK && !ok)
             *refused = k + 1;
     }
@@ -387,7 +388,7 @@ static enum kw_err store_settle_tx(struct kw_throttle *t, const struct kw_thrott
     size_t k;
 
     for (k = 0; err == KW_OK && k < n; k++) {
-        enum kw_store_settle how = outcome == KW_THROTTLE_FAILURE                       ? KW_SETTLE_FAIL
+        enum kw_store_settle how = outcome == KW_THROTTLE_FAILURE                      ? KW_SETTLE_FAIL
                                    : outcome == KW_THROTTLE_SUCCESS && keys[k].forgive ? KW_SETTLE_FORGIVE
                                                                                        : KW_SETTLE_RETURN;
         err = kw_store_throttle_settle(tx, keys[k].key, how, now_ms, KW_THROTTLE_WINDOW_MS);

@@ -32,8 +32,8 @@ static enum kw_err throttle_exec(struct kw_tx *tx, const char *sql, const struct
 
 /* The row lock of the upsert serialises concurrent reservations of one key across nodes: the second
  * sees the first's count (READ COMMITTED re-reads the row it waited for), so at most limit pass. */
-enum kw_err kw_pg_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms, int64_t window_ms,
-                                   int *reserved, struct kw_throttle_row *row)
+enum kw_err kw_pg_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,
+                                   int64_t window_ms, int *reserved, struct kw_throttle_row *row)
 {
     struct kw_pg_params p = {0};
     enum kw_err err;
@@ -42,15 +42,16 @@ enum kw_err kw_pg_throttle_reserve(struct kw_tx *tx, const char *key, int limit,
     kw_pg_int(&p, now_ms);
     kw_pg_int(&p, window_ms);
     kw_pg_int(&p, limit);
-    err = throttle_exec(tx,
-                        "INSERT INTO throttle(key, window_start, count, inflight) VALUES ($1::text, $2::bigint, 1, 1) "
-                        "ON CONFLICT (key) DO UPDATE SET "
-                        "window_start = CASE WHEN " AT_REST " THEN $2::bigint ELSE throttle.window_start END, "
-                        "count = CASE WHEN " AT_REST " THEN 1 ELSE throttle.count + 1 END, "
-                        "inflight = CASE WHEN " AT_REST " THEN 1 ELSE throttle.inflight + 1 END "
-                        "WHERE " AT_REST " OR throttle.count < $4::bigint "
-                        "RETURNING window_start, count, inflight",
-                        &p, reserved, row, "throttle_reserve");
+    err = throttle_exec(
+        tx,
+        "INSERT INTO throttle(key, window_start, count, inflight) VALUES ($1::text, $2::bigint, 1, 1) "
+        "ON CONFLICT (key) DO UPDATE SET "
+        "window_start = CASE WHEN " AT_REST " THEN $2::bigint ELSE throttle.window_start END, "
+        "count = CASE WHEN " AT_REST " THEN 1 ELSE throttle.count + 1 END, "
+        "inflight = CASE WHEN " AT_REST " THEN 1 ELSE throttle.inflight + 1 END "
+        "WHERE " AT_REST " OR throttle.count < $4::bigint "
+        "RETURNING window_start, count, inflight",
+        &p, reserved, row, "throttle_reserve");
     if (err != KW_OK || *reserved)
         return err;
     p.n = 1; /* refused: the row as it stands, for the caller's wait */
@@ -84,8 +85,8 @@ enum kw_err kw_pg_throttle_purge(struct kw_tx *tx, int64_t before_ms, int64_t *d
     enum kw_err err;
 
     kw_pg_int(&p, before_ms);
-    err = kw_pg_run(tx, "DELETE FROM throttle WHERE window_start <= $1::bigint OR count <= 0", &p, "throttle_purge",
-                    &n);
+    err = kw_pg_run(tx, "DELETE FROM throttle WHERE window_start <= $1::bigint OR count <= 0", &p,
+                    "throttle_purge", &n);
     if (err == KW_OK && deleted != NULL)
         *deleted = n;
     return err;
@@ -125,8 +126,8 @@ static void job_row(const PGresult *res, int r, void *item)
     j->runs = kw_pg_get_int(res, r, 7);
 }
 
-static enum kw_err job_one(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, struct kw_job *out,
-                           const char *op)
+static enum kw_err job_one(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p,
+                           struct kw_job *out, const char *op)
 {
     enum kw_err err;
     PGresult *res = kw_pg_exec(tx, sql, p, op, &err);
@@ -140,14 +141,16 @@ enum kw_err kw_pg_job_ensure(struct kw_tx *tx, const char *name, int64_t next_ru
 
     kw_pg_text(&p, name);
     kw_pg_int(&p, next_run_at);
-    return kw_pg_run(tx, "INSERT INTO jobs(name, next_run_at) VALUES ($1::text, $2::bigint) ON CONFLICT (name) DO NOTHING",
-                     &p, "job_ensure", NULL);
+    return kw_pg_run(
+        tx, "INSERT INTO jobs(name, next_run_at) VALUES ($1::text, $2::bigint) ON CONFLICT (name) DO NOTHING",
+        &p, "job_ensure", NULL);
 }
 
 /* The classic queue: the due row is locked by the subquery, and a row another node is leasing right now
  * is skipped rather than waited for. The outer WHERE repeats the due test, so a row whose lease another
  * node committed since this statement's snapshot is re-checked (READ COMMITTED) and not taken twice. */
-enum kw_err kw_pg_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out)
+enum kw_err kw_pg_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms,
+                            int64_t lease_ms, struct kw_job *out)
 {
     struct kw_pg_params p = {0};
 
@@ -163,8 +166,8 @@ enum kw_err kw_pg_job_lease(struct kw_tx *tx, const char *name, const char *node
                    &p, out, "job_lease");
 }
 
-enum kw_err kw_pg_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms, int64_t next_run_at,
-                             const char *error)
+enum kw_err kw_pg_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
+                             int64_t next_run_at, const char *error)
 {
     struct kw_pg_params p = {0};
     int64_t n = 0;
@@ -176,11 +179,12 @@ enum kw_err kw_pg_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64
     KW_PG_FIELD(&p, lease->name);
     KW_PG_FIELD(&p, lease->leased_by);
     kw_pg_int(&p, lease->lease_until);
-    err = kw_pg_run(tx,
-                    "UPDATE jobs SET lease_until = 0, next_run_at = $1::bigint, last_run_by = leased_by, "
-                    "runs = runs + 1, last_ok_at = CASE WHEN $2::text = '' THEN $3::bigint ELSE last_ok_at END, "
-                    "last_error = $2::text WHERE name = $4::text AND leased_by = $5::text AND lease_until = $6::bigint",
-                    &p, "job_finish", &n);
+    err = kw_pg_run(
+        tx,
+        "UPDATE jobs SET lease_until = 0, next_run_at = $1::bigint, last_run_by = leased_by, "
+        "runs = runs + 1, last_ok_at = CASE WHEN $2::text = '' THEN $3::bigint ELSE last_ok_at END, "
+        "last_error = $2::text WHERE name = $4::text AND leased_by = $5::text AND lease_until = $6::bigint",
+        &p, "job_finish", &n);
     return err == KW_OK && n == 0 ? KW_ERR_CONFLICT : err;
 }
 

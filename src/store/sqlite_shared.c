@@ -49,17 +49,17 @@ static void throttle_row(sqlite3_stmt *q, struct kw_throttle_row *row)
 
 #define AT_REST "(throttle.count = 0 OR throttle.window_start <= ?2 - ?3)"
 
-enum kw_err kw_sq_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms, int64_t window_ms,
-                                   int *reserved, struct kw_throttle_row *row)
+enum kw_err kw_sq_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,
+                                   int64_t window_ms, int *reserved, struct kw_throttle_row *row)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st),
-                           "INSERT INTO throttle(key, window_start, count, inflight) VALUES (?1, ?2, 1, 1) "
-                           "ON CONFLICT(key) DO UPDATE SET "
-                           "window_start = CASE WHEN " AT_REST " THEN ?2 ELSE throttle.window_start END, "
-                           "count = CASE WHEN " AT_REST " THEN 1 ELSE throttle.count + 1 END, "
-                           "inflight = CASE WHEN " AT_REST " THEN 1 ELSE throttle.inflight + 1 END "
-                           "WHERE " AT_REST " OR throttle.count < ?4 "
-                           "RETURNING window_start, count, inflight");
+    sqlite3_stmt *q =
+        prep(SQ(tx->st), "INSERT INTO throttle(key, window_start, count, inflight) VALUES (?1, ?2, 1, 1) "
+                         "ON CONFLICT(key) DO UPDATE SET "
+                         "window_start = CASE WHEN " AT_REST " THEN ?2 ELSE throttle.window_start END, "
+                         "count = CASE WHEN " AT_REST " THEN 1 ELSE throttle.count + 1 END, "
+                         "inflight = CASE WHEN " AT_REST " THEN 1 ELSE throttle.inflight + 1 END "
+                         "WHERE " AT_REST " OR throttle.count < ?4 "
+                         "RETURNING window_start, count, inflight");
     enum kw_err err;
     int got = 0;
 
@@ -90,12 +90,13 @@ enum kw_err kw_sq_throttle_reserve(struct kw_tx *tx, const char *key, int limit,
 enum kw_err kw_sq_throttle_settle(struct kw_tx *tx, const char *key, enum kw_store_settle how, int64_t now_ms,
                                   int64_t window_ms)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st),
-                           "UPDATE throttle SET inflight = inflight - 1, "
-                           "count = CASE ?4 WHEN 0 THEN (CASE WHEN window_start <= ?2 - ?3 THEN inflight ELSE count END) "
-                           "WHEN 1 THEN count - 1 ELSE inflight - 1 END, "
-                           "window_start = CASE WHEN ?4 = 0 AND window_start <= ?2 - ?3 THEN ?2 ELSE window_start END "
-                           "WHERE key = ?1 AND inflight > 0");
+    sqlite3_stmt *q =
+        prep(SQ(tx->st),
+             "UPDATE throttle SET inflight = inflight - 1, "
+             "count = CASE ?4 WHEN 0 THEN (CASE WHEN window_start <= ?2 - ?3 THEN inflight ELSE count END) "
+             "WHEN 1 THEN count - 1 ELSE inflight - 1 END, "
+             "window_start = CASE WHEN ?4 = 0 AND window_start <= ?2 - ?3 THEN ?2 ELSE window_start END "
+             "WHERE key = ?1 AND inflight > 0");
     enum kw_err err;
     int got;
 
@@ -111,7 +112,8 @@ enum kw_err kw_sq_throttle_settle(struct kw_tx *tx, const char *key, enum kw_sto
 }
 
 /* Runs a DELETE with two integer parameters; *deleted (may be NULL) = rows deleted. */
-static enum kw_err purge(struct kw_tx *tx, const char *sql, int64_t a, int64_t b, int64_t *deleted, const char *op)
+static enum kw_err purge(struct kw_tx *tx, const char *sql, int64_t a, int64_t b, int64_t *deleted,
+                         const char *op)
 {
     sqlite3_stmt *q = prep(SQ(tx->st), sql);
     enum kw_err err;
@@ -159,7 +161,8 @@ static void job_row(sqlite3_stmt *q, struct kw_job *j)
 
 enum kw_err kw_sq_job_ensure(struct kw_tx *tx, const char *name, int64_t next_run_at)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "INSERT INTO jobs(name, next_run_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING");
+    sqlite3_stmt *q =
+        prep(SQ(tx->st), "INSERT INTO jobs(name, next_run_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING");
     enum kw_err err;
     int got;
 
@@ -185,12 +188,13 @@ static enum kw_err job_one(struct kw_tx *tx, sqlite3_stmt *q, struct kw_job *out
     return err == KW_OK && !got ? KW_ERR_NOT_FOUND : err;
 }
 
-enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_job *out)
+enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms,
+                            int64_t lease_ms, struct kw_job *out)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st),
-                           "UPDATE jobs SET lease_until = ?1 + ?2, leased_by = ?3 WHERE name = "
-                           "(SELECT name FROM jobs WHERE name = ?4 AND next_run_at <= ?1 AND lease_until <= ?1) "
-                           "RETURNING " JOB_COLS);
+    sqlite3_stmt *q = prep(
+        SQ(tx->st), "UPDATE jobs SET lease_until = ?1 + ?2, leased_by = ?3 WHERE name = "
+                    "(SELECT name FROM jobs WHERE name = ?4 AND next_run_at <= ?1 AND lease_until <= ?1) "
+                    "RETURNING " JOB_COLS);
 
     if (q == NULL)
         return KW_ERR_STORE;
@@ -201,13 +205,13 @@ enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node
     return job_one(tx, q, out, "job_lease");
 }
 
-enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms, int64_t next_run_at,
-                             const char *error)
+enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
+                             int64_t next_run_at, const char *error)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st),
-                           "UPDATE jobs SET lease_until = 0, next_run_at = ?1, last_run_by = leased_by, "
-                           "runs = runs + 1, last_ok_at = CASE WHEN ?2 = '' THEN ?3 ELSE last_ok_at END, "
-                           "last_error = ?2 WHERE name = ?4 AND leased_by = ?5 AND lease_until = ?6");
+    sqlite3_stmt *q =
+        prep(SQ(tx->st), "UPDATE jobs SET lease_until = 0, next_run_at = ?1, last_run_by = leased_by, "
+                         "runs = runs + 1, last_ok_at = CASE WHEN ?2 = '' THEN ?3 ELSE last_ok_at END, "
+                         "last_error = ?2 WHERE name = ?4 AND leased_by = ?5 AND lease_until = ?6");
     enum kw_err err;
     int got;
 

@@ -229,13 +229,14 @@ enum kw_store_settle {
     KW_SETTLE_FORGIVE, /* given back, and the key's failures are cleared (count = what is in flight) */
 };
 /* Settles one reservation on key. A key with nothing in flight (its row purged, or reset) is left alone. */
-enum kw_err kw_store_throttle_settle(struct kw_tx *tx, const char *key, enum kw_store_settle how, int64_t now_ms,
-                                     int64_t window_ms);
+enum kw_err kw_store_throttle_settle(struct kw_tx *tx, const char *key, enum kw_store_settle how,
+                                     int64_t now_ms, int64_t window_ms);
 /* Deletes rows whose window started at or before before_ms, or that count nothing. *deleted (may be NULL). */
 enum kw_err kw_store_throttle_purge(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
 
 /* Sessions past expires_at <= now_ms, or last seen at or before idle_before_ms. *deleted (may be NULL). */
-enum kw_err kw_store_session_purge(struct kw_tx *tx, int64_t now_ms, int64_t idle_before_ms, int64_t *deleted);
+enum kw_err kw_store_session_purge(struct kw_tx *tx, int64_t now_ms, int64_t idle_before_ms,
+                                   int64_t *deleted);
 
 /* Jobs that run once per deployment (domain/jobs.h): one row per job name with its schedule and lease. */
 #define KW_JOB_NAME_MAX 64
@@ -243,8 +244,8 @@ enum kw_err kw_store_session_purge(struct kw_tx *tx, int64_t now_ms, int64_t idl
 #define KW_JOB_ERROR_MAX 128
 struct kw_job {
     char name[KW_JOB_NAME_MAX];
-    int64_t next_run_at;  /* due at or after this (ms) */
-    int64_t lease_until;  /* leased until this (ms; 0 = never leased) */
+    int64_t next_run_at;               /* due at or after this (ms) */
+    int64_t lease_until;               /* leased until this (ms; 0 = never leased) */
     char leased_by[KW_JOB_NODE_MAX];   /* the node holding (or last holding) the lease */
     char last_run_by[KW_JOB_NODE_MAX]; /* the node that finished the last run ("" = none yet) */
     int64_t last_ok_at;                /* 0 = never succeeded */
@@ -263,8 +264,8 @@ enum kw_err kw_store_job_lease(struct kw_tx *tx, const char *name, const char *n
 /* Records a run of the lease (name, node, lease_until) as leased: clears the lease, sets next_run_at,
  * last_run_by, runs + 1, and last_ok_at = now_ms (error NULL) or last_error = error. KW_ERR_CONFLICT
  * when the lease is no longer that one (it ran out and another node took the job). */
-enum kw_err kw_store_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms, int64_t next_run_at,
-                                const char *error);
+enum kw_err kw_store_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
+                                int64_t next_run_at, const char *error);
 enum kw_err kw_store_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
 
 #endif

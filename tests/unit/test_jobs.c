@@ -177,7 +177,7 @@ static void test_dead_lease_taken_over(void **state)
     job_row(p.st[1], &row);
     assert_string_equal(row.last_run_by, "node-b");
     assert_int_equal(row.runs, 2); /* set_due's and node-b's */
-    sem_post(&p.c.go);              /* node-a wakes up: its lease is gone */
+    sem_post(&p.c.go);             /* node-a wakes up: its lease is gone */
     pthread_join(th, NULL);
     assert_int_equal(a.err, KW_OK);
     assert_int_equal(a.ran, 1);

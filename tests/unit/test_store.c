@@ -712,14 +712,17 @@ static void test_throttle_counter(void **state)
     assert_int_equal(row.count, 3);
     /* one fails and one is given back: 1 failure + 1 in flight, then one more in flight */
     assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FAIL, 3000, W)), KW_OK);
-    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_RETURN, 3000, W)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_RETURN, 3000, W)),
+                     KW_OK);
     assert_int_equal(reserve1(f->st, "user:ann", 3, 3000, &ok, &row), KW_OK);
     assert_int_equal(ok, 1);
     assert_int_equal(row.count, 3); /* the failure + the two in flight */
     assert_int_equal(row.inflight, 2);
     /* both succeed and forgive: no failure, nothing in flight */
-    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FORGIVE, 3000, W)), KW_OK);
-    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FORGIVE, 3000, W)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FORGIVE, 3000, W)),
+                     KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FORGIVE, 3000, W)),
+                     KW_OK);
     assert_int_equal(reserve1(f->st, "user:ann", 3, 4000, &ok, &row), KW_OK);
     assert_int_equal(row.count, 1);
     assert_int_equal(row.window_start, 4000); /* counted nothing: the window restarted */
@@ -727,7 +730,8 @@ static void test_throttle_counter(void **state)
     assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FAIL, 4000, W)), KW_OK);
     for (i = 0; i < 2; i++) {
         assert_int_equal(reserve1(f->st, "user:ann", 3, 4000, &ok, &row), KW_OK);
-        assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FAIL, 4000, W)), KW_OK);
+        assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FAIL, 4000, W)),
+                         KW_OK);
     }
     assert_int_equal(reserve1(f->st, "user:ann", 3, 4000 + W - 1, &ok, &row), KW_OK);
     assert_int_equal(ok, 0);
@@ -833,7 +837,8 @@ static void test_job_lease(void **state)
     assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "sweep", 1000)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "sweep", 99)), KW_OK); /* kept as it was */
     assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "other", 0)), KW_OK);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "missing", "node-a", 5000, 500, &a)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "missing", "node-a", 5000, 500, &a)),
+                     KW_ERR_NOT_FOUND);
     assert_int_equal(AUTO(f->st, kw_store_job_get(tx_, "sweep", &got)), KW_OK);
     assert_int_equal(got.next_run_at, 1000);
     assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 999, 500, &a)), KW_ERR_NOT_FOUND);
@@ -841,8 +846,10 @@ static void test_job_lease(void **state)
     assert_string_equal(a.name, "sweep");
     assert_string_equal(a.leased_by, "node-a");
     assert_int_equal(a.lease_until, 1500);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1499, 500, &b)), KW_ERR_NOT_FOUND);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1500, 500, &b)), KW_OK); /* ran out */
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1499, 500, &b)),
+                     KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1500, 500, &b)),
+                     KW_OK); /* ran out */
     assert_string_equal(b.leased_by, "node-b");
     assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &a, 1600, 9000, NULL)), KW_ERR_CONFLICT);
     assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &b, 1700, 9000, "store")), KW_OK);
@@ -853,7 +860,8 @@ static void test_job_lease(void **state)
     assert_string_equal(got.last_error, "store");
     assert_int_equal(got.last_ok_at, 0);
     assert_int_equal(got.runs, 1);
-    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 8999, 500, &a)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 8999, 500, &a)),
+                     KW_ERR_NOT_FOUND);
     assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 9000, 500, &a)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &a, 9100, 20000, NULL)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_job_get(tx_, "sweep", &got)), KW_OK);
