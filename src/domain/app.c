@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "domain/commit_internal.h"
+#include "domain/jobs.h"
 #include "domain/root.h"
 #include "domain/sync.h"
 #include "domain/throttle.h"
@@ -40,6 +41,16 @@ static void announce_root(const char *token, const struct kw_config *cfg)
     fflush(stdout);
 }
 
+/* The once-per-deployment jobs (expired sessions, throttle windows), leased through the store. */
+static enum kw_err start_jobs(struct kw_app *app)
+{
+    struct kw_job_def defs[KW_JOBS_MAX];
+    size_t n = kw_jobs_builtin(app, defs);
+    enum kw_err err = kw_jobs_new(app->store, NULL, KW_JOBS_LEASE_MS, defs, n, &app->jobs);
+
+    return err == KW_OK ? kw_jobs_start(app->jobs, KW_JOBS_POLL_MS) : err;
+}
+
 enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
 {
     char generated[KW_KEYFMT_MAX], described[sizeof(cfg->store)];
@@ -71,6 +82,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (err != KW_OK)
         goto out;
     app->throttle = kw_throttle_new();
+    if (app->throttle != NULL && kw_store_shared(app->store)) /* a lockout on one node holds on all */
+        kw_throttle_share(app->throttle, app->store);
     err = app->throttle ? kw_keycache_new(&app->keys) : KW_ERR_NOMEM;
     if (err == KW_OK)
         KW_DOMAIN_READ(app->store, err, tx, load_cache(tx, app->keys, &loaded_at));
@@ -86,6 +99,9 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         err = kw_writer_start(app->wb_store, app->keys, cfg->flush_interval_ms, &app->writer);
     if (err != KW_OK)
         goto out;
+    err = start_jobs(app);
+    if (err != KW_OK)
+        goto out;
     kw_store_describe(cfg->store, described, sizeof(described)); /* never a URI's password */
     kw_log_info("store ready", "store=%s data_dir=%s keys=%zu", described, cfg->data_dir,
                 kw_keycache_count(app->keys));
@@ -99,6 +115,8 @@ out:
 void kw_app_close(struct kw_app *app)
 {
     atomic_store(&app->ready, 0);
+    kw_jobs_free(app->jobs);
+    app->jobs = NULL;
     kw_sync_free(app->sync);
     app->sync = NULL;
     kw_writer_free(app->writer);

@@ -13,6 +13,7 @@
 
 struct kw_writer;
 struct kw_sync;
+struct kw_jobs;
 
 #define KW_SYNC_INTERVAL_MS 500 /* a shared store's changes are read at least this often */
 struct kw_throttle;
@@ -25,6 +26,7 @@ struct kw_app {
     struct kw_writer *writer;     /* owned */
     struct kw_throttle *throttle; /* owned: failed-login counters */
     struct kw_sync *sync;         /* owned: follows other nodes' changes (shared stores only), or NULL */
+    struct kw_jobs *jobs;         /* owned: runner of the once-per-deployment jobs (domain/jobs.h) */
     struct kw_root root;          /* the root token's hash, in memory (root.h) */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
     /* Tests only (NULL otherwise): called after each domain write commits and before its caller

@@ -12,9 +12,11 @@
 
 #include "core/log.h"
 #include "crypto/crypto.h"
+#include "store/store.h"
 
 #define NIL UINT32_MAX
 #define RECLAIM_SCAN 64 /* locked entries looked at for an expired one per allocation */
+#define STORE_TRIES 3   /* shared: runs of one store transaction that the database asked to retry */
 
 enum { L_FREE, L_OPEN, L_LOCKED, NLISTS };
 
@@ -39,6 +41,7 @@ struct kw_throttle {
     uint32_t nentries, bucket_mask, used;
     struct list lists[NLISTS];
     int full_logged;
+    struct kw_store *store; /* borrowed; non-NULL: the counters are shared through it */
 };
 
 static void list_remove(struct kw_throttle *t, uint32_t i)
@@ -305,6 +308,111 @@ static int reserve(struct kw_throttle *t, const struct kw_throttle_key *keys, si
     return 0;
 }
 
+/* ---- shared: counters in the store ---- */
+
+void kw_throttle_share(struct kw_throttle *t, struct kw_store *st)
+{
+    t->store = st;
+}
+
+/* Remembers that key id is locked by limit failures in the window that began at window_start. */
+static void note_locked(struct kw_throttle *t, const uint8_t id[KW_SIPHASH_LEN], int limit,
+                        int64_t window_start, int64_t now_ms)
+{
+    uint32_t i;
+
+    pthread_mutex_lock(&t->mu);
+    i = lookup(t, id);
+    if (i == NIL)
+        i = insert(t, id, now_ms, NULL, 0);
+    if (i != NIL) {
+        t->e[i].failed = (uint16_t)limit;
+        t->e[i].limit = (uint16_t)limit;
+        t->e[i].window_start = window_start;
+        relist(t, i);
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* One transaction reserving every key; *refused = index of a key at its limit (+1), 0 if none. */
+static enum kw_err store_reserve_tx(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
+                                    int64_t now_ms, size_t *refused, struct kw_throttle_row *row)
+{
+    struct kw_tx *tx = NULL;
+    enum kw_err err = kw_store_begin(t->store, KW_TX_WRITE, &tx);
+    size_t k;
+    int ok = 1;
+
+    *refused = 0;
+    for (k = 0; err == KW_OK && ok && k < n; k++) {
+        if (strlen(keys[k].key) >= KW_THROTTLE_KEY_MAX)
+            err = KW_ERR_INVALID;
+        else
+            err = kw_store_throttle_reserve(tx, keys[k].key, keys[k].limit, now_ms, KW_THROTTLE_WINDOW_MS,
+                                            &ok, row);
+        if (err == KW_OK && !ok)
+            *refused = k + 1;
+    }
+    if (err == KW_OK && *refused == 0)
+        return kw_store_commit(tx);
+    kw_store_rollback(tx); /* all or none */
+    return err;
+}
+
+static enum kw_err store_acquire(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
+                                 uint8_t ids[][KW_SIPHASH_LEN], int64_t now_ms, int64_t *wait_s)
+{
+    struct kw_throttle_row row = {0};
+    size_t refused = 0;
+    enum kw_err err = KW_ERR_RETRY;
+    int tries;
+
+    for (tries = 0; err == KW_ERR_RETRY && tries < STORE_TRIES; tries++)
+        err = store_reserve_tx(t, keys, n, now_ms, &refused, &row);
+    if (err != KW_OK || refused == 0)
+        return err;
+    *wait_s = 1; /* locked by attempts still in flight: they settle within a password check */
+    if (row.count - row.inflight >= keys[refused - 1].limit) {
+        int64_t s = (row.window_start + KW_THROTTLE_WINDOW_MS - now_ms + 999) / 1000;
+        *wait_s = s < 1 ? 1 : s;
+        note_locked(t, ids[refused - 1], keys[refused - 1].limit, row.window_start, now_ms);
+    }
+    return KW_ERR_CONFLICT;
+}
+
+static enum kw_err store_settle_tx(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
+                                   enum kw_throttle_outcome outcome, int64_t now_ms)
+{
+    struct kw_tx *tx = NULL;
+    enum kw_err err = kw_store_begin(t->store, KW_TX_WRITE, &tx);
+    size_t k;
+
+    for (k = 0; err == KW_OK && k < n; k++) {
+        enum kw_store_settle how = outcome == KW_THROTTLE_FAILURE                      ? KW_SETTLE_FAIL
+                                   : outcome == KW_THROTTLE_SUCCESS && keys[k].forgive ? KW_SETTLE_FORGIVE
+                                                                                       : KW_SETTLE_RETURN;
+        err = kw_store_throttle_settle(tx, keys[k].key, how, now_ms, KW_THROTTLE_WINDOW_MS);
+    }
+    if (err == KW_OK)
+        return kw_store_commit(tx);
+    kw_store_rollback(tx);
+    return err;
+}
+
+static void store_release(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
+                          enum kw_throttle_outcome outcome, int64_t now_ms)
+{
+    enum kw_err err = KW_ERR_RETRY;
+    int tries;
+
+    for (tries = 0; err == KW_ERR_RETRY && tries < STORE_TRIES; tries++)
+        err = store_settle_tx(t, keys, n, outcome, now_ms);
+    if (err != KW_OK)
+        kw_log_warn("login throttle not settled", "err=%s outcome=%d", kw_err_str(err), (int)outcome);
+}
+
+/* ---- acquire, release ---- */
+
 enum kw_err kw_throttle_acquire(struct kw_throttle *t, const struct kw_throttle_key *keys, size_t n,
                                 int64_t now_ms, int64_t *wait_s)
 {
@@ -317,6 +425,11 @@ enum kw_err kw_throttle_acquire(struct kw_throttle *t, const struct kw_throttle_
         goto out;
     pthread_mutex_lock(&t->mu);
     *wait_s = locked_wait(t, keys, n, ids, now_ms);
+    if (t->store != NULL) { /* known locked here: refused without asking the store */
+        pthread_mutex_unlock(&t->mu);
+        err = *wait_s > 0 ? KW_ERR_CONFLICT : store_acquire(t, keys, n, ids, now_ms, wait_s);
+        goto out;
+    }
     if (*wait_s == 0 && !reserve(t, keys, n, ids, now_ms)) {
         *wait_s = KW_THROTTLE_FULL_WAIT_S;
         full = !t->full_logged;
@@ -340,6 +453,10 @@ void kw_throttle_release(struct kw_throttle *t, const struct kw_throttle_key *ke
 
     if (hash_keys(t, keys, n, ids) != KW_OK)
         return;
+    if (t->store != NULL) {
+        store_release(t, keys, n, outcome, now_ms);
+        return;
+    }
     pthread_mutex_lock(&t->mu);
     for (k = 0; k < n; k++) {
         uint32_t i = lookup(t, ids[k]);

@@ -522,6 +522,15 @@ const struct kw_store_ops kw_pg_ops = {
     .audit_each = kw_pg_audit_each,
     .row_each = kw_pg_row_each,
     .row_put = kw_pg_row_put,
+    .shared = 1,
+    .throttle_reserve = kw_pg_throttle_reserve,
+    .throttle_settle = kw_pg_throttle_settle,
+    .throttle_purge = kw_pg_throttle_purge,
+    .session_purge = kw_pg_session_purge,
+    .job_ensure = kw_pg_job_ensure,
+    .job_lease = kw_pg_job_lease,
+    .job_finish = kw_pg_job_finish,
+    .job_get = kw_pg_job_get,
 };
 
 static enum kw_err pg_new(const char *uri, int pool, int timeout_ms, int relaxed, struct kw_store **out)

@@ -165,4 +165,18 @@ enum kw_err kw_pg_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 enum kw_err kw_pg_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
 enum kw_err kw_pg_row_put(struct kw_tx *tx, const struct kw_store_row *row);
 
+/* Shared state (postgres_shared.c). */
+enum kw_err kw_pg_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,
+                                   int64_t window_ms, int *reserved, struct kw_throttle_row *row);
+enum kw_err kw_pg_throttle_settle(struct kw_tx *tx, const char *key, enum kw_store_settle how, int64_t now_ms,
+                                  int64_t window_ms);
+enum kw_err kw_pg_throttle_purge(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
+enum kw_err kw_pg_session_purge(struct kw_tx *tx, int64_t now_ms, int64_t idle_before_ms, int64_t *deleted);
+enum kw_err kw_pg_job_ensure(struct kw_tx *tx, const char *name, int64_t next_run_at);
+enum kw_err kw_pg_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms,
+                            int64_t lease_ms, struct kw_job *out);
+enum kw_err kw_pg_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
+                             int64_t next_run_at, const char *error);
+enum kw_err kw_pg_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
+
 #endif

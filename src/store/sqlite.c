@@ -340,6 +340,15 @@ const struct kw_store_ops kw_sqlite_ops = {
     .audit_each = kw_sq_audit_each,
     .row_each = kw_sq_row_each,
     .row_put = kw_sq_row_put,
+    .shared = 0,
+    .throttle_reserve = kw_sq_throttle_reserve,
+    .throttle_settle = kw_sq_throttle_settle,
+    .throttle_purge = kw_sq_throttle_purge,
+    .session_purge = kw_sq_session_purge,
+    .job_ensure = kw_sq_job_ensure,
+    .job_lease = kw_sq_job_lease,
+    .job_finish = kw_sq_job_finish,
+    .job_get = kw_sq_job_get,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */

@@ -288,3 +288,37 @@ enum kw_err kw_store_row_put(struct kw_tx *tx, const struct kw_store_row *row)
         return KW_ERR_INVALID;
     return tx->st->ops->row_put(tx, row);
 }
+/* ---- shared state ---- */
+
+int kw_store_shared(struct kw_store *st)
+{
+    return st->ops->shared;
+}
+
+#define KW_TXW(name, params, args)                                                                           \
+    enum kw_err kw_store_##name params                                                                       \
+    {                                                                                                        \
+        if (tx->mode != KW_TX_WRITE)                                                                         \
+            return KW_ERR_INVALID;                                                                           \
+        return tx->st->ops->name args;                                                                       \
+    }
+KW_TXW(throttle_reserve,
+       (struct kw_tx * tx, const char *key, int limit, int64_t now_ms, int64_t window_ms, int *reserved,
+        struct kw_throttle_row *row),
+       (tx, key, limit, now_ms, window_ms, reserved, row))
+KW_TXW(throttle_settle,
+       (struct kw_tx * tx, const char *key, enum kw_store_settle how, int64_t now_ms, int64_t window_ms),
+       (tx, key, how, now_ms, window_ms))
+KW_TXW(throttle_purge, (struct kw_tx * tx, int64_t before_ms, int64_t *deleted), (tx, before_ms, deleted))
+KW_TXW(session_purge, (struct kw_tx * tx, int64_t now_ms, int64_t idle_before_ms, int64_t *deleted),
+       (tx, now_ms, idle_before_ms, deleted))
+KW_TXW(job_ensure, (struct kw_tx * tx, const char *name, int64_t next_run_at), (tx, name, next_run_at))
+KW_TXW(job_lease,
+       (struct kw_tx * tx, const char *name, const char *node, int64_t now_ms, int64_t lease_ms,
+        struct kw_job *out),
+       (tx, name, node, now_ms, lease_ms, out))
+KW_TXW(job_finish,
+       (struct kw_tx * tx, const struct kw_job *lease, int64_t now_ms, int64_t next_run_at,
+        const char *error),
+       (tx, lease, now_ms, next_run_at, error))
+KW_TXD(job_get, (struct kw_tx * tx, const char *name, struct kw_job *out), (tx, name, out))

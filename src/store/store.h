@@ -245,5 +245,68 @@ enum kw_err kw_store_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_
  * row->n is not the table's column count. A counters row replaces the one a migration made. A seq
  * given explicitly moves the table's own seq past it, so later inserts never reuse one. */
 enum kw_err kw_store_row_put(struct kw_tx *tx, const struct kw_store_row *row);
+/* ---- state shared by every node of a deployment (login throttle, jobs) ---- */
+
+/* 1 when other nodes may use the same database (PostgreSQL), 0 when this process is its only user
+ * (SQLite). */
+int kw_store_shared(struct kw_store *st);
+
+/* Login-throttle counters, one row per key ("user:alice", "ip:192.0.2.1"): count = failed attempts +
+ * attempts in flight in the window that started at window_start; inflight = the attempts in flight. */
+struct kw_throttle_row {
+    int64_t window_start, count, inflight;
+};
+#define KW_THROTTLE_KEY_MAX 160 /* longest key the table takes, bytes */
+/* Reserves one attempt on key in one statement (upsert with the window rule): a key at rest (no row,
+ * count 0, or window_start <= now_ms - window_ms) starts a window at now_ms with count = inflight = 1;
+ * a key with count < limit gets count + 1, inflight + 1; a key at its limit is left as it is. *reserved
+ * = 1 when reserved; *row = the row afterwards (as it is when refused). */
+enum kw_err kw_store_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,
+                                      int64_t window_ms, int *reserved, struct kw_throttle_row *row);
+enum kw_store_settle {
+    KW_SETTLE_FAIL,    /* the reservation stays counted, as a failure (in a window that ran out meanwhile:
+                        * a new window at now_ms holding just this failure) */
+    KW_SETTLE_RETURN,  /* the reservation is given back */
+    KW_SETTLE_FORGIVE, /* given back, and the key's failures are cleared (count = what is in flight) */
+};
+/* Settles one reservation on key. A key with nothing in flight (its row purged, or reset) is left alone. */
+enum kw_err kw_store_throttle_settle(struct kw_tx *tx, const char *key, enum kw_store_settle how,
+                                     int64_t now_ms, int64_t window_ms);
+/* Deletes rows whose window started at or before before_ms, or that count nothing. *deleted (may be NULL). */
+enum kw_err kw_store_throttle_purge(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
+
+/* Sessions past expires_at <= now_ms, or last seen at or before idle_before_ms. *deleted (may be NULL). */
+enum kw_err kw_store_session_purge(struct kw_tx *tx, int64_t now_ms, int64_t idle_before_ms,
+                                   int64_t *deleted);
+
+/* Jobs that run once per deployment (domain/jobs.h): one row per job name with its schedule and lease. */
+#define KW_JOB_NAME_MAX 64
+#define KW_JOB_NODE_MAX 128
+#define KW_JOB_ERROR_MAX 128
+struct kw_job {
+    char name[KW_JOB_NAME_MAX];
+    int64_t next_run_at;               /* due at or after this (ms) */
+    int64_t lease_until;               /* leased until this (ms; 0 = never leased) */
+    char leased_by[KW_JOB_NODE_MAX];   /* the node holding (or last holding) the lease */
+    char last_run_by[KW_JOB_NODE_MAX]; /* the node that finished the last run ("" = none yet) */
+    int64_t last_ok_at;                /* 0 = never succeeded */
+    char last_error[KW_JOB_ERROR_MAX]; /* "" after a success */
+    int64_t runs;                      /* finished runs, either outcome */
+};
+/* Adds job name, first due at next_run_at, unless it exists (its schedule is kept). */
+enum kw_err kw_store_job_ensure(struct kw_tx *tx, const char *name, int64_t next_run_at);
+/* Leases job name if it is due (next_run_at <= now_ms, and no lease or an expired one: lease_until <=
+ * now_ms) for lease_ms to node, in one statement; a row another transaction is leasing right now is
+ * skipped, not waited for (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite's write transaction locks the
+ * database). *out = the leased row. KW_ERR_NOT_FOUND when it is not due (or leased). Write
+ * transactions only; commit before running the job. */
+enum kw_err kw_store_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms,
+                               int64_t lease_ms, struct kw_job *out);
+/* Records a run of the lease (name, node, lease_until) as leased: clears the lease, sets next_run_at,
+ * last_run_by, runs + 1, and last_ok_at = now_ms (error NULL) or last_error = error. KW_ERR_CONFLICT
+ * when the lease is no longer that one (it ran out and another node took the job). */
+enum kw_err kw_store_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
+                                int64_t next_run_at, const char *error);
+enum kw_err kw_store_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
 
 #endif

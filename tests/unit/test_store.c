@@ -789,6 +789,200 @@ static void test_rows_copy(void **state)
     free(b);
 }
 
+/* ---- shared state: the login-throttle counter and job leases ---- */
+
+#define W 900000 /* the throttle window in these tests */
+
+static enum kw_err reserve1(struct kw_store *st, const char *key, int limit, int64_t now, int *ok,
+                            struct kw_throttle_row *row)
+{
+    return AUTO(st, kw_store_throttle_reserve(tx_, key, limit, now, W, ok, row));
+}
+
+/* One statement reserves, refuses at the limit without counting the refusal, and follows the window. */
+static void test_throttle_counter(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_throttle_row row;
+    int ok = -1, i;
+    int64_t n = -1;
+
+    assert_int_equal(kw_store_shared(f->st), f->e.backend == TB_PG);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(reserve1(f->st, "user:ann", 3, 1000 + i, &ok, &row), KW_OK);
+        assert_int_equal(ok, 1);
+        assert_int_equal(row.count, i + 1);
+        assert_int_equal(row.inflight, i + 1);
+        assert_int_equal(row.window_start, 1000);
+    }
+    assert_int_equal(reserve1(f->st, "user:ann", 3, 2000, &ok, &row), KW_OK);
+    assert_int_equal(ok, 0); /* at the limit: refused, and the refusal is not counted */
+    assert_int_equal(row.count, 3);
+    /* one fails and one is given back: 1 failure + 1 in flight, then one more in flight */
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FAIL, 3000, W)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_RETURN, 3000, W)),
+                     KW_OK);
+    assert_int_equal(reserve1(f->st, "user:ann", 3, 3000, &ok, &row), KW_OK);
+    assert_int_equal(ok, 1);
+    assert_int_equal(row.count, 3); /* the failure + the two in flight */
+    assert_int_equal(row.inflight, 2);
+    /* both succeed and forgive: no failure, nothing in flight */
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FORGIVE, 3000, W)),
+                     KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FORGIVE, 3000, W)),
+                     KW_OK);
+    assert_int_equal(reserve1(f->st, "user:ann", 3, 4000, &ok, &row), KW_OK);
+    assert_int_equal(row.count, 1);
+    assert_int_equal(row.window_start, 4000); /* counted nothing: the window restarted */
+    /* three failures lock the key for the window; the next window starts afresh */
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FAIL, 4000, W)), KW_OK);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(reserve1(f->st, "user:ann", 3, 4000, &ok, &row), KW_OK);
+        assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "user:ann", KW_SETTLE_FAIL, 4000, W)),
+                         KW_OK);
+    }
+    assert_int_equal(reserve1(f->st, "user:ann", 3, 4000 + W - 1, &ok, &row), KW_OK);
+    assert_int_equal(ok, 0);
+    assert_int_equal(row.count - row.inflight, 3);
+    assert_int_equal(reserve1(f->st, "user:ann", 3, 4000 + W, &ok, &row), KW_OK);
+    assert_int_equal(ok, 1);
+    assert_int_equal(row.count, 1);
+    assert_int_equal(row.window_start, 4000 + W);
+    /* a settle for a key with nothing in flight changes nothing */
+    assert_int_equal(AUTO(f->st, kw_store_throttle_settle(tx_, "ip:192.0.2.9", KW_SETTLE_FAIL, 1, W)), KW_OK);
+    assert_int_equal(reserve1(f->st, "ip:192.0.2.9", 1, 10, &ok, &row), KW_OK);
+    assert_int_equal(row.count, 1);
+    /* purge: windows started at or before the cut go */
+    assert_int_equal(AUTO(f->st, kw_store_throttle_purge(tx_, 4000 + W - 1, &n)), KW_OK);
+    assert_int_equal(n, 1); /* ip:192.0.2.9; user:ann's window began at 4000 + W */
+    assert_int_equal(reserve1(f->st, "ip:192.0.2.9", 1, 20, &ok, &row), KW_OK);
+    assert_int_equal(row.window_start, 20);
+    assert_int_equal(AUTO(f->st, kw_store_throttle_reserve(tx_, "ip:x", 0, 1, W, &ok, &row)), KW_OK);
+    assert_int_equal(ok, 1); /* a new key always starts its window (callers check limit >= 1) */
+}
+
+struct racer {
+    struct kw_store *st;
+    int reserved;
+    enum kw_err err;
+};
+
+static void *race_reserve(void *arg)
+{
+    struct racer *r = arg;
+    struct kw_throttle_row row;
+    int ok = 0, tries;
+
+    for (tries = 0; tries < 50; tries++) {
+        r->err = AUTO(r->st, kw_store_throttle_reserve(tx_, "user:race", 5, 5000, W, &ok, &row));
+        if (r->err != KW_ERR_RETRY)
+            break;
+        usleep(1000);
+    }
+    r->reserved = r->err == KW_OK && ok;
+    return NULL;
+}
+
+/* 16 reservations at once on one key (PostgreSQL: several connections, so really in parallel): 5 pass. */
+static void test_throttle_parallel(void **state)
+{
+    struct fixture *f = *state;
+    struct racer r[16];
+    pthread_t t[16];
+    struct kw_store *other = NULL;
+    int i, total = 0;
+
+    assert_int_equal(tb_open(&f->e, &other), KW_OK); /* a second node's handle */
+    for (i = 0; i < 16; i++) {
+        r[i] = (struct racer){i % 2 ? other : f->st, 0, KW_OK};
+        assert_int_equal(pthread_create(&t[i], NULL, race_reserve, &r[i]), 0);
+    }
+    for (i = 0; i < 16; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(r[i].err, KW_OK);
+        total += r[i].reserved;
+    }
+    assert_int_equal(total, 5);
+    kw_store_free(other);
+}
+
+static void test_session_purge(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_session a, b, c, got;
+    struct kw_user u;
+    int64_t n = -1;
+
+    mk_user(f->st, &u, "gail", "user");
+    memset(&a, 0, sizeof(a));
+    snprintf(a.username, sizeof(a.username), "gail");
+    a.last_seen = 5000;
+    a.expires_at = 10000;
+    b = c = a;
+    a.id_hash[0] = 1; /* live */
+    b.id_hash[0] = 2;
+    b.expires_at = 6000; /* expired */
+    c.id_hash[0] = 3;
+    c.last_seen = 1000; /* idle */
+    assert_int_equal(AUTO(f->st, kw_store_session_insert(tx_, &a)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_insert(tx_, &b)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_insert(tx_, &c)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_purge(tx_, 6000, 2000, &n)), KW_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(AUTO(f->st, kw_store_session_get(tx_, a.id_hash, &got)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_session_get(tx_, b.id_hash, &got)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_session_get(tx_, c.id_hash, &got)), KW_ERR_NOT_FOUND);
+}
+
+/* Leases: one holder at a time, a finished run moves the schedule, a lease that ran out is taken over
+ * and its old holder's result is refused. */
+static void test_job_lease(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_job a, b, got;
+    struct kw_tx *rtx = NULL;
+
+    assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "sweep", 1000)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "sweep", 99)), KW_OK); /* kept as it was */
+    assert_int_equal(AUTO(f->st, kw_store_job_ensure(tx_, "other", 0)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "missing", "node-a", 5000, 500, &a)),
+                     KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_get(tx_, "sweep", &got)), KW_OK);
+    assert_int_equal(got.next_run_at, 1000);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 999, 500, &a)), KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 1000, 500, &a)), KW_OK);
+    assert_string_equal(a.name, "sweep");
+    assert_string_equal(a.leased_by, "node-a");
+    assert_int_equal(a.lease_until, 1500);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1499, 500, &b)),
+                     KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-b", 1500, 500, &b)),
+                     KW_OK); /* ran out */
+    assert_string_equal(b.leased_by, "node-b");
+    assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &a, 1600, 9000, NULL)), KW_ERR_CONFLICT);
+    assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &b, 1700, 9000, "store")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_get(tx_, "sweep", &got)), KW_OK);
+    assert_int_equal(got.next_run_at, 9000);
+    assert_int_equal(got.lease_until, 0);
+    assert_string_equal(got.last_run_by, "node-b");
+    assert_string_equal(got.last_error, "store");
+    assert_int_equal(got.last_ok_at, 0);
+    assert_int_equal(got.runs, 1);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 8999, 500, &a)),
+                     KW_ERR_NOT_FOUND);
+    assert_int_equal(AUTO(f->st, kw_store_job_lease(tx_, "sweep", "node-a", 9000, 500, &a)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_finish(tx_, &a, 9100, 20000, NULL)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_job_get(tx_, "sweep", &got)), KW_OK);
+    assert_int_equal(got.last_ok_at, 9100);
+    assert_string_equal(got.last_error, "");
+    assert_string_equal(got.last_run_by, "node-a");
+    assert_int_equal(got.runs, 2);
+    /* writes only */
+    assert_int_equal(kw_store_begin(f->st, KW_TX_READ, &rtx), KW_OK);
+    assert_int_equal(kw_store_job_lease(rtx, "sweep", "node-a", 30000, 500, &a), KW_ERR_INVALID);
+    kw_store_rollback(rtx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +1003,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_user_login_conditional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_delete_keep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_copy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_counter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_parallel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_job_lease, setup, teardown),
     };
     /* SQLite's file layout and file contents are SQLite's alone (test_store_pg.c checks PostgreSQL's
      * rows for the secret); every other test runs on both. */

@@ -1,5 +1,7 @@
 /* test_throttle.c - the login throttle: limits and windows, atomic check-and-count under threads,
- * keyed placement, eviction that never frees a locked key, and the fail-closed rule when full. */
+ * keyed placement, eviction that never frees a locked key, and the fail-closed rule when full; and
+ * the shared mode (counters in the store, two nodes on one database: SQLite, and PostgreSQL when
+ * KEYWARD_TEST_PG names a cluster). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,9 @@
 
 #include "crypto/crypto.h"
 #include "domain/throttle.h"
+#include "store/store.h"
+#include "store_backend.h"
+#include <sqlite3.h>
 
 #define NOW 1000000
 #define WINDOW KW_THROTTLE_WINDOW_MS
@@ -270,6 +275,159 @@ static void test_siphash_vectors(void **state)
     assert_memory_equal(out, v15, 16);
 }
 
+/* ---- shared: two nodes, each with its own table and store handle, on one database ---- */
+
+static enum test_backend shared_backend;
+
+struct two_nodes {
+    struct store_env e;
+    struct kw_store *st[2];
+    struct kw_throttle *t[2];
+};
+
+static void nodes_open(struct two_nodes *n)
+{
+    int i;
+
+    assert_int_equal(kw_crypto_init(), KW_OK);
+    assert_int_equal(tb_env_init(&n->e, shared_backend), 0);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(tb_open(&n->e, &n->st[i]), KW_OK);
+        assert_int_equal(kw_store_migrate(n->st[i], NULL, NULL), KW_OK);
+        assert_non_null(n->t[i] = kw_throttle_new());
+        kw_throttle_share(n->t[i], n->st[i]);
+    }
+}
+
+static void nodes_close(struct two_nodes *n)
+{
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        kw_throttle_free(n->t[i]);
+        kw_store_free(n->st[i]);
+    }
+    assert_int_equal(tb_env_cleanup(&n->e), 0);
+}
+
+/* Drops the counters table under the nodes, so any store round trip fails from then on. */
+static void drop_counters(struct two_nodes *n)
+{
+    char path[128];
+    sqlite3 *db;
+
+    if (n->e.backend == TB_PG) {
+        assert_int_equal(tb_pg_exec(n->e.db, "DROP TABLE throttle"), 0);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/keyward.db", n->e.dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE throttle", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Five failures on node A lock the account on node B too, for the rest of A's window; B then knows it
+ * and refuses without a store round trip (the table is gone and B still answers). */
+static void test_shared_lockout_holds_on_other_node(void **state)
+{
+    struct two_nodes n;
+    struct kw_throttle_key k = {"user:dora", KW_THROTTLE_ACCOUNT_LIMIT, 1};
+    int64_t wait = 0;
+    int i;
+
+    nodes_open(&n);
+    for (i = 0; i < KW_THROTTLE_ACCOUNT_LIMIT; i++)
+        assert_int_equal(fail_once(n.t[0], "user:dora", KW_THROTTLE_ACCOUNT_LIMIT, NOW + i, &wait), KW_OK);
+    assert_int_equal(kw_throttle_size(n.t[1]), 0); /* B has counted nothing itself */
+    assert_int_equal(kw_throttle_acquire(n.t[1], &k, 1, NOW + 10, &wait), KW_ERR_CONFLICT);
+    assert_in_range(wait, WINDOW / 1000 - 1, WINDOW / 1000);
+    /* Another account is not affected, on either node. */
+    assert_int_equal(wait_of(n.t[1], "user:eric", KW_THROTTLE_ACCOUNT_LIMIT, NOW + 10), 0);
+    /* B learnt the lock: with the store gone it still refuses dora, and fails (does not allow) others. */
+    drop_counters(&n);
+    assert_int_equal(kw_throttle_acquire(n.t[1], &k, 1, NOW + 20, &wait), KW_ERR_CONFLICT);
+    assert_in_range(wait, WINDOW / 1000 - 1, WINDOW / 1000);
+    k.key = "user:fred";
+    assert_int_equal(kw_throttle_acquire(n.t[1], &k, 1, NOW + 20, &wait), KW_ERR_STORE);
+    nodes_close(&n);
+}
+
+/* A success on B forgives A's failures on the account, as on one node. */
+static void test_shared_success_forgives(void **state)
+{
+    struct two_nodes n;
+    struct kw_throttle_key k = {"user:gus", 3, 1};
+    int64_t wait = 0;
+
+    nodes_open(&n);
+    assert_int_equal(fail_once(n.t[0], "user:gus", 3, NOW, &wait), KW_OK);
+    assert_int_equal(fail_once(n.t[0], "user:gus", 3, NOW, &wait), KW_OK);
+    assert_int_equal(kw_throttle_acquire(n.t[1], &k, 1, NOW, &wait), KW_OK);
+    kw_throttle_release(n.t[1], &k, 1, KW_THROTTLE_SUCCESS, NOW);
+    assert_int_equal(fail_once(n.t[0], "user:gus", 3, NOW, &wait), KW_OK);
+    assert_int_equal(fail_once(n.t[1], "user:gus", 3, NOW, &wait), KW_OK);
+    assert_int_equal(wait_of(n.t[0], "user:gus", 3, NOW), 0); /* 2 failures since the success */
+    nodes_close(&n);
+}
+
+struct shared_racer {
+    struct kw_throttle *t;
+    enum kw_err err;
+};
+
+static void *shared_race(void *arg)
+{
+    struct shared_racer *r = arg;
+    struct kw_throttle_key k = {"user:hal", KW_THROTTLE_ACCOUNT_LIMIT, 1};
+    int64_t wait;
+
+    r->err = kw_throttle_acquire(r->t, &k, 1, NOW, &wait);
+    return NULL;
+}
+
+/* 12 attempts in parallel over both nodes, none settled yet: exactly the limit are let through. */
+static void test_shared_parallel_counted_up_front(void **state)
+{
+    struct two_nodes n;
+    struct shared_racer r[12];
+    pthread_t th[12];
+    struct kw_throttle_key k = {"user:hal", KW_THROTTLE_ACCOUNT_LIMIT, 1};
+    int i, ok = 0, locked = 0;
+    int64_t wait = 0;
+
+    nodes_open(&n);
+    for (i = 0; i < 12; i++) {
+        r[i] = (struct shared_racer){n.t[i % 2], KW_OK};
+        assert_int_equal(pthread_create(&th[i], NULL, shared_race, &r[i]), 0);
+    }
+    for (i = 0; i < 12; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].err == KW_OK;
+        locked += r[i].err == KW_ERR_CONFLICT;
+    }
+    assert_int_equal(ok, KW_THROTTLE_ACCOUNT_LIMIT);
+    assert_int_equal(locked, 12 - KW_THROTTLE_ACCOUNT_LIMIT);
+    for (i = 0; i < 12; i++)
+        if (r[i].err == KW_OK)
+            kw_throttle_release(r[i].t, &k, 1, KW_THROTTLE_FAILURE, NOW);
+    assert_int_equal(kw_throttle_acquire(n.t[0], &k, 1, NOW + 1, &wait), KW_ERR_CONFLICT);
+    assert_true(wait > 800);
+    nodes_close(&n);
+}
+
+static int shared_sqlite(void **state)
+{
+    shared_backend = TB_SQLITE;
+    return 0;
+}
+
+static int shared_pg(void **state)
+{
+    shared_backend = TB_PG;
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,5 +440,17 @@ int main(void)
         cmocka_unit_test(test_full_of_locked_fails_closed),
         cmocka_unit_test(test_siphash_vectors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest shared[] = {
+        cmocka_unit_test(test_shared_lockout_holds_on_other_node),
+        cmocka_unit_test(test_shared_success_forgives),
+        cmocka_unit_test(test_shared_parallel_counted_up_front),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+
+    failed += cmocka_run_group_tests_name("shared on sqlite", shared, shared_sqlite, NULL);
+    if (tb_pg_admin() == NULL) {
+        printf("shared on PostgreSQL: skipped (KEYWARD_TEST_PG not set)\n");
+        return failed;
+    }
+    return failed + cmocka_run_group_tests_name("shared on postgresql", shared, shared_pg, NULL);
 }
