@@ -123,6 +123,9 @@ static const struct setting settings[] = {
      "PostgreSQL connections per node (admin requests wait for a free one)"},
     {"store-statement-timeout-ms", T_INT, S(store_statement_timeout_ms), 100, 600000, "5000", 0, NULL, NULL,
      "PostgreSQL statement_timeout (ms); also the longest wait for a pooled connection"},
+    {"store-max-staleness-s", T_INT, S(store_max_staleness_s), 1, 86400, "30", 0, NULL, NULL,
+     "shared store: seconds a node may go without reading other nodes' changes before /readyz answers 503 "
+     "(it keeps verifying from its cache meanwhile)"},
     {"threads", T_INT, S(threads), 0, 64, "0", 0, NULL, NULL, "event-loop threads; 0 = one per core"},
     {"max-body-bytes", T_INT64, S(max_body_bytes), 1024, 16777216, "65536", 0, NULL, NULL,
      "largest request body accepted (413 above)"},

@@ -21,6 +21,7 @@ struct kw_config {
     char store[512];         /* "sqlite" (under data_dir) or a postgresql:// URI (no password from argv) */
     int store_pool;          /* PostgreSQL connections per node; default 4 */
     int store_statement_timeout_ms; /* PostgreSQL statement_timeout; default 5000 */
+    int store_max_staleness_s; /* shared store: /readyz fails after this long without reading changes; 30 */
     int threads;             /* event loops; 0 = one per core */
     int64_t max_body_bytes;  /* JSON body cap; default 65536 */
     int64_t max_header_bytes;/* total request header cap; default 8192 */

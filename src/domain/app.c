@@ -112,6 +112,26 @@ out:
     return err;
 }
 
+enum kw_err kw_app_check_ready(struct kw_app *app, int64_t now_ms, char *reason, size_t cap)
+{
+    int64_t last, limit_ms = (int64_t)app->cfg->store_max_staleness_s * 1000;
+
+    if (!atomic_load(&app->ready)) {
+        snprintf(reason, cap, "The store or the key cache is not ready yet.");
+        return KW_ERR_RETRY;
+    }
+    if (app->sync == NULL) /* embedded store: every change is made in this process */
+        return KW_OK;
+    last = kw_sync_last_ok_ms(app->sync);
+    if (now_ms - last <= limit_ms)
+        return KW_OK;
+    snprintf(reason, cap,
+             "No change read from the store for %lld s (store-max-staleness-s is %d); verifying from the "
+             "key cache only.",
+             (long long)((now_ms - last) / 1000), app->cfg->store_max_staleness_s);
+    return KW_ERR_RETRY;
+}
+
 void kw_app_close(struct kw_app *app)
 {
     atomic_store(&app->ready, 0);

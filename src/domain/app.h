@@ -41,6 +41,11 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg);
 /* Stops the writer after a last flush, frees everything. Safe on a partly opened app. */
 void kw_app_close(struct kw_app *app);
 
+/* KW_OK when this node should take traffic (/readyz). Otherwise KW_ERR_RETRY, with why in reason
+ * (cap bytes, no secret): not open yet, or, on a shared store, no change read from it for longer than
+ * store-max-staleness-s. A stale node keeps verifying from its cache; only a load balancer acts on this. */
+enum kw_err kw_app_check_ready(struct kw_app *app, int64_t now_ms, char *reason, size_t cap);
+
 /* Who is acting, for audit and createdBy. Strings are borrowed for the call. */
 struct kw_actor {
     const char *type;       /* root | key | anonymous | system */
