@@ -14,8 +14,9 @@ process.on('exit', () => {
   }
 });
 
-// serverBlock is the text inside `server { ... }`; the listen line is ours.
-export async function startNginx(serverBlock) {
+// serverBlock is the text inside `server { ... }`; the listen line is ours. httpBlock: more text
+// inside `http { ... }` before the server (an `upstream`, say).
+export async function startNginx(serverBlock, { httpBlock = '' } = {}) {
   const dir = tempDir('kw-nginx');
   mkdirSync(join(dir, 'logs'), { recursive: true });
   const port = await freePort();
@@ -33,6 +34,7 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+${httpBlock}
   server {
     listen 127.0.0.1:${port};
 ${serverBlock}

