@@ -196,6 +196,12 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     kw_auth_authenticate(c->app, &cred, c->req->now_ms, &c->principal);
     c->actor.type = c->principal.type;
     c->actor.id = c->principal.id;
+    if (c->principal.kind == KW_PRINCIPAL_NONE && c->principal.store_unavailable) {
+        /* Not a wrong credential: the store that confirms it did not answer (a client must not drop it). */
+        kw_api_header(res, "Retry-After", "1");
+        kw_api_fail(c, res, 503, "STORE_UNAVAILABLE", "The store is busy; try again in a second.", NULL);
+        return 0;
+    }
     if (c->principal.kind == KW_PRINCIPAL_NONE) {
         kw_api_header(res, "WWW-Authenticate", "Bearer realm=\"keyward\"");
         kw_api_fail(c, res, 401, "UNAUTHENTICATED",

@@ -45,9 +45,13 @@ static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_princip
 /* In memory (see root.h): reuses the hash auth_key computed when the credential had key shape. */
 static int auth_root(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
 {
-    if (!kw_root_check(&app->root, app->store, in->cred, in->len, in->vr.hashed ? in->vr.hash : NULL,
-                       in->now_ms))
+    int ok = kw_root_check(&app->root, app->store, in->cred, in->len, in->vr.hashed ? in->vr.hash : NULL,
+                           in->now_ms);
+
+    if (ok <= 0) {
+        out->store_unavailable = ok < 0;
         return 0;
+    }
     out->kind = KW_PRINCIPAL_ROOT;
     out->type = "root";
     memcpy(out->id, "root", sizeof("root"));
@@ -63,8 +67,12 @@ static int auth_session(struct kw_app *app, const char *cred, size_t len, const 
     struct kw_session s;
     struct kw_user u;
 
-    if (kw_accounts_session(app, cred, len, now_ms, &s, &u) != KW_OK)
+    enum kw_err err = kw_accounts_session(app, cred, len, now_ms, &s, &u);
+
+    if (err != KW_OK) {
+        out->store_unavailable = err == KW_ERR_RETRY || err == KW_ERR_STORE;
         return 0;
+    }
     out->kind = KW_PRINCIPAL_USER;
     out->type = "user";
     snprintf(out->id, sizeof(out->id), "%s", u.username);

@@ -30,6 +30,7 @@ struct kw_principal {
     int presented;                 /* 1 if any credential was sent */
     int sysadmin;                  /* USER: global role sysadmin */
     int via_session;               /* authenticated by the session cookie: unsafe methods need CSRF */
+    int store_unavailable;         /* NONE because the store could not confirm the credential (503) */
     char csrf[64];                 /* USER: the session's CSRF token */
     uint8_t session_hash[32];      /* USER: SHA-256 of the session id */
 };

@@ -183,7 +183,7 @@ int kw_root_check(struct kw_root *r, struct kw_store *st, const char *token, siz
     /* The real root token (or a possible new one): confirm against the store, which a running
      * `keyward root-token rotate` may have changed. */
     if (reload(r, st, want) != KW_OK)
-        return 0;
+        return -1;
     return kw_crypto_equal(want, got, sizeof(want)) && !is_zero(want);
 }
 

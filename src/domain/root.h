@@ -44,7 +44,8 @@ struct kw_root {
 /* Initialises r and loads the stored hash (at start, after kw_root_ensure). */
 enum kw_err kw_root_load(struct kw_root *r, struct kw_store *st);
 void kw_root_cleanup(struct kw_root *r); /* safe on a zeroed or loaded r */
-/* 1 if token[0..len) is the root token, else 0. hash: its SHA-256 when the caller already has it
+/* 1 if token[0..len) is the root token, else 0; -1 if it may be but the store, which confirms every
+ * match (a rotation by another process), did not answer: the caller answers 503, not 401. hash: its SHA-256 when the caller already has it
  * (kw_verify_result.hash), else NULL (hashed here, only when the length can be a root token). */
 int kw_root_check(struct kw_root *r, struct kw_store *st, const char *token, size_t len,
                   const uint8_t hash[KW_SHA256_LEN], int64_t now_ms);
