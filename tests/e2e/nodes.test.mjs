@@ -138,4 +138,97 @@ describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on Post
     assert.equal((await api(C.url, 'DELETE', '/api/v1/session', undefined, { headers })).status, 204);
     assert.equal((await api(A.url, 'GET', '/api/v1/session', undefined, { headers })).status, 401, 'logout on C ends it on A');
   });
+
+  test('PostgreSQL stopped under the nodes: writes 503 with Retry-After, cached keys verify, /readyz 503 after the staleness; back within seconds without a restart', async (t) => {
+    // The root token is confirmed against the store (a rotation elsewhere), so without the store it
+    // answers 503 too; a verifier key is in every node's cache and needs nothing else.
+    const verifier = (await root(A, 'POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata', permissions: ['keys:verify'] })).json;
+    const k = (await createOn(A.url)).json;
+    const cachedVerify = async (node, key) => (await api(node.url, 'POST', '/api/v1/keys/verify', { key }, { token: verifier.key })).json;
+    await delayUntil('keys on B and C', async () => (await cachedVerify(B, k.key)).valid && (await cachedVerify(C, k.key)).valid);
+    for (const node of [A, B, C]) assert.equal((await api(node.url, 'GET', '/readyz')).status, 200);
+
+    const stopping = performance.now();
+    pg.stop();
+    const down = performance.now();
+    t.diagnostic(`scripts/pg stop took ${Math.round(down - stopping)} ms`);
+    try {
+      for (const [name, node] of [['A', A], ['B', B], ['C', C], ['nginx', cl.nginx]]) {
+        const t0 = performance.now();
+        const r = await createOn(node.url);
+        const ms = Math.round(performance.now() - t0);
+        t.diagnostic(`write on ${name} with PostgreSQL down: ${r.status} ${r.json?.code} in ${ms} ms`);
+        assert.equal(r.status, 503, r.text);
+        assert.equal(r.json.code, 'STORE_UNAVAILABLE');
+        assert.match(r.headers.get('retry-after') || '', /^\d+$/);
+        assert.ok(ms < 8000, `answered in ${ms} ms, not hung`);
+      }
+      for (const node of [A, B, C]) assert.equal((await cachedVerify(node, k.key)).valid, true, 'a cached key verifies without the store');
+      // Past store-max-staleness-s without reading changes, every node leaves /readyz (and still verifies).
+      for (const [name, node] of [['A', A], ['B', B], ['C', C]]) {
+        let last;
+        await delayUntil(`${name} not ready`, async () => (last = await api(node.url, 'GET', '/readyz')).status === 503,
+          STALENESS_S * 1000 + 4000);
+        assert.equal(last.json.code, 'NOT_READY');
+        assert.match(last.json.detail, new RegExp(`No change read from the store .*store-max-staleness-s is ${STALENESS_S}\\b`));
+        assert.equal((await cachedVerify(node, k.key)).valid, true, 'a stale node keeps verifying from its cache');
+      }
+      t.diagnostic(`every node not ready ${Math.round(performance.now() - down)} ms after PostgreSQL stopped (staleness ${STALENESS_S} s)`);
+    } finally {
+      pg.start();
+    }
+
+    for (const [name, node] of [['A', A], ['B', B], ['C', C]]) {
+      const ms = await delayUntil(`write on ${name} after the restart`, async () => (await createOn(node.url)).status === 201, 10000);
+      t.diagnostic(`PostgreSQL back -> write on ${name} works after ${ms} ms more`);
+      await delayUntil(`${name} ready`, async () => (await api(node.url, 'GET', '/readyz')).status === 200, 5000);
+    }
+    const k2 = (await createOn(B.url)).json;
+    for (const [name, node] of [['A', A], ['C', C]]) {
+      const ms = await delayUntil(`create on B seen on ${name} after the outage`, async () => (await verifyOn(node, k2.key)).valid === true);
+      t.diagnostic(`after the outage: create on B -> valid on ${name}: ${ms} ms`);
+    }
+    assert.equal((await root(C, 'POST', `/api/v1/keys/${k.id}/revoke`)).status, 200);
+    for (const [name, node] of [['A', A], ['B', B]]) {
+      const ms = await delayUntil(`revoke on C seen on ${name} after the outage`, async () => (await verifyOn(node, k.key)).code === 'REVOKED');
+      t.diagnostic(`after the outage: revoke on C -> refused on ${name}: ${ms} ms`);
+    }
+  });
+
+  test('kill -9 of a node in the middle of a burst of creates loses no acknowledged write', async (t) => {
+    const acked = [], other = [];
+    let stop = false, refused = 0;
+    const worker = async (w) => {
+      for (let i = 0; !stop; i++) {
+        try {
+          const r = await createOn(C.url, `burst-${w}-${i}`);
+          (r.status === 201 ? acked : other).push(r.status === 201 ? r.json : `${r.status} ${r.text}`);
+        } catch {
+          refused++; // the connection died with the node: not acknowledged
+          await sleep(5);
+        }
+      }
+    };
+    const workers = Array.from({ length: 6 }, (_, w) => worker(w));
+    try {
+      assert.ok(await waitFor(() => acked.length >= 30, 10000), `the burst is under way: ${other.slice(0, 3)}`);
+      await C.kill9();
+    } finally {
+      stop = true;
+      await Promise.all(workers);
+    }
+    t.diagnostic(`C killed after ${acked.length} acknowledged creates; ${refused} requests died with it`);
+    assert.deepEqual(other, [], 'no answer but 201 before the kill');
+    for (const k of acked) {
+      const r = await root(A, 'GET', `/api/v1/keys/${k.id}`);
+      assert.equal(r.status, 200, `acknowledged key ${k.id} is in the store`);
+    }
+    await delayUntil('every acknowledged key valid on B', async () => {
+      for (const k of acked) if ((await verifyOn(B, k.key)).valid !== true) return false;
+      return true;
+    }, 3000);
+    const v = run(['audit', 'verify', '--store', cl.store]);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    assert.match(v.stdout + v.stderr, /intact/i);
+  });
 });
