@@ -147,6 +147,9 @@ describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on Post
     const cachedVerify = async (node, key) => (await api(node.url, 'POST', '/api/v1/keys/verify', { key }, { token: verifier.key })).json;
     await delayUntil('keys on B and C', async () => (await cachedVerify(B, k.key)).valid && (await cachedVerify(C, k.key)).valid);
     for (const node of [A, B, C]) assert.equal((await api(node.url, 'GET', '/readyz')).status, 200);
+    const login = await api(A.url, 'POST', '/api/v1/session', { username: 'ops', password: PW });
+    assert.equal(login.status, 200, login.text);
+    const cookie = { Cookie: `kw_session=${login.headers.get('set-cookie').match(/kw_session=([^;]+)/)[1]}` };
 
     const stopping = performance.now();
     pg.stop();
@@ -164,6 +167,12 @@ describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on Post
         assert.ok(ms < 8000, `answered in ${ms} ms, not hung`);
       }
       for (const node of [A, B, C]) assert.equal((await cachedVerify(node, k.key)).valid, true, 'a cached key verifies without the store');
+      // Credentials the store confirms are not called wrong (401) while it is away: 503 as well.
+      for (const r of [await root(B, 'GET', '/api/v1/services'), await api(B.url, 'GET', '/api/v1/session', undefined, { headers: cookie })]) {
+        assert.equal(r.status, 503, r.text);
+        assert.equal(r.json.code, 'STORE_UNAVAILABLE');
+        assert.equal(r.headers.get('retry-after'), '1');
+      }
       // Past store-max-staleness-s without reading changes, every node leaves /readyz (and still verifies).
       for (const [name, node] of [['A', A], ['B', B], ['C', C]]) {
         let last;
