@@ -176,17 +176,21 @@ static enum kw_err pg_begin(struct kw_store *st, enum kw_tx_mode mode, struct kw
     const char *sql = mode == KW_TX_WRITE ? "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
                                           : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     enum kw_err err;
-    struct kw_pg_conn *c = take(pg, &err);
+    struct kw_pg_conn *c;
     PGresult *res;
     int tries;
 
-    if (c == NULL)
+    /* A call just ran past its deadline: answer at once instead of queueing behind a silent server. */
+    if ((int64_t)(kw_time_mono_ns() / 1000000) < atomic_load(&pg->down_until_ms))
+        return KW_ERR_RETRY;
+    if ((c = take(pg, &err)) == NULL)
         return err;
     for (tries = 0; tries < 2; tries++) { /* a connection that broke while idle is reset once */
-        res = PQexec(c->conn, sql);
+        res = kw_pg_call(pg, c, sql, NULL, pg->statement_timeout_ms + KW_PG_DEADLINE_MARGIN_MS);
         err = PQresultStatus(res) == PGRES_COMMAND_OK ? KW_OK : kw_pg_fail(c, res, "begin");
         PQclear(res);
-        if (err != KW_ERR_RETRY || PQstatus(c->conn) == CONNECTION_OK || connect_slot(pg, c) != 0)
+        if (err != KW_ERR_RETRY || PQstatus(c->conn) == CONNECTION_OK || c->conn == NULL ||
+            connect_slot(pg, c) != 0)
             break;
     }
     if (err != KW_OK) {
@@ -205,8 +209,10 @@ static void end_tx(struct kw_pg_tx *t, const char *sql)
 {
     PGresult *res;
 
-    if (PQstatus(t->c->conn) == CONNECTION_OK && PQtransactionStatus(t->c->conn) != PQTRANS_IDLE) {
-        res = PQexec(t->c->conn, sql);
+    if (t->c->conn != NULL && PQstatus(t->c->conn) == CONNECTION_OK &&
+        PQtransactionStatus(t->c->conn) != PQTRANS_IDLE) {
+        struct kw_pg *pg = KW_PG(t->base.st);
+        res = kw_pg_call(pg, t->c, sql, NULL, pg->statement_timeout_ms + KW_PG_DEADLINE_MARGIN_MS);
         PQclear(res);
     }
     release(KW_PG(t->base.st), t->c);
@@ -224,7 +230,8 @@ static enum kw_err pg_commit(struct kw_tx *tx)
         end_tx(t, "ROLLBACK");
         return err;
     }
-    res = PQexec(t->c->conn, "COMMIT");
+    res = kw_pg_call(KW_PG(tx->st), t->c, "COMMIT", NULL,
+                     KW_PG(tx->st)->statement_timeout_ms + KW_PG_DEADLINE_MARGIN_MS);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         err = kw_pg_fail(t->c, res, "commit");
     else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* the server rolled an aborted transaction back */

@@ -1,8 +1,11 @@
 /* postgres_exec.c - running statements for the PostgreSQL backend: parameters, results, savepoints and
  * the mapping of the server's errors to kw_err. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/timeutil.h"
 
 #include "core/log.h"
 #include "store/postgres_internal.h"
@@ -90,10 +93,77 @@ enum kw_err kw_pg_fail(struct kw_pg_conn *c, const PGresult *res, const char *op
     return KW_ERR_STORE;
 }
 
+static int64_t mono_ms(void)
+{
+    return (int64_t)(kw_time_mono_ns() / 1000000);
+}
+
+/* Gives up on c's connection: the server may still be working on what was sent, but nobody waits. */
+static void drop(struct kw_pg *pg, struct kw_pg_conn *c, const char *why)
+{
+    kw_log_warn("store call abandoned", "err=\"%s\" deadline_ms=%d", why,
+                pg->statement_timeout_ms + KW_PG_DEADLINE_MARGIN_MS);
+    PQfinish(c->conn);
+    c->conn = NULL;
+    atomic_store(&pg->down_until_ms, mono_ms() + KW_PG_DOWN_MS);
+}
+
+PGresult *kw_pg_next_result(struct kw_pg *pg, struct kw_pg_conn *c, int timeout_ms, int *timed_out)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+    struct pollfd pfd;
+
+    *timed_out = 0;
+    while (PQisBusy(c->conn)) {
+        int64_t left = deadline - mono_ms();
+        if (timeout_ms > 0 && left <= 0) {
+            *timed_out = 1;
+            drop(pg, c, "no answer before the deadline");
+            return NULL;
+        }
+        pfd.fd = PQsocket(c->conn);
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, timeout_ms > 0 ? (int)left : -1) < 0 || !PQconsumeInput(c->conn))
+            return NULL; /* broken: PQstatus says so, kw_pg_fail maps it */
+    }
+    return PQgetResult(c->conn);
+}
+
+PGresult *kw_pg_call(struct kw_pg *pg, struct kw_pg_conn *c, const char *sql, const struct kw_pg_params *p,
+                     int timeout_ms)
+{
+    PGresult *res, *last = NULL;
+    int sent, timed_out = 0;
+
+    if (c->conn == NULL)
+        return NULL;
+    sent = p == NULL ? PQsendQuery(c->conn, sql)
+                     : PQsendQueryParams(c->conn, sql, p->n, NULL, p->v, p->len, p->fmt, 0);
+    if (!sent)
+        return NULL;
+    while ((res = kw_pg_next_result(pg, c, timeout_ms, &timed_out)) != NULL) {
+        PQclear(last);
+        last = res;
+        if (PQstatus(c->conn) == CONNECTION_BAD)
+            break;
+    }
+    if (timed_out) {
+        PQclear(last);
+        return NULL;
+    }
+    return last;
+}
+
+static int call_timeout(const struct kw_pg_tx *t)
+{
+    return KW_PG(t->base.st)->statement_timeout_ms + KW_PG_DEADLINE_MARGIN_MS;
+}
+
 static PGresult *exec_raw(struct kw_pg_tx *t, const char *sql, const struct kw_pg_params *p)
 {
-    return PQexecParams(t->c->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
-                        p ? p->fmt : NULL, 0);
+    struct kw_pg_params none = {0};
+
+    return kw_pg_call(KW_PG(t->base.st), t->c, sql, p ? p : &none, call_timeout(t));
 }
 
 PGresult *kw_pg_exec(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, const char *op,
@@ -135,7 +205,7 @@ enum kw_err kw_pg_run(struct kw_tx *tx, const char *sql, const struct kw_pg_para
 /* One fixed statement outside the caller's parameters (SAVEPOINT and friends). */
 static enum kw_err simple(struct kw_pg_tx *t, const char *sql)
 {
-    PGresult *res = PQexec(t->c->conn, sql);
+    PGresult *res = kw_pg_call(KW_PG(t->base.st), t->c, sql, NULL, call_timeout(t));
     enum kw_err err = PQresultStatus(res) == PGRES_COMMAND_OK ? KW_OK : kw_pg_fail(t->c, res, "savepoint");
 
     PQclear(res);
@@ -205,7 +275,7 @@ enum kw_err kw_pg_each(struct kw_tx *tx, const char *sql, const struct kw_pg_par
     struct kw_pg_tx *t = KW_PG_TX(tx);
     enum kw_err err = KW_OK;
     PGresult *res;
-    int stopped = 0;
+    int stopped = 0, timed_out = 0;
 
     if (t->failed != KW_OK)
         return t->failed;
@@ -218,8 +288,9 @@ enum kw_err kw_pg_each(struct kw_tx *tx, const char *sql, const struct kw_pg_par
                            p ? p->fmt : NULL, 0))
         return (t->failed = kw_pg_fail(t->c, NULL, op));
     PQsetSingleRowMode(t->c->conn);
-    /* Every result is read to the end (after a stop too), so the connection is ready again. */
-    while ((res = PQgetResult(t->c->conn)) != NULL) {
+    /* Every result is read to the end (after a stop too), so the connection is ready again; each one
+     * within the call deadline (the walk as a whole may take longer). */
+    while ((res = kw_pg_next_result(KW_PG(tx->st), t->c, call_timeout(t), &timed_out)) != NULL) {
         ExecStatusType s = PQresultStatus(res);
         if (s == PGRES_SINGLE_TUPLE && !stopped && err == KW_OK && row(ctx, res) != 0) {
             stopped = 1;
@@ -230,6 +301,8 @@ enum kw_err kw_pg_each(struct kw_tx *tx, const char *sql, const struct kw_pg_par
         }
         PQclear(res);
     }
+    if (timed_out && err == KW_OK)
+        err = t->failed = KW_ERR_RETRY;
     return err;
 }
 

@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ struct kw_pg_tx {
 };
 
 struct kw_pg_conn {
-    PGconn *conn; /* NULL until first used */
+    PGconn *conn; /* NULL until first used, and again after a call ran past its deadline */
     int busy;     /* under kw_pg.mu */
     struct kw_pg_tx tx;
 };
@@ -39,6 +40,7 @@ struct kw_pg {
     int statement_timeout_ms; /* also the longest begin waits for a free connection */
     int relaxed;              /* synchronous_commit=off (the write-behind handle) */
     struct kw_pg_conn listen; /* LISTEN keyward_changes (kw_store_wait_change), its own connection */
+    _Atomic int64_t down_until_ms; /* after a call ran past its deadline: begin fails fast until then */
     pthread_mutex_t listen_mu;
     char uri[1024];
 };
@@ -63,6 +65,20 @@ void kw_pg_int(struct kw_pg_params *p, int64_t v);
 void kw_pg_blob(struct kw_pg_params *p, const uint8_t *b, size_t len);
 #define KW_PG_FIELD(p, field) kw_pg_field(p, field, sizeof(field))
 
+/* The client-side deadline of one call: the server's statement_timeout, plus this margin. A server
+ * that stops answering (a hung process, a network path that still acknowledges) cannot end a call
+ * by itself; past the deadline the connection is dropped and the call fails like a lost connection
+ * (KW_ERR_RETRY), and for KW_PG_DOWN_MS every begin fails fast instead of waiting again. */
+#define KW_PG_DEADLINE_MARGIN_MS 1000
+#define KW_PG_DOWN_MS 1000
+/* PQexec (p NULL: several statements allowed) or PQexecParams with that deadline; timeout_ms <= 0
+ * waits as long as it takes. NULL (connection dropped, c->conn NULL) when the deadline passed or the
+ * connection broke; otherwise the last result, as PQexec returns it. */
+PGresult *kw_pg_call(struct kw_pg *pg, struct kw_pg_conn *c, const char *sql, const struct kw_pg_params *p,
+                     int timeout_ms);
+/* The next result of a query sent with PQsendQuery*, waiting at most timeout_ms for it (<= 0: as long
+ * as it takes); NULL at the end, and NULL with c->conn dropped when the deadline passed. */
+PGresult *kw_pg_next_result(struct kw_pg *pg, struct kw_pg_conn *c, int timeout_ms, int *timed_out);
 /* Runs sql with p (may be NULL) in tx. Returns the result (PQclear it) with *err = KW_OK, or NULL
  * with *err from kw_pg_fail. */
 PGresult *kw_pg_exec(struct kw_tx *tx, const char *sql, const struct kw_pg_params *p, const char *op,

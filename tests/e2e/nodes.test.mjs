@@ -5,6 +5,7 @@
 // write. The cluster has a PostgreSQL of its own (the outage test stops it); the file runs in the
 // PostgreSQL e2e list of scripts/test (KEYWARD_TEST_STORE=postgresql://...) and is skipped otherwise.
 import { after, before, describe, test } from 'node:test';
+import { readdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { api, run, sleep, waitFor } from './lib/server.mjs';
 import { startCluster, startPostgres } from './lib/cluster.mjs';
@@ -202,6 +203,34 @@ describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on Post
       const ms = await delayUntil(`revoke on C seen on ${name} after the outage`, async () => (await verifyOn(node, k.key)).code === 'REVOKED');
       t.diagnostic(`after the outage: revoke on C -> refused on ${name}: ${ms} ms`);
     }
+  });
+
+  test('a PostgreSQL that stops answering (SIGSTOP) gives 503 within the call deadline, not a hang; then it recovers', async (t) => {
+    // The server's processes are frozen: TCP still acknowledges, so only keyward's own deadline
+    // (statement timeout + 1 s, default 6 s) can end a call. After it, writes fail fast for a moment.
+    const pm = Number(readFileSync(`${pg.dir}/postmaster.pid`, 'utf8').split('\n')[0]);
+    const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+      try { return Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1].split(' ')[1]) === pm; } catch { return false; }
+    }).map(Number);
+    const pids = [pm, ...children];
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = performance.now();
+      const r = await createOn(A.url, 9001);
+      const ms = Math.round(performance.now() - t0);
+      t.diagnostic(`write to a frozen PostgreSQL answered ${r.status} after ${ms} ms`);
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json.code, 'STORE_UNAVAILABLE');
+      assert.ok(r.headers.get('retry-after'));
+      assert.ok(ms < 9000, `answered after ${ms} ms`);
+      const t1 = performance.now();
+      assert.equal((await createOn(A.url, 9002)).status, 503);
+      t.diagnostic(`the next write answered after ${Math.round(performance.now() - t1)} ms`);
+    } finally {
+      for (const pid of pids) process.kill(pid, 'SIGCONT');
+    }
+    const ms = await delayUntil('a write works again after SIGCONT', async () => (await createOn(A.url, 9003)).status === 201, 15000);
+    t.diagnostic(`writes work again ${ms} ms after SIGCONT`);
   });
 
   test('kill -9 of a node in the middle of a burst of creates loses no acknowledged write', async (t) => {
