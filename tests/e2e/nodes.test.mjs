@@ -37,12 +37,12 @@ describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on Post
   before(async () => {
     pg = startPostgres();
     try {
-      // B flushes its write-behind later than C (1000 ms against 100 ms), so B's older lastUsedAt
+      // B flushes its write-behind later than C (500 ms against 100 ms), so B's older lastUsedAt
       // lands after C's newer one: the store must keep the latest.
       cl = await startCluster(pg, {
         n: 3,
         args: ['--store-max-staleness-s', String(STALENESS_S)],
-        nodeArgs: [[], ['--flush-interval-ms', '1000'], ['--flush-interval-ms', '100']],
+        nodeArgs: [[], ['--flush-interval-ms', '500'], ['--flush-interval-ms', '100']],
       });
     } catch (e) {
       pg.remove();
@@ -119,7 +119,7 @@ describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on Post
     }, 2000);
     t.diagnostic(`uses on B and C -> lastUsedAt and usage on A: ${ms} ms`);
     // B flushes its older use after C's (its interval is longer); GREATEST/max() keeps C's.
-    await sleep(1100);
+    await sleep(600);
     const got = (await root(A, 'GET', `/api/v1/keys/${k.id}`)).json;
     assert.ok(Date.parse(got.lastUsedAt) >= beforeC - 1, `lastUsedAt ${got.lastUsedAt} is C's use, not B's older one`);
     assert.equal((await root(A, 'GET', `/api/v1/services/${s2.id}/usage?hours=24`)).json.totals.valid, 5);
