@@ -464,8 +464,10 @@ enum kw_err kw_pg_key_touch(struct kw_tx *tx, const char *id, int64_t at, const 
     kw_pg_text(&p, ip ? ip : "");
     kw_pg_text(&p, id);
     return kw_pg_run(
-        tx, "UPDATE keys SET last_used_at = GREATEST(last_used_at, $1), last_used_ip = $2 WHERE id = $3", &p,
-        "key_touch", NULL);
+        tx,
+        "UPDATE keys SET last_used_ip = CASE WHEN $1::bigint >= last_used_at THEN $2 ELSE last_used_ip END, "
+        "last_used_at = GREATEST(last_used_at, $1::bigint) WHERE id = $3",
+        &p, "key_touch", NULL);
 }
 
 /* Adds on conflict, so usage written behind by several nodes sums up. */

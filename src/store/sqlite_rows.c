@@ -470,7 +470,8 @@ enum kw_err kw_sq_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx)
 enum kw_err kw_sq_key_touch(struct kw_tx *tx, const char *id, int64_t at, const char *ip)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_TOUCH,
-                                  "UPDATE keys SET last_used_at = max(last_used_at, ?), last_used_ip = ? WHERE id = ?");
+                                  "UPDATE keys SET last_used_ip = CASE WHEN ?1 >= last_used_at THEN ?2 ELSE last_used_ip END, "
+                                  "last_used_at = max(last_used_at, ?1) WHERE id = ?3");
     enum kw_err err;
 
     if (q == NULL)

@@ -22,6 +22,10 @@
  * so a cache (or another node) applies a change only when its version is newer than what it holds.
  * A deleted key leaves a tombstone row with the version of its deletion.
  *
+ * Walks (the *_each functions, kw_store_key_changes) stream rows to a callback; the callback must not
+ * use the walk's own transaction (on PostgreSQL its connection is busy streaming): collect, then act,
+ * or act through another transaction.
+ *
  * Lists: keyset pagination. `after_seq` = 0 starts at the beginning; items come in ascending seq
  * (audit: descending, `before_seq` = 0 starts at the newest). The caller owns the items array
  * (cap entries); *n is set to the count written. To know whether there is a next page, ask for

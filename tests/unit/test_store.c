@@ -614,6 +614,26 @@ static void test_key_changes(void **state)
         assert_int_equal(kw_store_wait_change(f->st, 0), KW_ERR_INVALID);
 }
 
+/* Touches from several nodes arrive in any order: the latest use wins, its address with it. */
+static void test_touch_keeps_latest(void **state)
+{
+    struct fixture *f = *state;
+    struct kw_service s;
+    struct kw_key k, got;
+
+    mk_service(f->st, &s, "touch");
+    mk_key(f->st, &k, s.id, 3);
+    assert_int_equal(AUTO(f->st, kw_store_key_touch(tx_, k.id, 2000, "192.0.2.2")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_touch(tx_, k.id, 1000, "192.0.2.1")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k.id, &got)), KW_OK);
+    assert_int_equal(got.last_used_at, 2000);
+    assert_string_equal(got.last_used_ip, "192.0.2.2");
+    assert_int_equal(AUTO(f->st, kw_store_key_touch(tx_, k.id, 3000, "192.0.2.3")), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_key_get(tx_, k.id, &got)), KW_OK);
+    assert_int_equal(got.last_used_at, 3000);
+    assert_string_equal(got.last_used_ip, "192.0.2.3");
+}
+
 static void mk_user(struct kw_store *st, struct kw_user *u, const char *name, const char *role)
 {
     memset(u, 0, sizeof(*u));
@@ -778,7 +798,12 @@ static void test_rows_copy(void **state)
         assert_int_equal(a->len, b->len);
         assert_memory_equal(a->b, b->b, a->len);
     }
-    assert_int_equal(AUTO(dst, kw_store_row_each(tx_, KW_TABLE_SERVICES, put_row_twice, tx_)), KW_OK);
+    /* the source's rows once more into the target: every one a duplicate (a walk's callback uses
+     * another transaction, never the walk's own: its connection is busy with the walk) */
+    struct kw_tx *dtx = NULL;
+    assert_int_equal(kw_store_begin(dst, KW_TX_WRITE, &dtx), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_row_each(tx_, KW_TABLE_SERVICES, put_row_twice, dtx)), KW_OK);
+    kw_store_rollback(dtx);
     assert_int_equal(AUTO(dst, kw_store_version_next(tx_, &v2)), KW_OK);
     assert_int_equal(v2, v1 + 1);
     mk_service(dst, &s2, "after");
@@ -1000,6 +1025,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relaxed_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions_and_tombstones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_touch_keeps_latest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_login_conditional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_delete_keep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_copy, setup, teardown),
