@@ -26,18 +26,32 @@ static enum kw_err load_cache(struct kw_tx *tx, struct kw_keycache *kc, int64_t 
     return err == KW_OK ? kw_store_key_each(tx, load_key, kc) : err;
 }
 
+/* The path this binary was started from, so the commands the banner prints paste as they are
+ * (after `make run` that is ./build/keyward, not a `keyward` on PATH). */
+static void self_path(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+
+    if (n <= 0 || (size_t)n >= cap - 1 || memchr(out, ' ', (size_t)n) != NULL)
+        n = (ssize_t)snprintf(out, cap, "keyward");
+    out[n] = '\0';
+}
+
 static void announce_root(const char *token, const struct kw_config *cfg)
 {
+    char self[512];
+
+    self_path(self, sizeof(self));
     /* Shown once, on stdout, never through the log. */
     printf("\n  keyward: first start. Your root token (shown only this once; store it now):\n\n"
            "    %s\n\n"
            "  Next:  export KEYWARD_TOKEN=%s\n"
            "         curl -H \"Authorization: Bearer $KEYWARD_TOKEN\" http://%s/api/v1/services\n"
            "         then follow README.md (create a service, then a key).\n"
-           "  Console: create your login with  keyward users create --username you --data-dir %s\n"
+           "  Console: create your login with  %s users create --username you --data-dir %s\n"
            "           then open http://%s/console/\n"
-           "  Lost it? Stop keyward and run: keyward root-token rotate --data-dir %s\n\n",
-           token, token, cfg->listen, cfg->data_dir, cfg->listen, cfg->data_dir);
+           "  Lost it? Stop keyward and run: %s root-token rotate --data-dir %s\n\n",
+           token, token, cfg->listen, self, cfg->data_dir, cfg->listen, self, cfg->data_dir);
     fflush(stdout);
 }
 
