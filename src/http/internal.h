@@ -30,7 +30,6 @@ struct kw_worker {
     struct kw_metrics metrics;
     h2o_multithread_receiver_t done; /* off-loop jobs come back here (offloop.c) */
     int inflight;                    /* jobs of this loop not back yet; loop thread only */
-    int drained;                     /* the drain left nothing open: safe to dispose */
 };
 
 struct kw_server {
@@ -40,6 +39,10 @@ struct kw_server {
     struct kw_worker *workers;
     struct kw_metrics **metrics; /* workers[i].metrics, for rendering */
     struct kw_pool *pool;        /* runs the requests that may wait on the store (offloop.c) */
+    pthread_mutex_t mu;          /* guards ndrained and pool_stopped (the shutdown handshake) */
+    pthread_cond_t cv;
+    int ndrained;     /* loops that have drained after SIGTERM */
+    int pool_stopped; /* the pool is freed: loops may dispose their contexts */
     int nworkers;
     atomic_int stopping;
     char boot_id[8]; /* request-id prefix, random per process */

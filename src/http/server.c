@@ -186,34 +186,6 @@ static int worker_drain(struct kw_worker *w)
     return conns_open(w);
 }
 
-static void *worker_main(void *arg)
-{
-    struct kw_worker *w = arg;
-
-    while (!atomic_load(&w->srv->stopping))
-        h2o_evloop_run(w->ctx.loop, 100);
-    w->drained = worker_drain(w) == 0;
-    if (!w->drained)
-        kw_log_error("connections still open after shutdown; leaving the event loop undisposed", "worker=%d",
-                     w->index);
-    return NULL;
-}
-
-/* After the pool is stopped (a pool thread may still be inside h2o_multithread_send_message to this
- * loop's queue until then), from the main thread once the loop's thread has ended. */
-static void worker_dispose(struct kw_worker *w)
-{
-    if (!w->drained)
-        return;
-    kw_http_offloop_cleanup(w);
-    h2o_timeout_dispose(w->ctx.loop, &w->backoff);
-    /* h2o_context_request_shutdown armed HTTP/2's GOAWAY resend on one_sec_timeout even with no HTTP/2
-     * connection; a linked entry would fail h2o_context_dispose's h2o_timeout_dispose assertion. */
-    h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
-    h2o_context_dispose(&w->ctx);
-    h2o_evloop_destroy(w->ctx.loop);
-}
-
 static void worker_start(struct kw_server *srv, struct kw_worker *w, h2o_hostconf_t **hosts)
 {
     h2o_context_init(&w->ctx, h2o_evloop_create(), &srv->globalconf);
@@ -225,6 +197,66 @@ static void worker_start(struct kw_server *srv, struct kw_worker *w, h2o_hostcon
     w->listener = h2o_evloop_socket_create(w->ctx.loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
     w->listener->data = w;
     h2o_socket_read_start(w->listener, on_accept);
+}
+
+static void worker_dispose(struct kw_worker *w)
+{
+    kw_http_offloop_cleanup(w);
+    h2o_timeout_dispose(w->ctx.loop, &w->backoff);
+    /* h2o_context_request_shutdown armed HTTP/2's GOAWAY resend on one_sec_timeout even with no HTTP/2
+     * connection; a linked entry would fail h2o_context_dispose's h2o_timeout_dispose assertion. */
+    h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
+    h2o_context_dispose(&w->ctx);
+    h2o_evloop_destroy(w->ctx.loop);
+}
+
+/* Tells the main thread this loop has drained, and waits until the pool has stopped: a pool thread can
+ * be inside h2o_multithread_send_message to this loop's queue (its pipe) until then. */
+static void worker_wait_pool(struct kw_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->ndrained++;
+    pthread_cond_broadcast(&srv->cv);
+    while (!srv->pool_stopped)
+        pthread_cond_wait(&srv->cv, &srv->mu);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Everything h2o of a loop is made, run and disposed on its own thread: h2o's socket buffers recycle
+ * through the creating thread's thread-local allocator, so a queue made on another thread would race. */
+static void *worker_main(void *arg)
+{
+    struct kw_worker *w = arg;
+    int drained;
+
+    worker_start(w->srv, w, w->srv->globalconf.hosts);
+    while (!atomic_load(&w->srv->stopping))
+        h2o_evloop_run(w->ctx.loop, 100);
+    drained = worker_drain(w) == 0;
+    worker_wait_pool(w->srv);
+    if (!drained) {
+        kw_log_error("connections still open after shutdown; leaving the event loop undisposed", "worker=%d",
+                     w->index);
+        return NULL;
+    }
+    worker_dispose(w);
+    return NULL;
+}
+
+/* After SIGTERM: once every loop has drained (no job of theirs left), stop the pool, then let the loops
+ * dispose their contexts. */
+static void stop_pool(struct kw_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    while (srv->ndrained < srv->nworkers)
+        pthread_cond_wait(&srv->cv, &srv->mu);
+    pthread_mutex_unlock(&srv->mu);
+    kw_pool_free(srv->pool);
+    srv->pool = NULL;
+    pthread_mutex_lock(&srv->mu);
+    srv->pool_stopped = 1;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
 }
 
 static void setup_globalconf(struct kw_server *srv)
@@ -302,6 +334,8 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
     char id[KW_ID_MAX];
 
     memset(&srv, 0, sizeof(srv));
+    pthread_mutex_init(&srv.mu, NULL);
+    pthread_cond_init(&srv.cv, NULL);
     srv.app = app;
     srv.cfg = cfg;
     srv.nworkers = thread_count(cfg);
@@ -330,7 +364,6 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
         srv.metrics[i] = &srv.workers[i].metrics;
         snprintf(srv.workers[i].rid_prefix, sizeof(srv.workers[i].rid_prefix), "%s-%d-", srv.boot_id, i);
         srv.workers[i].rid_prefix_len = strlen(srv.workers[i].rid_prefix);
-        worker_start(&srv, &srv.workers[i], srv.globalconf.hosts);
     }
     for (i = 0; i < srv.nworkers; i++)
         pthread_create(&srv.workers[i].thread, NULL, worker_main, &srv.workers[i]);
@@ -338,15 +371,16 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
     sigwait(&set, &sig);
     kw_log_info("shutting down", "signal=%d shutdown_timeout_s=%d", sig, cfg->shutdown_timeout_s);
     atomic_store(&srv.stopping, 1);
+    stop_pool(&srv);
     for (i = 0; i < srv.nworkers; i++)
         pthread_join(srv.workers[i].thread, NULL);
-    kw_pool_free(srv.pool); /* every loop waited for its jobs: this only joins the idle threads */
-    for (i = 0; i < srv.nworkers; i++)
-        worker_dispose(&srv.workers[i]);
     err = KW_OK;
 dispose:
     h2o_config_dispose(&srv.globalconf);
 out:
+    kw_pool_free(srv.pool);
+    pthread_cond_destroy(&srv.cv);
+    pthread_mutex_destroy(&srv.mu);
     free(srv.workers);
     free(srv.metrics);
     return err;
