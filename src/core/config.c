@@ -127,6 +127,8 @@ static const struct setting settings[] = {
      "shared store: seconds a node may go without reading other nodes' changes before /readyz answers 503 "
      "(it keeps verifying from its cache meanwhile)"},
     {"threads", T_INT, S(threads), 0, 64, "0", 0, NULL, NULL, "event-loop threads; 0 = one per core"},
+    {"workers", T_INT, S(workers), 1, 256, "4", 0, NULL, NULL,
+     "threads that run requests which may wait on the store, off the event loops"},
     {"max-body-bytes", T_INT64, S(max_body_bytes), 1024, 16777216, "65536", 0, NULL, NULL,
      "largest request body accepted (413 above)"},
     {"max-header-bytes", T_INT64, S(max_header_bytes), 1024, 65536, "8192", 0, NULL, NULL,

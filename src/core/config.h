@@ -23,6 +23,7 @@ struct kw_config {
     int store_statement_timeout_ms; /* PostgreSQL statement_timeout; default 5000 */
     int store_max_staleness_s; /* shared store: /readyz fails after this long without reading changes; 30 */
     int threads;             /* event loops; 0 = one per core */
+    int workers;             /* threads running requests that may wait on the store; default 4 */
     int64_t max_body_bytes;  /* JSON body cap; default 65536 */
     int64_t max_header_bytes;/* total request header cap; default 8192 */
     int idle_timeout_s;      /* idle connection timeout; default 10 */

@@ -25,7 +25,7 @@ struct kw_handler {
 struct kw_req_headers {
     const h2o_iovec_t *content_type, *authorization, *api_key, *cookie, *csrf, *request_id;
     size_t bytes;
-    int authorization_count, api_key_count; /* repeated credentials are refused as ambiguous */
+    int authorization_count, api_key_count;         /* repeated credentials are refused as ambiguous */
     struct kw_netaddr_span xff[KW_XFF_HEADERS_MAX]; /* the right-most X-Forwarded-For lines, in order */
     size_t nxff;
 };
@@ -51,8 +51,7 @@ static void scan_headers(h2o_req_t *req, struct kw_req_headers *out)
         if (n == &H2O_TOKEN_AUTHORIZATION->buf) {
             slot = &out->authorization;
             out->authorization_count++;
-        }
-        else if (n == &H2O_TOKEN_CONTENT_TYPE->buf)
+        } else if (n == &H2O_TOKEN_CONTENT_TYPE->buf)
             slot = &out->content_type;
         else if (n == &H2O_TOKEN_COOKIE->buf)
             slot = &out->cookie;
@@ -250,7 +249,8 @@ static void console_redirect(h2o_req_t *req, const char *rid, size_t rid_len)
     req->res.status = 302;
     req->res.reason = "Found";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, H2O_STRLIT("/console/"));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/html; charset=utf-8"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("text/html; charset=utf-8"));
     add_header(req, &x_request_id, rid, rid_len);
     req->res.content_length = sizeof(body) - 1;
     h2o_send_inline(req, body, sizeof(body) - 1);
@@ -268,7 +268,8 @@ static int serve_console(h2o_req_t *req, size_t plen, int get, const char *rid, 
         console_redirect(req, rid, rid_len);
         return 1;
     }
-    if (plen < 9 || memcmp(req->path.base, "/console/", 9) != 0 || (a = kw_asset_find(req->path.base, plen)) == NULL)
+    if (plen < 9 || memcmp(req->path.base, "/console/", 9) != 0 ||
+        (a = kw_asset_find(req->path.base, plen)) == NULL)
         return 0;
     req->res.status = 200;
     req->res.reason = "OK";
@@ -287,12 +288,12 @@ static int serve_console(h2o_req_t *req, size_t plen, int get, const char *rid, 
     return 1;
 }
 
-#define SET(dst, h)                                                                                           \
-    do {                                                                                                      \
-        if ((h) != NULL) {                                                                                    \
-            a->dst = (h)->base;                                                                               \
-            a->dst##_len = (h)->len;                                                                          \
-        }                                                                                                     \
+#define SET(dst, h)                                                                                          \
+    do {                                                                                                     \
+        if ((h) != NULL) {                                                                                   \
+            a->dst = (h)->base;                                                                              \
+            a->dst##_len = (h)->len;                                                                         \
+        }                                                                                                    \
     } while (0)
 
 static void fill_api_req(h2o_req_t *req, const struct kw_req_headers *hs, int head, struct kw_api_req *a,
@@ -341,6 +342,26 @@ static void log_request(const char *rid, const struct kw_api_res *res)
         kw_log_debug("request", "request_id=%s route=\"%s\" status=%d", rid, res->route, res->status);
 }
 
+void kw_http_respond(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len)
+{
+    send_res(req, res, rid, rid_len);
+    log_request(rid, res);
+}
+
+/* Store-bound routes go to the pool (offloop.c) and are answered later; 1 if this one was. */
+static int handle_api(struct kw_worker *w, h2o_req_t *req, const struct kw_api_req *a, uint64_t t0,
+                      struct kw_api_res *res)
+{
+    if (kw_http_route_loop_safe(a)) {
+        kw_api_handle(w->srv->app, a, res);
+        return 0;
+    }
+    if (kw_http_offloop_submit(w, req, a, t0) == KW_OK)
+        return 1;
+    kw_http_offloop_busy(res, a->request_id); /* queue full: logged as a 503 by kw_http_respond */
+    return 0;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct kw_server *srv = ((struct kw_handler *)self)->srv;
@@ -369,11 +390,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         } else {
             peer(req, &hs, ip);
             fill_api_req(req, &hs, head, &a, ip, rid);
-            kw_api_handle(srv->app, &a, &res);
+            if (handle_api(w, req, &a, t0, &res))
+                return 0;
         }
     }
-    send_res(req, &res, rid, rid_len);
-    log_request(rid, &res);
+    kw_http_respond(req, &res, rid, rid_len);
     kw_metrics_record(&w->metrics, res.route, res.status, res.verify_code, kw_time_mono_ns() - t0);
     kw_api_res_cleanup(&res);
     return 0;
@@ -394,7 +415,8 @@ struct kw_problem_ostream {
     h2o_iovec_t body;
 };
 
-static void problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t st)
+static void problem_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t n,
+                         h2o_send_state_t st)
 {
     struct kw_problem_ostream *o = (struct kw_problem_ostream *)self;
 
@@ -411,8 +433,8 @@ static void problem_rewrite(struct kw_server *srv, h2o_req_t *req, struct kw_api
         break;
     default:
         kw_api_problem(res, 400, "MALFORMED_REQUEST",
-                       "The request framing is invalid (Content-Length, Transfer-Encoding or chunked body).", NULL,
-                       rid);
+                       "The request framing is invalid (Content-Length, Transfer-Encoding or chunked body).",
+                       NULL, rid);
         break;
     }
 }

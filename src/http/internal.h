@@ -6,11 +6,13 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "api/api.h"
 #include "domain/app.h"
 #include "http/linger.h"
 #include "http/metrics.h"
 
 struct kw_server;
+struct kw_pool;
 
 struct kw_worker {
     h2o_context_t ctx; /* first: a request's conn->ctx is the worker */
@@ -21,13 +23,15 @@ struct kw_worker {
     h2o_socket_t *listener; /* NULL once the drain has closed it */
     h2o_timeout_t backoff;  /* accept pause at the descriptor limit */
     h2o_timeout_entry_t backoff_entry;
-    unsigned fd_starved;    /* pauses in the current episode; 0 = accepting normally */
+    unsigned fd_starved; /* pauses in the current episode; 0 = accepting normally */
     struct kw_lingerer linger; /* sockets closed after a refusal, drained before the last close */
     pthread_t thread;
-    uint64_t requests; /* request-id counter */
+    uint64_t requests;   /* request-id counter */
     char rid_prefix[32]; /* "<boot id>-<index>-", set at start */
     size_t rid_prefix_len;
     struct kw_metrics metrics;
+    h2o_multithread_receiver_t done; /* off-loop jobs come back here (offloop.c) */
+    int inflight;                    /* jobs of this loop not back yet; loop thread only */
 };
 
 struct kw_server {
@@ -36,6 +40,11 @@ struct kw_server {
     h2o_globalconf_t globalconf;
     struct kw_worker *workers;
     struct kw_metrics **metrics; /* workers[i].metrics, for rendering */
+    struct kw_pool *pool;        /* runs the requests that may wait on the store (offloop.c) */
+    pthread_mutex_t mu;          /* guards ndrained and pool_stopped (the shutdown handshake) */
+    pthread_cond_t cv;
+    int ndrained;     /* loops that have drained after SIGTERM */
+    int pool_stopped; /* the pool is freed: loops may dispose their contexts */
     int nworkers;
     atomic_int stopping;
     char boot_id[8]; /* request-id prefix, random per process */
@@ -44,5 +53,22 @@ struct kw_server {
 /* Registers the one h2o handler that serves everything on pathconf, and on fallback (where h2o binds
  * the errors it answers before routing) the filter that turns those into problem+json. */
 void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback);
+
+/* Sends res on req (status, X-Request-Id, api's headers, body) and logs it. Loop thread of req. */
+void kw_http_respond(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len);
+
+/* offloop.c. 1 if the request (as http/ filled it for api/) is answered on the loop: its route reads
+ * only memory. One table decides, by method and path (and for verify, the kind of credential). */
+int kw_http_route_loop_safe(const struct kw_api_req *a);
+/* Hands the request to the pool; its response is sent later on w's loop (or dropped if the connection
+ * closed first). Copies everything a points at. KW_ERR_RETRY when the pool's queue is full,
+ * KW_ERR_NOMEM: the request stays the caller's to answer. Loop thread. */
+enum kw_err kw_http_offloop_submit(struct kw_worker *w, h2o_req_t *req, const struct kw_api_req *a,
+                                   uint64_t t0);
+/* The answer when the pool refuses: 503 STORE_UNAVAILABLE with Retry-After. */
+void kw_http_offloop_busy(struct kw_api_res *res, const char *rid);
+/* Registers / unregisters w's receiver on its context's queue (after h2o_context_init, before dispose). */
+void kw_http_offloop_init(struct kw_worker *w);
+void kw_http_offloop_cleanup(struct kw_worker *w);
 
 #endif

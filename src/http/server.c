@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "http/internal.h"
+#include "http/pool.h"
 
 /* Splits "host:port" / "[v6]:port" and resolves it (numeric or localhost). */
 static enum kw_err resolve(const char *listen_addr, struct addrinfo **out)
@@ -80,7 +81,8 @@ static enum kw_err probe_free(const struct kw_config *cfg, const struct addrinfo
     return KW_ERR_IO;
 }
 
-#define KW_ACCEPT_BACKOFF_MS 100 /* pause on EMFILE/ENFILE before accepting again */
+#define KW_OFFLOOP_QUEUE_MAX 1024 /* requests waiting for a pool thread; beyond, 503 */
+#define KW_ACCEPT_BACKOFF_MS 100  /* pause on EMFILE/ENFILE before accepting again */
 
 /* Out of descriptors: the listener stays readable, so a level-triggered loop would spin. Stop reading
  * it for a while; log the first pause of an episode (ended by the next successful accept). */
@@ -149,14 +151,16 @@ static int conns_open(struct kw_worker *w)
  * as they appear (in-flight responses end with Connection: close once shutdown is requested). */
 static void drain_until(struct kw_worker *w, uint64_t deadline, int force)
 {
-    while (conns_open(w) && kw_time_mono_ns() < deadline) {
+    while ((conns_open(w) || w->inflight > 0) && kw_time_mono_ns() < deadline) {
         w->srv->globalconf.http1.callbacks.foreach_request(&w->ctx, close_if_idle, &force);
         h2o_evloop_run(w->ctx.loop, 10);
     }
 }
 
 /* Graceful stop: no more accepts, open requests finish, idle connections close; at the deadline the
- * rest are shut down. Returns 0 if nothing is left, so h2o_context_dispose is safe. */
+ * rest are shut down. Off-loop requests are waited for in any case (the store's own deadlines bound
+ * them): their job comes back to this loop's receiver. Returns 0 if nothing is left, so
+ * h2o_context_dispose is safe. */
 static int worker_drain(struct kw_worker *w)
 {
     uint64_t deadline = kw_time_mono_ns() + (uint64_t)w->srv->cfg->shutdown_timeout_s * 1000000000ull;
@@ -172,37 +176,20 @@ static int worker_drain(struct kw_worker *w)
     for (n = w->ctx.http1._conns.next; n != &w->ctx.http1._conns; n = n->next)
         left++;
     if (left != 0)
-        kw_log_warn("shutdown timeout: closing open connections", "worker=%d connections=%zu", w->index, left);
+        kw_log_warn("shutdown timeout: closing open connections", "worker=%d connections=%zu inflight=%d",
+                    w->index, left, w->inflight);
     drain_until(w, kw_time_mono_ns() + 1000000000ull, 1);
+    while (w->inflight > 0)
+        h2o_evloop_run(w->ctx.loop, 10);
     for (int i = 0; i < 3; i++)
         h2o_evloop_run(w->ctx.loop, 1); /* let deferred socket disposals run */
     return conns_open(w);
 }
 
-static void *worker_main(void *arg)
-{
-    struct kw_worker *w = arg;
-
-    while (!atomic_load(&w->srv->stopping))
-        h2o_evloop_run(w->ctx.loop, 100);
-    if (worker_drain(w) != 0) {
-        kw_log_error("connections still open after shutdown; leaving the event loop undisposed", "worker=%d",
-                     w->index);
-        return NULL;
-    }
-    h2o_timeout_dispose(w->ctx.loop, &w->backoff);
-    kw_linger_dispose(&w->linger, w->ctx.loop);
-    /* h2o_context_request_shutdown armed HTTP/2's GOAWAY resend on one_sec_timeout even with no HTTP/2
-     * connection; a linked entry would fail h2o_context_dispose's h2o_timeout_dispose assertion. */
-    h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
-    h2o_context_dispose(&w->ctx);
-    h2o_evloop_destroy(w->ctx.loop);
-    return NULL;
-}
-
 static void worker_start(struct kw_server *srv, struct kw_worker *w, h2o_hostconf_t **hosts)
 {
     h2o_context_init(&w->ctx, h2o_evloop_create(), &srv->globalconf);
+    kw_http_offloop_init(w);
     w->accept_ctx.ctx = &w->ctx;
     w->accept_ctx.hosts = hosts;
     h2o_timeout_init(w->ctx.loop, &w->backoff, KW_ACCEPT_BACKOFF_MS);
@@ -211,6 +198,67 @@ static void worker_start(struct kw_server *srv, struct kw_worker *w, h2o_hostcon
     w->listener = h2o_evloop_socket_create(w->ctx.loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
     w->listener->data = w;
     h2o_socket_read_start(w->listener, on_accept);
+}
+
+static void worker_dispose(struct kw_worker *w)
+{
+    kw_http_offloop_cleanup(w);
+    h2o_timeout_dispose(w->ctx.loop, &w->backoff);
+    kw_linger_dispose(&w->linger, w->ctx.loop);
+    /* h2o_context_request_shutdown armed HTTP/2's GOAWAY resend on one_sec_timeout even with no HTTP/2
+     * connection; a linked entry would fail h2o_context_dispose's h2o_timeout_dispose assertion. */
+    h2o_timeout_unlink(&w->ctx.http2._graceful_shutdown_timeout);
+    h2o_context_dispose(&w->ctx);
+    h2o_evloop_destroy(w->ctx.loop);
+}
+
+/* Tells the main thread this loop has drained, and waits until the pool has stopped: a pool thread can
+ * be inside h2o_multithread_send_message to this loop's queue (its pipe) until then. */
+static void worker_wait_pool(struct kw_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->ndrained++;
+    pthread_cond_broadcast(&srv->cv);
+    while (!srv->pool_stopped)
+        pthread_cond_wait(&srv->cv, &srv->mu);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Everything h2o of a loop is made, run and disposed on its own thread: h2o's socket buffers recycle
+ * through the creating thread's thread-local allocator, so a queue made on another thread would race. */
+static void *worker_main(void *arg)
+{
+    struct kw_worker *w = arg;
+    int drained;
+
+    worker_start(w->srv, w, w->srv->globalconf.hosts);
+    while (!atomic_load(&w->srv->stopping))
+        h2o_evloop_run(w->ctx.loop, 100);
+    drained = worker_drain(w) == 0;
+    worker_wait_pool(w->srv);
+    if (!drained) {
+        kw_log_error("connections still open after shutdown; leaving the event loop undisposed", "worker=%d",
+                     w->index);
+        return NULL;
+    }
+    worker_dispose(w);
+    return NULL;
+}
+
+/* After SIGTERM: once every loop has drained (no job of theirs left), stop the pool, then let the loops
+ * dispose their contexts. */
+static void stop_pool(struct kw_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    while (srv->ndrained < srv->nworkers)
+        pthread_cond_wait(&srv->cv, &srv->mu);
+    pthread_mutex_unlock(&srv->mu);
+    kw_pool_free(srv->pool);
+    srv->pool = NULL;
+    pthread_mutex_lock(&srv->mu);
+    srv->pool_stopped = 1;
+    pthread_cond_broadcast(&srv->cv);
+    pthread_mutex_unlock(&srv->mu);
 }
 
 static void setup_globalconf(struct kw_server *srv)
@@ -288,6 +336,8 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
     char id[KW_ID_MAX];
 
     memset(&srv, 0, sizeof(srv));
+    pthread_mutex_init(&srv.mu, NULL);
+    pthread_cond_init(&srv.cv, NULL);
     srv.app = app;
     srv.cfg = cfg;
     srv.nworkers = thread_count(cfg);
@@ -302,6 +352,13 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
     if (err != KW_OK)
         goto dispose;
     kw_http_signals_block(); /* main blocked them before any thread started; this is for other callers */
+    err = kw_pool_new(cfg->workers, KW_OFFLOOP_QUEUE_MAX, &srv.pool);
+    if (err != KW_OK) {
+        kw_log_error("cannot start the worker pool", "workers=%d err=%s", cfg->workers, kw_err_str(err));
+        for (i = 0; i < srv.nworkers; i++)
+            close(srv.workers[i].fd);
+        goto dispose;
+    }
     signal_set(&set);
     for (i = 0; i < srv.nworkers; i++) {
         srv.workers[i].srv = &srv;
@@ -309,20 +366,23 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
         srv.metrics[i] = &srv.workers[i].metrics;
         snprintf(srv.workers[i].rid_prefix, sizeof(srv.workers[i].rid_prefix), "%s-%d-", srv.boot_id, i);
         srv.workers[i].rid_prefix_len = strlen(srv.workers[i].rid_prefix);
-        worker_start(&srv, &srv.workers[i], srv.globalconf.hosts);
     }
     for (i = 0; i < srv.nworkers; i++)
         pthread_create(&srv.workers[i].thread, NULL, worker_main, &srv.workers[i]);
-    kw_log_info("listening", "addr=%s threads=%d", cfg->listen, srv.nworkers);
+    kw_log_info("listening", "addr=%s threads=%d workers=%d", cfg->listen, srv.nworkers, cfg->workers);
     sigwait(&set, &sig);
     kw_log_info("shutting down", "signal=%d shutdown_timeout_s=%d", sig, cfg->shutdown_timeout_s);
     atomic_store(&srv.stopping, 1);
+    stop_pool(&srv);
     for (i = 0; i < srv.nworkers; i++)
         pthread_join(srv.workers[i].thread, NULL);
     err = KW_OK;
 dispose:
     h2o_config_dispose(&srv.globalconf);
 out:
+    kw_pool_free(srv.pool);
+    pthread_cond_destroy(&srv.cv);
+    pthread_mutex_destroy(&srv.mu);
     free(srv.workers);
     free(srv.metrics);
     return err;

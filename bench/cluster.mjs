@@ -1,0 +1,103 @@
+// bench/cluster.mjs - admin-side helpers for bench/run (Node 20, fetch only). The root token comes in
+// KW_ROOT (never argv); secrets are written to files the bench deletes. All traffic is to 127.0.0.1.
+//   setup URL N KEYS_OUT       one service and N keys on URL; secrets one per line into KEYS_OUT
+//                              (mode 0600); prints "SERVICE_ID KEY_ID" (the first key's id)
+//   load URL SERVICE RATE SECS admin writes at a fixed RATE per second for SECS seconds (a key creation,
+//                              then an update of that key's description, alternately); prints
+//                              "writes N ok N failed N rate R"
+//   propagation A B KEY_ID SECRET_FILE N
+//                              N flips of one key on node A (disable, enable, ...); after each, polls
+//                              B's auth/check until its answer flips; prints "propagation N p50 MS p99 MS max MS"
+import { readFileSync, writeFileSync } from 'node:fs';
+
+const ROOT = process.env.KW_ROOT || '';
+if (!ROOT) throw new Error('KW_ROOT (the root token) must be set');
+
+async function call(base, method, path, body) {
+  const r = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer ${ROOT}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(15000),
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null };
+}
+
+async function setup(base, n, out) {
+  const s = await call(base, 'POST', '/api/v1/services', { name: 'bench' });
+  if (s.status !== 201) throw new Error(`service create: ${s.status}`);
+  const secrets = [];
+  let first = null;
+  for (let i = 0; i < n; i += 16) {
+    const batch = await Promise.all(Array.from({ length: Math.min(16, n - i) }, () =>
+      call(base, 'POST', `/api/v1/services/${s.json.id}/keys`, { scope: 'metadata' })));
+    for (const k of batch) {
+      if (k.status !== 201) throw new Error(`key create: ${k.status}`);
+      first ??= k.json.id;
+      secrets.push(k.json.key);
+    }
+  }
+  writeFileSync(out, secrets.join('\n') + '\n', { mode: 0o600 });
+  console.log(`${s.json.id} ${first}`);
+}
+
+// Fixed rate: write i starts at t0 + i/rate whatever the previous ones are doing (at most 64 in flight).
+async function load(base, svc, rate, secs) {
+  const total = Math.round(rate * secs), t0 = performance.now();
+  let ok = 0, failed = 0, inflight = 0, lastKey = null;
+  const pending = [];
+  for (let i = 0; i < total; i++) {
+    const wait = t0 + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (inflight >= 64) { failed++; continue; }
+    inflight++;
+    const p = (i % 2 === 1 && lastKey
+      ? call(base, 'PATCH', `/api/v1/keys/${lastKey}`, { description: `bench update ${i}` })
+      : call(base, 'POST', `/api/v1/services/${svc}/keys`, { scope: 'metadata', description: `bench ${i}` }))
+      .then((r) => {
+        if (r.status === 200 || r.status === 201) ok++;
+        else failed++;
+        if (r.status === 201) lastKey = r.json.id;
+      }, () => { failed++; })
+      .finally(() => { inflight--; });
+    pending.push(p);
+  }
+  await Promise.all(pending);
+  const took = (performance.now() - t0) / 1000;
+  console.log(`writes ${total} ok ${ok} failed ${failed} rate ${(ok / took).toFixed(1)}`);
+}
+
+async function checkStatus(base, secret) {
+  const r = await fetch(`${base}/api/v1/auth/check`, { headers: { Authorization: `Bearer ${secret}` } });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+async function propagation(a, b, keyId, secretFile, n) {
+  const secret = readFileSync(secretFile, 'utf8').split('\n')[0];
+  const ms = [];
+  let enabled = (await checkStatus(b, secret)) === 204;
+  for (let i = 0; i < n; i++) {
+    const want = enabled ? 401 : 204;
+    const t0 = performance.now();
+    const r = await call(a, 'PATCH', `/api/v1/keys/${keyId}`, { enabled: !enabled });
+    if (r.status !== 200) throw new Error(`flip on A: ${r.status}`);
+    for (;;) {
+      if ((await checkStatus(b, secret)) === want) break;
+      if (performance.now() - t0 > 10000) throw new Error('node B did not follow within 10 s');
+    }
+    ms.push(performance.now() - t0);
+    enabled = !enabled;
+    await new Promise((res) => setTimeout(res, 20 + Math.random() * 30)); // not in phase with any poll
+  }
+  ms.sort((x, y) => x - y);
+  const q = (p) => ms[Math.min(ms.length - 1, Math.ceil(p * ms.length) - 1)];
+  console.log(`propagation ${n} p50 ${q(0.5).toFixed(1)} p99 ${q(0.99).toFixed(1)} max ${ms[ms.length - 1].toFixed(1)}`);
+}
+
+const [cmd, ...args] = process.argv.slice(2);
+if (cmd === 'setup') await setup(args[0], Number(args[1]), args[2]);
+else if (cmd === 'load') await load(args[0], args[1], Number(args[2]), Number(args[3]));
+else if (cmd === 'propagation') await propagation(args[0], args[1], args[2], args[3], Number(args[4]));
+else throw new Error(`unknown command ${cmd}`);
