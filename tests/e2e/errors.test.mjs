@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { api, createKey, createService, sleep, startServer } from './lib/server.mjs';
+import { api, createKey, createService, rawRequest, sleep, startServer } from './lib/server.mjs';
 
 function problem(r, status, code, field, label = '') {
   const ctx = `${label} -> ${r.status} ${r.text.slice(0, 300)}`;
@@ -16,20 +16,6 @@ function problem(r, status, code, field, label = '') {
   assert.equal(r.json.requestId, r.headers.get('x-request-id'), ctx);
   if (field) assert.equal(r.json.field, field, ctx);
   return r.json;
-}
-
-// Writes raw bytes on a fresh connection; resolves with what came back when the peer closes or 3 s pass.
-function rawRequest(port, data, { wait = 3000 } = {}) {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let out = '';
-    const done = () => { sock.destroy(); resolve(out); };
-    sock.on('data', (d) => (out += d));
-    sock.on('end', done);
-    sock.on('error', done);
-    sock.setTimeout(wait, done);
-    sock.write(data);
-  });
 }
 
 // Runs every [label, request thunk, status, code, field] and reports all mismatches at once.

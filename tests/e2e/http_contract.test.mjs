@@ -7,22 +7,9 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { BIN, api, createService, sleep, startServer, tempDir, waitFor } from './lib/server.mjs';
+import { BIN, api, createService, rawRequest, sleep, startServer, tempDir, waitFor } from './lib/server.mjs';
 
 // Sends data on a fresh connection; resolves with everything read until the server closes (or wait ms).
-function rawRequest(port, data, { wait = 3000 } = {}) {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let out = '';
-    const done = () => { sock.destroy(); resolve(out); };
-    sock.on('data', (d) => (out += d));
-    sock.on('end', done);
-    sock.on('error', done);
-    sock.setTimeout(wait, done);
-    sock.write(data);
-  });
-}
-
 const split = (raw) => {
   const i = raw.indexOf('\r\n\r\n');
   return i < 0 ? { head: raw, body: '' } : { head: raw.slice(0, i), body: raw.slice(i + 4) };

@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { assertContract } from './openapi.mjs';
@@ -23,6 +23,21 @@ process.on('exit', () => {
     if (!existsSync(dir)) rmSync(log, { force: true });
   }
 });
+
+// Writes raw bytes on a fresh connection; resolves with what came back when the peer closes or `wait`
+// ms pass (no parsing: tests of what h2o and keyward answer on the wire, outside the contract check).
+export function rawRequest(port, data, { wait = 3000 } = {}) {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    let out = '';
+    const done = () => { sock.destroy(); resolve(out); };
+    sock.on('data', (d) => (out += d));
+    sock.on('end', done);
+    sock.on('error', done);
+    sock.setTimeout(wait, done);
+    sock.write(data);
+  });
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {
