@@ -104,7 +104,7 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (err != KW_OK)
         goto out;
     /* A shared store (other nodes write to it too): follow their changes from the loaded version. */
-    if (kw_store_wait_change(app->store, 0) != KW_ERR_INVALID)
+    if (kw_store_shared(app->store))
         err = kw_sync_start(app, loaded_at, KW_SYNC_INTERVAL_MS, &app->sync);
     if (err != KW_OK)
         goto out;

@@ -47,7 +47,7 @@ static int apply_change(void *ctx, const struct kw_key *key, int deleted)
 
 enum kw_err kw_sync_once(struct kw_sync *s)
 {
-    struct apply_ctx c = {s->app, atomic_load(&s->version), KW_OK};
+    struct apply_ctx c = {s->app, 0, KW_OK};
     enum kw_err err;
 
     pthread_mutex_lock(&s->mu);

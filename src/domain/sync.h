@@ -6,9 +6,8 @@
  * seen twice, late or out of order changes nothing (keycache.h). A node that reconnects or missed a
  * notification catches up the same way: "everything changed since version V", never a full reload.
  *
- * Started only for stores that have notifications or are shared (kw_store_wait_change does not
- * answer KW_ERR_INVALID); with the embedded SQLite store every change is made in this process and
- * already reached the cache. */
+ * Started only for a shared store (kw_store_shared); with the embedded SQLite store every change is
+ * made in this process and already reached the cache. */
 #ifndef KW_DOMAIN_SYNC_H
 #define KW_DOMAIN_SYNC_H
 
