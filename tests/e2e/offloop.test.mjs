@@ -48,19 +48,28 @@ async function until(what, fn, ms = 10000) {
 // commits it. PostgreSQL: ACCESS EXCLUSIVE on services (a key creation reads its service row).
 // SQLite: BEGIN IMMEDIATE (the one writer's lock; keyward's writes wait out busy_timeout).
 async function holdLock(s, kind) {
+  // The holder prints "locked" once it has the lock. sqlite3 waits for it (.timeout: keyward's own
+  // writer may hold it for a moment) and -bail exits on an error instead of idling without it.
   const child = kind === 'pg'
-    ? spawn(PSQL, [s.store, '-qAt', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'ignore', 'inherit'] })
-    : spawn('sqlite3', [join(s.dataDir, 'keyward.db')], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const done = new Promise((r) => child.on('exit', r));
-  child.stdin.write(kind === 'pg' ? 'BEGIN;\nLOCK TABLE services IN ACCESS EXCLUSIVE MODE;\n' : 'BEGIN IMMEDIATE;\n');
-  if (kind === 'pg') {
-    await until('the table lock', () => psql(s.store, "SELECT count(*) FROM pg_locks WHERE relation = 'services'::regclass AND mode = 'AccessExclusiveLock' AND granted") === '1');
-  } else {
-    const db = join(s.dataDir, 'keyward.db');
-    await until('the write lock', () => spawnSync('sqlite3', ['-cmd', '.timeout 0', db, 'BEGIN IMMEDIATE; ROLLBACK;'], { encoding: 'utf8' }).status !== 0);
+    ? spawn(PSQL, [s.store, '-qAt', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'inherit'] })
+    : spawn('sqlite3', ['-bail', '-cmd', '.timeout 10000', join(s.dataDir, 'keyward.db')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let gone = false, out = '';
+  const done = new Promise((r) => child.on('exit', () => { gone = true; r(); }));
+  child.stdout.on('data', (d) => { out += d; });
+  child.stdin.on('error', () => { /* the child has gone; `gone` says so */ });
+  child.stdin.write((kind === 'pg' ? 'BEGIN;\nLOCK TABLE services IN ACCESS EXCLUSIVE MODE;\n' : 'BEGIN IMMEDIATE;\n') +
+    "SELECT 'locked';\n");
+  try {
+    await until('the lock', () => gone || out.includes('locked'), 20000);
+    if (gone) throw new Error(`the ${kind === 'pg' ? 'psql' : 'sqlite3'} holding the lock exited before it took it`);
+  } catch (e) {
+    // Never leave the holder running: its open stdin would keep this test file's process alive.
+    child.kill('SIGKILL');
+    await done;
+    throw e;
   }
   return async () => {
-    child.stdin.end('COMMIT;\n');
+    if (!gone) child.stdin.end('COMMIT;\n');
     await done;
   };
 }
