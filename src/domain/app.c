@@ -2,6 +2,7 @@
 #include "domain/app.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include "domain/commit_internal.h"
 #include "domain/jobs.h"
 #include "domain/root.h"
+#include "domain/secrets.h"
 #include "domain/sync.h"
 #include "domain/throttle.h"
 #include "domain/writer.h"
@@ -74,6 +76,15 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
 
     memset(app, 0, sizeof(*app));
     app->cfg = cfg;
+    if (cfg->issuer[0] != '\0')
+        snprintf(app->issuer, sizeof(app->issuer), "%s", cfg->issuer);
+    else
+        snprintf(app->issuer, sizeof(app->issuer), "http://%s", cfg->listen);
+    /* Before the store: the master key never goes into it, and a node without it must not serve. */
+    err = kw_secrets_open_master_at(&app->secrets, cfg->data_dir, cfg->master_key_file,
+                                    getenv("KEYWARD_MASTER_KEY"));
+    if (err != KW_OK)
+        goto out;
     err = kw_store_open_opts(cfg->store, cfg->data_dir,
                              &(struct kw_store_options){cfg->store_pool, cfg->store_statement_timeout_ms},
                              &app->store);
@@ -164,4 +175,6 @@ void kw_app_close(struct kw_app *app)
     kw_throttle_free(app->throttle);
     app->throttle = NULL;
     kw_root_cleanup(&app->root);
+    kw_secrets_free(app->secrets);
+    app->secrets = NULL;
 }
