@@ -396,7 +396,7 @@ static int cmd_users(int argc, char **argv)
     const char *username = NULL, *role = "sysadmin";
     struct kw_app app;
     struct kw_user u;
-    struct kw_actor actor = {"system", "cli", NULL, NULL};
+    struct kw_actor actor = {"system", "cli", NULL, NULL, NULL, NULL};
     int i, nrest = 0, rc;
 
     if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "create") != 0)

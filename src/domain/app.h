@@ -52,6 +52,10 @@ struct kw_actor {
     const char *id;         /* "root", a key id, ... */
     const char *ip;         /* may be NULL */
     const char *request_id; /* may be NULL */
+    /* a service user's credential (auth.h: credential_id/_type), or NULL: audit detail
+     * {"credentialId", "credentialType"} */
+    const char *credential_id;
+    const char *credential_type;
 };
 
 #endif
