@@ -32,6 +32,8 @@ static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_princip
     out->code = r->code;
     if (r->code != KW_VERIFY_VALID)
         return 0;
+    if (strcmp(r->kind, "token") == 0)
+        return 0; /* auth_token's */
     out->kind = KW_PRINCIPAL_KEY;
     out->type = "key";
     memcpy(out->id, r->key_id, sizeof(r->key_id));
@@ -39,6 +41,30 @@ static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_princip
     out->perms = r->perms;
     out->scope = r->scope;
     out->expires_at = r->expires_at;
+    return 1;
+}
+
+/* A service user's minted token (kwt_...): the verify result auth_key left (one lookup answers both
+ * kinds). The token's permissions were narrowed to the user's at mint and are narrowed again in the
+ * same transaction whenever the user's are (domain/service_users.c), so the row holds the effective set. */
+static int auth_token(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
+{
+    struct kw_verify_result *r = &in->vr;
+
+    (void)app;
+    if (strcmp(r->kind, "token") != 0)
+        return 0;
+    if (r->code != KW_VERIFY_VALID)
+        return 1; /* a token, refused: out->code says why; no other kind will take it */
+    out->kind = KW_PRINCIPAL_SERVICE_USER;
+    out->type = "service_user";
+    snprintf(out->id, sizeof(out->id), "%s", r->service_user_id);
+    memcpy(out->service_id, r->service_id, sizeof(out->service_id));
+    out->perms = r->perms;
+    out->scope = r->scope;
+    out->expires_at = r->expires_at;
+    snprintf(out->credential_id, sizeof(out->credential_id), "%s", r->key_id);
+    snprintf(out->credential_type, sizeof(out->credential_type), "token");
     return 1;
 }
 
@@ -85,7 +111,7 @@ static int auth_session(struct kw_app *app, const char *cred, size_t len, const 
     return 1;
 }
 
-static const kw_authenticator_fn authenticators[] = {auth_key, auth_root};
+static const kw_authenticator_fn authenticators[] = {auth_key, auth_token, auth_root};
 
 void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
                           struct kw_principal *out)
@@ -145,7 +171,7 @@ int kw_auth_allows(const struct kw_principal *p, const char *service_id, uint32_
 {
     if (kw_auth_is_admin(p))
         return 1;
-    if (p->kind != KW_PRINCIPAL_KEY)
+    if (p->kind != KW_PRINCIPAL_KEY && p->kind != KW_PRINCIPAL_SERVICE_USER)
         return 0;
     if (service_id != NULL && strcmp(service_id, p->service_id) != 0)
         return 0;

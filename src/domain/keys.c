@@ -81,6 +81,10 @@ static enum kw_err mint(const struct kw_service *s, const struct kw_key *t, cons
     k->last_used_ip[0] = '\0';
     k->rolled_from[0] = '\0';
     k->rolled_to[0] = '\0';
+    snprintf(k->kind, sizeof(k->kind), "api_key");
+    k->service_user_id[0] = '\0';
+    k->owner_enabled = 1;
+    k->sealed_len = 0;
     k->seq = 0;
     return KW_OK;
 }
