@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "domain/commit_internal.h"
 #include "domain/jobs.h"
+#include "domain/jwt.h"
 #include "domain/root.h"
 #include "domain/secrets.h"
 #include "domain/signing.h"
@@ -108,6 +109,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (err != KW_OK)
         goto out;
     err = kw_signing_open(app, KW_SIGNING_POLL_MS, &app->signing);
+    if (err == KW_OK)
+        err = kw_jwt_cache_new(0, &app->jwt_cache);
     if (err != KW_OK)
         goto out;
     app->throttle = kw_throttle_new();
@@ -168,6 +171,8 @@ void kw_app_close(struct kw_app *app)
     app->jobs = NULL;
     kw_signing_free(app->signing);
     app->signing = NULL;
+    kw_jwt_cache_free(app->jwt_cache);
+    app->jwt_cache = NULL;
     kw_sync_free(app->sync);
     app->sync = NULL;
     kw_writer_free(app->writer);

@@ -200,7 +200,7 @@ static enum kw_err new_key(struct kw_app *app, int64_t now, int64_t version, str
 
 struct change {
     struct kw_app *app;
-    int rotate;           /* 0: create the first key only if none is active */
+    int rotate; /* 0: create the first key only if none is active */
     int64_t retire_in_ms;
     char kid[KW_KID_MAX]; /* out */
 };
@@ -352,6 +352,16 @@ static int published(const struct entry *e, int64_t now_ms)
     return e->pub.active || e->pub.retire_after > now_ms;
 }
 
+/* A key this node may sign with at now_ms: its private key opened, and active, or retired so recently
+ * that a token signed now expires before the key stops being published (signing goes on with it
+ * until the new key is KW_SIGNING_ACTIVATE_MS old). */
+static int signer(const struct kw_signing *s, const struct entry *e, int64_t now_ms)
+{
+    int64_t ttl_ms = (int64_t)(s->app->cfg != NULL ? s->app->cfg->access_token_ttl_s : 3600) * 1000;
+
+    return e->priv != NULL && (e->pub.active || e->pub.retire_after > now_ms + ttl_ms);
+}
+
 enum kw_err kw_signing_current(struct kw_signing *s, int64_t now_ms, char kid[KW_KID_MAX])
 {
     const struct entry *pick = NULL;
@@ -360,14 +370,11 @@ enum kw_err kw_signing_current(struct kw_signing *s, int64_t now_ms, char kid[KW
     pthread_rwlock_rdlock(&s->lock);
     for (i = 0; s->cur != NULL && i < s->cur->n; i++) { /* newest first */
         const struct entry *e = &s->cur->e[i];
-        if (!e->pub.active || e->priv == NULL)
+        if (!signer(s, e, now_ms))
             continue;
-        if (pick == NULL)
-            pick = e;
-        if (e->pub.created_at <= now_ms - KW_SIGNING_ACTIVATE_MS) {
-            pick = e; /* the newest one every node has had time to load */
-            break;
-        }
+        pick = e; /* when none is old enough: the oldest (the one every node has had longest) */
+        if (e->pub.created_at <= now_ms - KW_SIGNING_ACTIVATE_MS)
+            break; /* the newest one every node has had time to load */
     }
     if (pick != NULL)
         snprintf(kid, KW_KID_MAX, "%s", pick->pub.kid);
@@ -394,14 +401,14 @@ enum kw_err kw_signing_sign(struct kw_signing *s, const char *kid, const void *m
 
     pthread_rwlock_rdlock(&s->lock);
     e = find(s, kid, strlen(kid));
-    if (e != NULL && e->priv != NULL && e->pub.active)
+    if (e != NULL && signer(s, e, kw_time_now_ms()))
         err = kw_crypto_ed25519_sign(e->priv, msg, len, sig);
     pthread_rwlock_unlock(&s->lock);
     return err;
 }
 
-enum kw_err kw_signing_verify(struct kw_signing *s, const char *kid, size_t kid_len, const void *msg, size_t len,
-                              const uint8_t *sig, size_t siglen, int64_t now_ms)
+enum kw_err kw_signing_verify(struct kw_signing *s, const char *kid, size_t kid_len, const void *msg,
+                              size_t len, const uint8_t *sig, size_t siglen, int64_t now_ms)
 {
     const struct entry *e;
     enum kw_err err = KW_ERR_NOT_FOUND;

@@ -2,9 +2,10 @@
  * table (private keys sealed under the master key, domain/secrets.h).
  *
  * The set: every active key and every retired key until its retire_after (when the last token it
- * signed has expired) is published (JWKS) and accepted by verify. The signer is the newest active key
- * that has been published for KW_SIGNING_ACTIVATE_MS (so every node knows a new key before a token
- * signed with it arrives), or the newest active key when none is that old (first start).
+ * signed has expired) is published (JWKS) and accepted by verify. The signer is the newest key that
+ * has been published for KW_SIGNING_ACTIVATE_MS (so every node knows a new key before a token signed
+ * with it arrives): the active one, or, in the seconds after a rotation, the key it retired; when
+ * none is that old (first start), the oldest one that may sign.
  *
  * The first start creates a key when none is active, in a write transaction that takes the version
  * counter's lock first and re-checks, so nodes starting at once end with one. `keyward signing-key
@@ -29,8 +30,8 @@ struct kw_signing;
 
 #define KW_SIGNING_ACTIVATE_MS 2000
 #define KW_SIGNING_POLL_MS 500
-#define KW_SIGNING_MAX 16           /* keys held (active + published retired) */
-#define KW_SIGNING_SKEW_MS 60000    /* added to retire_after for clocks that disagree */
+#define KW_SIGNING_MAX 16        /* keys held (active + published retired) */
+#define KW_SIGNING_SKEW_MS 60000 /* added to retire_after for clocks that disagree */
 
 /* A published key, for JWKS. */
 struct kw_signing_pub {
@@ -66,8 +67,8 @@ enum kw_err kw_signing_sign(struct kw_signing *s, const char *kid, const void *m
                             uint8_t sig[KW_ED25519_SIG_LEN]);
 /* KW_OK when sig is a valid signature of msg by the published key kid (kid_len bytes); KW_ERR_NOT_FOUND
  * for a kid that is not published at now_ms, KW_ERR_MALFORMED for a bad signature. */
-enum kw_err kw_signing_verify(struct kw_signing *s, const char *kid, size_t kid_len, const void *msg, size_t len,
-                              const uint8_t *sig, size_t siglen, int64_t now_ms);
+enum kw_err kw_signing_verify(struct kw_signing *s, const char *kid, size_t kid_len, const void *msg,
+                              size_t len, const uint8_t *sig, size_t siglen, int64_t now_ms);
 /* Up to cap published keys at now_ms, newest first; returns how many. */
 size_t kw_signing_published(struct kw_signing *s, int64_t now_ms, struct kw_signing_pub *out, size_t cap);
 
