@@ -125,5 +125,7 @@ void kw_api_members_remove(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_healthz(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_jwks(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_metadata(struct kw_api_ctx *c, struct kw_api_res *res);
 
 #endif
