@@ -138,5 +138,7 @@ void kw_api_tokens_create(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_tokens_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_tokens_revoke(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_jwks(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_metadata(struct kw_api_ctx *c, struct kw_api_res *res);
 
 #endif

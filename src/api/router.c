@@ -34,6 +34,8 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/healthz", kw_api_healthz, AUTH_NONE, NULL, 0},
     {"GET", "/readyz", kw_api_readyz, AUTH_NONE, NULL, 0},
+    {"GET", "/.well-known/jwks.json", kw_api_jwks, AUTH_NONE, NULL, 0},
+    {"GET", "/.well-known/oauth-authorization-server", kw_api_oauth_metadata, AUTH_NONE, NULL, 0},
     {"GET", "/api/v1/auth/check", kw_api_auth_check, AUTH_SELF, NULL, 0},
     {"POST", "/api/v1/keys/verify", kw_api_verify, AUTH_VERIFY, "key.verify", 0},
     {"POST", "/api/v1/session", kw_api_session_create, AUTH_NONE, NULL, 0},

@@ -4,6 +4,7 @@
 #ifndef KW_CORE_RECORDS_H
 #define KW_CORE_RECORDS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/ids.h"
@@ -28,6 +29,21 @@ struct kw_service {
     char key_prefix[KW_PREFIX_MAX];
     int64_t created_at;
     int64_t updated_at;
+};
+
+/* A JWT signing key (domain/signing.h): Ed25519, the private key sealed under the master key. */
+#define KW_KID_MAX 48            /* RFC 7638 thumbprint, base64url: 43 + NUL */
+#define KW_SIGNING_SEALED_MAX 160 /* sealed 32-byte private key: 32 + 97 */
+struct kw_signing_key {
+    char kid[KW_KID_MAX];
+    char alg[16];                 /* EdDSA */
+    uint8_t public_key[32];
+    uint8_t sealed[KW_SIGNING_SEALED_MAX];
+    size_t sealed_len;
+    int64_t created_at;
+    int64_t retire_after;         /* 0 while active; else published and accepted until then */
+    char status[16];              /* active | retired */
+    int64_t version;
 };
 
 /* Scopes: seed 000's three choices. */

@@ -174,4 +174,11 @@ enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64
                              int64_t next_run_at, const char *error);
 enum kw_err kw_sq_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
 
+/* Signing keys (sqlite_signing.c). */
+enum kw_err kw_sq_signing_key_insert(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_sq_signing_key_list(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n);
+enum kw_err kw_sq_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_sq_signing_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_sq_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
+
 #endif

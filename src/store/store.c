@@ -264,6 +264,9 @@ const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
                         "seq, id, time, actor_type, actor_id, action, target_type, target_id, service_id, "
                         "outcome, ip, request_id, detail, prev_hash, hash",
                         "itittttttttttbb", "seq", NULL, 0},
+    [KW_TABLE_SIGNING_KEYS] = {"signing_keys",
+                               "kid, alg, public_key, private_sealed, created_at, retire_after, status, version",
+                               "ttbbiiti", "kid", NULL, 0},
 };
 
 const char *kw_store_table_name(enum kw_store_table t)
@@ -347,3 +350,12 @@ KW_TXW(job_finish,
         const char *error),
        (tx, lease, now_ms, next_run_at, error))
 KW_TXD(job_get, (struct kw_tx * tx, const char *name, struct kw_job *out), (tx, name, out))
+
+/* ---- signing keys ---- */
+
+KW_TXW(signing_key_insert, (struct kw_tx * tx, const struct kw_signing_key *k), (tx, k))
+KW_TXD(signing_key_list, (struct kw_tx * tx, struct kw_signing_key *items, size_t cap, size_t *n),
+       (tx, items, cap, n))
+KW_TXW(signing_key_update, (struct kw_tx * tx, const struct kw_signing_key *k), (tx, k))
+KW_TXW(signing_key_delete, (struct kw_tx * tx, const char *kid), (tx, kid))
+KW_TXD(signing_key_stamp, (struct kw_tx * tx, int64_t *max_version, int64_t *count), (tx, max_version, count))

@@ -240,6 +240,17 @@ enum kw_err kw_store_audit_list(struct kw_tx *tx, const struct kw_audit_filter *
 typedef int (*kw_store_audit_cb)(void *ctx, const struct kw_audit_event *ev);
 enum kw_err kw_store_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 
+/* JWT signing keys (domain/signing.h). insert: KW_ERR_EXISTS on a duplicate kid. list: every row,
+ * newest first (created_at, then kid, descending), at most cap (*n = rows written). update writes
+ * private_sealed (sealed_len bytes), status, retire_after and version of the row kid (KW_ERR_NOT_FOUND
+ * if none). delete: KW_ERR_NOT_FOUND if none. stamp: the highest version among the rows and their
+ * count (0 and 0 when there are none), so a node can tell cheaply that the set changed. */
+enum kw_err kw_store_signing_key_insert(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_store_signing_key_list(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n);
+enum kw_err kw_store_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_store_signing_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_store_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
+
 /* Moving a deployment between stores (domain/copy.c): every table's rows exactly as stored, ids,
  * seqs, versions, hashes and times included; text and blobs travel as their bytes with their length,
  * never truncated to a record's field size. The tables come in an order where a row's parents (a
@@ -257,6 +268,7 @@ enum kw_store_table {
     KW_TABLE_SESSIONS,
     KW_TABLE_MEMBERS,
     KW_TABLE_AUDIT,
+    KW_TABLE_SIGNING_KEYS,
     KW_TABLE_COUNT
 };
 #define KW_STORE_ROW_MAX 24 /* columns of the widest table (keys) */

@@ -84,6 +84,12 @@ struct kw_store_ops {
     enum kw_err (*audit_each)(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
     enum kw_err (*row_each)(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
     enum kw_err (*row_put)(struct kw_tx *tx, const struct kw_store_row *row);
+    /* signing keys: sqlite_signing.c, postgres_signing.c */
+    enum kw_err (*signing_key_insert)(struct kw_tx *tx, const struct kw_signing_key *k);
+    enum kw_err (*signing_key_list)(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n);
+    enum kw_err (*signing_key_update)(struct kw_tx *tx, const struct kw_signing_key *k);
+    enum kw_err (*signing_key_delete)(struct kw_tx *tx, const char *kid);
+    enum kw_err (*signing_key_stamp)(struct kw_tx *tx, int64_t *max_version, int64_t *count);
     /* shared state (throttle, jobs): sqlite_shared.c, postgres_shared.c */
     int shared; /* 1: other nodes may use the same database */
     enum kw_err (*throttle_reserve)(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,

@@ -791,6 +791,9 @@ static void test_rows_copy(void **state)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     assert_int_equal(AUTO(f->st, kw_store_meta_set(tx_, "big", big)), KW_OK);
+    struct kw_signing_key sk = {.kid = "kid-copy", .alg = "EdDSA", .public_key = {1, 2, 3}, .sealed = {4, 5},
+                                .sealed_len = 129, .created_at = 8, .status = "active", .version = 40};
+    assert_int_equal(AUTO(f->st, kw_store_signing_key_insert(tx_, &sk)), KW_OK);
     kw_audit_event_init(&ev, "root", "root", "key.create", "key", k.id, s.id, "success");
     assert_int_equal(AUTO(f->st, kw_audit_chain(tx_, &ev, 1)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v1)), KW_OK);
