@@ -253,7 +253,7 @@ static int open_offline_app(struct kw_app *app, struct kw_config *cfg, int argc,
 static int cmd_signing_key(int argc, char **argv)
 {
     static struct kw_config cfg;
-    static const struct kw_actor cli = {"system", "cli", NULL, NULL};
+    static const struct kw_actor cli = {"system", "cli", NULL, NULL, NULL, NULL};
     char kid[KW_KID_MAX];
     struct kw_app app;
     int rc;

@@ -246,7 +246,7 @@ static enum kw_err change_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     return err;
 }
 
-static const struct kw_actor system_actor = {"system", "keyward", NULL, NULL};
+static const struct kw_actor system_actor = {"system", "keyward", NULL, NULL, NULL, NULL};
 
 enum kw_err kw_signing_rotate(struct kw_app *app, const struct kw_actor *actor, int64_t retire_in_ms,
                               char kid[KW_KID_MAX])
