@@ -72,8 +72,8 @@ out:
 }
 
 enum kw_err kw_crypto_aes_gcm_seal(const uint8_t key[KW_AES_KEY_LEN], const uint8_t iv[KW_GCM_IV_LEN],
-                                   const void *aad, size_t aadlen, const void *plain, size_t len, uint8_t *out,
-                                   uint8_t tag[KW_GCM_TAG_LEN])
+                                   const void *aad, size_t aadlen, const void *plain, size_t len,
+                                   uint8_t *out, uint8_t tag[KW_GCM_TAG_LEN])
 {
     return gcm(1, key, iv, aad, aadlen, plain, len, out, tag);
 }

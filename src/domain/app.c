@@ -9,8 +9,10 @@
 #include "core/log.h"
 #include "domain/commit_internal.h"
 #include "domain/jobs.h"
+#include "domain/jwt.h"
 #include "domain/root.h"
 #include "domain/secrets.h"
+#include "domain/signing.h"
 #include "domain/sync.h"
 #include "domain/throttle.h"
 #include "domain/writer.h"
@@ -106,6 +108,11 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     err = kw_root_load(&app->root, app->store);
     if (err != KW_OK)
         goto out;
+    err = kw_signing_open(app, KW_SIGNING_POLL_MS, &app->signing);
+    if (err == KW_OK)
+        err = kw_jwt_cache_new(0, &app->jwt_cache);
+    if (err != KW_OK)
+        goto out;
     app->throttle = kw_throttle_new();
     if (app->throttle != NULL && kw_store_shared(app->store)) /* a lockout on one node holds on all */
         kw_throttle_share(app->throttle, app->store);
@@ -162,6 +169,10 @@ void kw_app_close(struct kw_app *app)
     atomic_store(&app->ready, 0);
     kw_jobs_free(app->jobs);
     app->jobs = NULL;
+    kw_signing_free(app->signing);
+    app->signing = NULL;
+    kw_jwt_cache_free(app->jwt_cache);
+    app->jwt_cache = NULL;
     kw_sync_free(app->sync);
     app->sync = NULL;
     kw_writer_free(app->writer);

@@ -7,6 +7,7 @@
 #include "domain/accounts.h"
 #include "domain/auth_internal.h"
 #include "domain/commit_internal.h"
+#include "domain/jwt.h"
 #include "domain/keyfmt.h"
 #include "domain/root.h"
 
@@ -69,6 +70,39 @@ static int auth_token(struct kw_app *app, struct auth_input *in, struct kw_princ
     return 1;
 }
 
+/* A JWT access token (domain/jwt.h): anything with the JWS shape is this authenticator's, valid or
+ * not (no other kind has that shape). In memory only: signature, claims, bans, the verified-token cache.
+ * The scope was narrowed to the service user's permissions when the token was issued; a user disabled
+ * or deleted since is banned ("su:"), so the JWT stops with it. */
+static int auth_jwt(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
+{
+    struct kw_jwt_claims c;
+    enum kw_err err;
+
+    if (!kw_jwt_looks_like(in->cred, in->len))
+        return 0;
+    err = kw_jwt_verify(app, in->cred, in->len, in->now_ms, &c);
+    if (err != KW_OK) {
+        out->code = c.reason == NULL                        ? KW_VERIFY_MALFORMED
+                    : strcmp(c.reason, "expired") == 0      ? KW_VERIFY_EXPIRED
+                    : strcmp(c.reason, "revoked") == 0      ? KW_VERIFY_REVOKED
+                    : strcmp(c.reason, "disabled") == 0     ? KW_VERIFY_DISABLED
+                    : strcmp(c.reason, "unknown_key") == 0  ? KW_VERIFY_NOT_FOUND
+                                                            : KW_VERIFY_MALFORMED;
+        return 1;
+    }
+    out->kind = KW_PRINCIPAL_SERVICE_USER;
+    out->type = "service_user";
+    out->code = KW_VERIFY_VALID;
+    snprintf(out->id, sizeof(out->id), "%s", c.sub);
+    snprintf(out->service_id, sizeof(out->service_id), "%s", c.service_id);
+    out->perms = c.perms;
+    out->expires_at = c.exp * 1000;
+    snprintf(out->credential_id, sizeof(out->credential_id), "%s", c.jti);
+    snprintf(out->credential_type, sizeof(out->credential_type), "jwt");
+    return 1;
+}
+
 /* In memory (see root.h): reuses the hash auth_key computed when the credential had key shape. */
 static int auth_root(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
 {
@@ -112,7 +146,7 @@ static int auth_session(struct kw_app *app, const char *cred, size_t len, const 
     return 1;
 }
 
-static const kw_authenticator_fn authenticators[] = {auth_key, auth_token, auth_root};
+static const kw_authenticator_fn authenticators[] = {auth_jwt, auth_key, auth_token, auth_root};
 
 void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
                           struct kw_principal *out)

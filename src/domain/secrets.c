@@ -27,7 +27,7 @@ struct kw_secrets {
     pthread_mutex_t mu;
     struct mkey keys[KW_SECRETS_MAX_KEYS]; /* keys[0] seals */
     size_t n;
-    char path[1024]; /* "" when the keys did not come from a file */
+    char path[1024];  /* "" when the keys did not come from a file */
     struct stat seen; /* the file as last read, to notice a change */
 };
 
@@ -125,8 +125,8 @@ static enum kw_err read_file(const char *path, int create, uint8_t *keys, size_t
     while ((size_t)got < sizeof(buf) && (r = read(fd, buf + got, sizeof(buf) - (size_t)got)) > 0)
         got += r;
     if (got <= 0 || got % KW_SECRETS_KEY_LEN != 0 || (size_t)got > FILE_MAX_KEYS * KW_SECRETS_KEY_LEN) {
-        kw_log_error("the master key file must hold 32 raw bytes (or up to 4 keys of 32 bytes)", "path=%s bytes=%zd",
-                     path, got);
+        kw_log_error("the master key file must hold 32 raw bytes (or up to 4 keys of 32 bytes)",
+                     "path=%s bytes=%zd", path, got);
         goto out;
     }
     memcpy(keys, buf, (size_t)got);
@@ -175,8 +175,9 @@ static enum kw_err parse_env(const char *v, uint8_t *keys, size_t *nkeys)
 
     while (*v != '\0') {
         size_t len = strcspn(v, ","), got = 0;
-        if (n == FILE_MAX_KEYS || kw_crypto_base64_decode(v, len, keys + n * KW_SECRETS_KEY_LEN,
-                                                          KW_SECRETS_KEY_LEN, &got) != KW_OK ||
+        if (n == FILE_MAX_KEYS ||
+            kw_crypto_base64_decode(v, len, keys + n * KW_SECRETS_KEY_LEN, KW_SECRETS_KEY_LEN, &got) !=
+                KW_OK ||
             got != KW_SECRETS_KEY_LEN)
             return KW_ERR_INVALID;
         n++;
@@ -239,7 +240,8 @@ enum kw_err kw_secrets_open_master_at(struct kw_secrets **out, const char *data_
     if (key_b64 != NULL && key_b64[0] != '\0') {
         err = parse_env(key_b64, keys, &nkeys);
         if (err != KW_OK)
-            kw_log_error("KEYWARD_MASTER_KEY rejected", "reason=\"must be base64 of 32 bytes (NEW,OLD while re-keying)\"");
+            kw_log_error("KEYWARD_MASTER_KEY rejected",
+                         "reason=\"must be base64 of 32 bytes (NEW,OLD while re-keying)\"");
     } else {
         if (key_file != NULL && key_file[0] != '\0')
             snprintf(s->path, sizeof(s->path), "%s", key_file);
@@ -391,8 +393,8 @@ enum kw_err kw_secrets_seal(struct kw_secrets *s, const uint8_t *plain, size_t l
     return err;
 }
 
-enum kw_err kw_secrets_open(struct kw_secrets *s, const uint8_t *sealed, size_t len, uint8_t *plain, size_t cap,
-                            size_t *plain_len)
+enum kw_err kw_secrets_open(struct kw_secrets *s, const uint8_t *sealed, size_t len, uint8_t *plain,
+                            size_t cap, size_t *plain_len)
 {
     static const uint8_t aad[1] = {VERSION};
     const uint8_t *iv = sealed + HDR_LEN + WRAP_LEN, *ct = iv + KW_GCM_IV_LEN;
@@ -417,8 +419,8 @@ enum kw_err kw_secrets_open(struct kw_secrets *s, const uint8_t *sealed, size_t 
     return err;
 }
 
-enum kw_err kw_secrets_rewrap(struct kw_secrets *from, struct kw_secrets *to, const uint8_t *sealed, size_t len,
-                              uint8_t *out, size_t cap, size_t *out_len)
+enum kw_err kw_secrets_rewrap(struct kw_secrets *from, struct kw_secrets *to, const uint8_t *sealed,
+                              size_t len, uint8_t *out, size_t cap, size_t *out_len)
 {
     uint8_t dek[KW_SECRETS_KEY_LEN];
     struct mkey k;

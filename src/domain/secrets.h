@@ -57,8 +57,8 @@ enum kw_err kw_secrets_seal(struct kw_secrets *s, const uint8_t *plain, size_t l
 /* Opens a sealed blob into plain (cap >= len - KW_SECRETS_OVERHEAD). KW_ERR_MALFORMED when the blob is
  * not a sealed blob or was changed; KW_ERR_NOT_FOUND when no known master key has its id (after
  * re-reading the file once). The caller wipes plain after use. */
-enum kw_err kw_secrets_open(struct kw_secrets *s, const uint8_t *sealed, size_t len, uint8_t *plain, size_t cap,
-                            size_t *plain_len);
+enum kw_err kw_secrets_open(struct kw_secrets *s, const uint8_t *sealed, size_t len, uint8_t *plain,
+                            size_t cap, size_t *plain_len);
 
 /* The id of the master key that seals now, and the id a blob was sealed under (KW_ERR_MALFORMED if the
  * blob is not one). */
@@ -67,8 +67,8 @@ enum kw_err kw_secrets_blob_id(const uint8_t *sealed, size_t len, uint8_t id[KW_
 
 /* Re-wraps a blob's data key from whichever key of `from` sealed it to `to`'s current key; the payload
  * is kept as it is. out has the same length as the blob (cap >= len). */
-enum kw_err kw_secrets_rewrap(struct kw_secrets *from, struct kw_secrets *to, const uint8_t *sealed, size_t len,
-                              uint8_t *out, size_t cap, size_t *out_len);
+enum kw_err kw_secrets_rewrap(struct kw_secrets *from, struct kw_secrets *to, const uint8_t *sealed,
+                              size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 /* Reads a master key file (32*n raw bytes) into keys (cap 4 keys); checks the mode (0600 or
  * narrower). For `keyward rekey --new-master-key-file`; creates the file with a fresh key when missing

@@ -19,7 +19,8 @@ enum kw_err kw_pg_signing_key_insert(struct kw_tx *tx, const struct kw_signing_k
     kw_pg_text(&p, k->status);
     kw_pg_int(&p, k->version);
     return kw_pg_run_sp(tx,
-                        "INSERT INTO signing_keys(" COLS ") VALUES ($1::text, $2::text, $3::bytea, $4::bytea, "
+                        "INSERT INTO signing_keys(" COLS
+                        ") VALUES ($1::text, $2::text, $3::bytea, $4::bytea, "
                         "$5::bigint, $6::bigint, $7::text, $8::bigint)",
                         &p, "signing_key_insert", NULL);
 }

@@ -85,7 +85,8 @@ static void read_row(sqlite3_stmt *q, struct kw_signing_key *k)
 
 enum kw_err kw_sq_signing_key_list(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "SELECT " COLS " FROM signing_keys ORDER BY created_at DESC, kid DESC");
+    sqlite3_stmt *q =
+        prep(SQ(tx->st), "SELECT " COLS " FROM signing_keys ORDER BY created_at DESC, kid DESC");
     enum kw_err err = KW_OK;
     int rc;
 
@@ -103,8 +104,9 @@ enum kw_err kw_sq_signing_key_list(struct kw_tx *tx, struct kw_signing_key *item
 
 enum kw_err kw_sq_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "UPDATE signing_keys SET private_sealed = ?, status = ?, retire_after = ?, "
-                                       "version = ? WHERE kid = ?");
+    sqlite3_stmt *q =
+        prep(SQ(tx->st), "UPDATE signing_keys SET private_sealed = ?, status = ?, retire_after = ?, "
+                         "version = ? WHERE kid = ?");
     enum kw_err err;
     int changed = 0;
 

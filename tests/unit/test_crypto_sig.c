@@ -56,18 +56,24 @@ static void test_ed25519_rfc8037(void **state)
     size_t n;
     char enc[100];
 
-    assert_int_equal(kw_crypto_base64url_decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", 43, d, 32, &n), KW_OK);
+    assert_int_equal(kw_crypto_base64url_decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A", 43, d, 32, &n),
+                     KW_OK);
     assert_int_equal(n, 32);
-    assert_int_equal(kw_crypto_base64url_decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", 43, x, 32, &n), KW_OK);
-    assert_int_equal(kw_crypto_base64url_decode("hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5Bh"
-                                                "VsPt9g7sVvpAr_MuM0KAg", 86, want, 64, &n), KW_OK);
+    assert_int_equal(kw_crypto_base64url_decode("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", 43, x, 32, &n),
+                     KW_OK);
+    assert_int_equal(
+        kw_crypto_base64url_decode("hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5Bh"
+                                   "VsPt9g7sVvpAr_MuM0KAg",
+                                   86, want, 64, &n),
+        KW_OK);
     assert_int_equal(n, 64);
     assert_int_equal(kw_crypto_ed25519_private(d, pub, &priv), KW_OK);
     assert_memory_equal(pub, x, 32);
     assert_int_equal(kw_crypto_ed25519_sign(priv, input, strlen(input), sig), KW_OK);
     assert_memory_equal(sig, want, 64);
     assert_int_equal(kw_crypto_base64url_encode(sig, 64, enc, sizeof(enc)), 86);
-    assert_string_equal(enc, "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg");
+    assert_string_equal(
+        enc, "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg");
     assert_int_equal(kw_crypto_ed25519_public(x, &vk), KW_OK);
     assert_true(kw_crypto_ed25519_verify(vk, input, strlen(input), sig, 64));
     assert_true(kw_crypto_ed25519_verify(priv, input, strlen(input), sig, 64));
@@ -115,7 +121,8 @@ static void b64_is(const char *plain, const char *std, const char *url)
 
 static void test_base64(void **state)
 {
-    static const char *bad_std[] = {"Zg", "Zg=", "Z===", "Zm9v\n", " Zm9v", "Zm9=v", "Zh==", "Zm-v", "Zm9vYg=a"};
+    static const char *bad_std[] = {"Zg",    "Zg=",  "Z===", "Zm9v\n",  " Zm9v",
+                                    "Zm9=v", "Zh==", "Zm-v", "Zm9vYg=a"};
     static const char *bad_url[] = {"Zg==", "Z", "Zm+v", "Zm9v ", "Zh"};
     uint8_t out[16], big[2];
     size_t i, n;
@@ -153,8 +160,10 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hmac),          cmocka_unit_test(test_gcm),
-        cmocka_unit_test(test_ed25519_rfc8037), cmocka_unit_test(test_ed25519_keygen),
+        cmocka_unit_test(test_hmac),
+        cmocka_unit_test(test_gcm),
+        cmocka_unit_test(test_ed25519_rfc8037),
+        cmocka_unit_test(test_ed25519_keygen),
         cmocka_unit_test(test_base64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
