@@ -79,6 +79,11 @@ static const struct route routes[] = {
     {"POST", "/api/v1/service-users/{serviceUserId}/tokens", kw_api_tokens_create, AUTH_ROOT, "token.create", 1},
     {"GET", "/api/v1/service-users/{serviceUserId}/tokens", kw_api_tokens_list, AUTH_SU_READ, "token.list", 0},
     {"POST", "/api/v1/tokens/{tokenId}/revoke", kw_api_tokens_revoke, AUTH_ROOT, "token.revoke", 1},
+    /* OAuth 2.0 and seed 004: the handlers authenticate the client (or check the HMAC) themselves */
+    {"POST", "/oauth/token", kw_api_oauth_token, AUTH_NONE, "oauth.token", 0},
+    {"POST", "/oauth/introspect", kw_api_oauth_introspect, AUTH_NONE, "oauth.introspect", 0},
+    {"POST", "/oauth/revoke", kw_api_oauth_revoke, AUTH_NONE, "oauth.revoke", 0},
+    {"POST", "/api/v1/access-tokens", kw_api_access_tokens, AUTH_NONE, "access_key.exchange", 0},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
