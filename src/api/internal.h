@@ -143,6 +143,11 @@ void kw_api_service_users_reset_secret(struct kw_api_ctx *c, struct kw_api_res *
 void kw_api_tokens_create(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_tokens_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_tokens_revoke(struct kw_api_ctx *c, struct kw_api_res *res);
+json_t *kw_api_access_key_json(const struct kw_key *k);
+void kw_api_access_keys_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_delete(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_jwks(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_oauth_metadata(struct kw_api_ctx *c, struct kw_api_res *res);

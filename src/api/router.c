@@ -6,6 +6,7 @@
 #include "crypto/crypto.h"
 #include "domain/accounts.h"
 #include "domain/commit_internal.h"
+#include "domain/access_keys.h"
 #include "domain/keys.h"
 #include "domain/service_users.h"
 #include "domain/writer.h"
@@ -79,6 +80,10 @@ static const struct route routes[] = {
     {"POST", "/api/v1/service-users/{serviceUserId}/tokens", kw_api_tokens_create, AUTH_ROOT, "token.create", 1},
     {"GET", "/api/v1/service-users/{serviceUserId}/tokens", kw_api_tokens_list, AUTH_SU_READ, "token.list", 0},
     {"POST", "/api/v1/tokens/{tokenId}/revoke", kw_api_tokens_revoke, AUTH_ROOT, "token.revoke", 1},
+    {"POST", "/api/v1/services/{serviceId}/access-keys", kw_api_access_keys_create, AUTH_ROOT, "access_key.create", 1},
+    {"GET", "/api/v1/services/{serviceId}/access-keys", kw_api_access_keys_list, AUTH_SVC_READ, "access_key.list", 0},
+    {"PATCH", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_update, AUTH_ROOT, "access_key.update", 1},
+    {"DELETE", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_delete, AUTH_ROOT, "access_key.delete", 1},
     /* OAuth 2.0 and seed 004: the handlers authenticate the client (or check the HMAC) themselves */
     {"POST", "/oauth/token", kw_api_oauth_token, AUTH_NONE, "oauth.token", 0},
     {"POST", "/oauth/introspect", kw_api_oauth_introspect, AUTH_NONE, "oauth.introspect", 0},
@@ -101,6 +106,8 @@ static int param_valid(const char *name, size_t nlen, const char *v)
         return kw_id_valid(v, "su");
     if (nlen == sizeof("{tokenId}") - 1 && memcmp(name, "{tokenId}", nlen) == 0)
         return kw_id_valid(v, "tok");
+    if (nlen == sizeof("{accessKeyId}") - 1 && memcmp(name, "{accessKeyId}", nlen) == 0)
+        return kw_access_keys_id_valid(v);
     return 0; /* a parameter without a grammar matches nothing */
 }
 

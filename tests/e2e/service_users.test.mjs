@@ -215,6 +215,63 @@ describe('service users and tokens', () => {
     }
     assert.equal((await s.api('GET', '/api/v1/service-users/su_bad')).status, 404);
   });
+
+  test('access keys: id and secret once, at most two active, disable/enable, delete; never a bearer credential', async () => {
+    const u = (await mkSu({ name: 'Passportal', sourceSystem: 'passportal', permissions: ['documents:read'] })).json;
+    const mk = () => s.api('POST', `/api/v1/services/${svc.id}/access-keys`, { serviceUserId: u.id });
+    const r = await mk();
+    assert.equal(r.status, 201, r.text);
+    const a = r.json;
+    assert.match(a.accessKeyId, /^KWAK[A-Z2-7]{16}$/);
+    assert.match(a.secretAccessKey, /^[0-9A-Za-z]{40}$/);
+    assert.equal(a.serviceUserId, u.id);
+    assert.equal(a.serviceId, svc.id);
+    assert.equal(a.status, 'active');
+    assert.equal(a.enabled, true);
+    assert.equal(a.lastUsedAt, null);
+    const b = (await mk()).json;
+    const third = await mk();
+    assert.equal(third.status, 409);
+    assert.equal(third.json.code, 'ACCESS_KEY_LIMIT');
+
+    const list = await s.api('GET', `/api/v1/services/${svc.id}/access-keys`);
+    assert.equal(list.status, 200);
+    const ids = list.json.items.map((i) => i.accessKeyId);
+    assert.ok(ids.includes(a.accessKeyId) && ids.includes(b.accessKeyId));
+    assert.ok(!list.text.includes(a.secretAccessKey));
+    assert.ok(!('secretAccessKey' in list.json.items[0]));
+    // neither the id nor the secret is a bearer credential, and the key endpoints do not see it
+    assert.equal((await check(a.accessKeyId)).status, 401);
+    assert.equal((await check(a.secretAccessKey)).status, 401);
+    assert.equal((await s.api('GET', `/api/v1/services/${svc.id}/keys`)).text.includes(a.accessKeyId), false);
+
+    const d = await s.api('PATCH', `/api/v1/access-keys/${a.accessKeyId}`, { enabled: false });
+    assert.equal(d.status, 200);
+    assert.equal(d.json.status, 'disabled');
+    const c = (await mk()).json; // a disabled key does not count
+    assert.match(c.accessKeyId, /^KWAK/);
+    const back = await s.api('PATCH', `/api/v1/access-keys/${a.accessKeyId}`, { enabled: true });
+    assert.equal(back.status, 409);
+    assert.equal(back.json.code, 'ACCESS_KEY_LIMIT');
+    for (const bad of [{}, { enabled: 'no' }, { enabled: true, extra: 1 }]) {
+      assert.equal((await s.api('PATCH', `/api/v1/access-keys/${a.accessKeyId}`, bad)).status, 400);
+    }
+    assert.equal((await s.api('DELETE', `/api/v1/access-keys/${c.accessKeyId}`)).status, 204);
+    assert.equal((await s.api('DELETE', `/api/v1/access-keys/${c.accessKeyId}`)).status, 404);
+    assert.equal((await s.api('PATCH', `/api/v1/access-keys/${a.accessKeyId}`, { enabled: true })).status, 200);
+    assert.equal((await s.api('PATCH', '/api/v1/access-keys/KWAKAAAAAAAAAAAAAAAA', { enabled: true })).status, 404);
+    assert.equal((await s.api('PATCH', '/api/v1/access-keys/kwak_lower', { enabled: true })).status, 404);
+    // bad input and wrong owner
+    assert.equal((await s.api('POST', `/api/v1/services/${svc.id}/access-keys`, {})).status, 400);
+    assert.equal((await s.api('POST', `/api/v1/services/${svc.id}/access-keys`, { serviceUserId: 'x' })).status, 400);
+    const stranger = (await mkSu({ name: 'elsewhere', sourceSystem: 'passportal' }, other.id)).json;
+    assert.equal((await s.api('POST', `/api/v1/services/${svc.id}/access-keys`, { serviceUserId: stranger.id })).status, 404);
+    // a disabled owner: its keys show disabled, none can be made
+    await s.api('PATCH', `/api/v1/service-users/${u.id}`, { enabled: false });
+    const l2 = await s.api('GET', `/api/v1/services/${svc.id}/access-keys`);
+    assert.ok(l2.json.items.filter((i) => i.serviceUserId === u.id).every((i) => i.status === 'disabled'));
+    assert.equal((await mk()).json.code, 'SERVICE_USER_DISABLED');
+  });
 });
 
 const pgBase = process.env.KEYWARD_TEST_STORE || '';
