@@ -68,6 +68,8 @@ int kw_api_time(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const c
  * Authorization or two X-API-Key headers, or an Authorization header beside an X-API-Key that does not
  * carry the same bearer token. Bearer is "Bearer" 1*SP token (RFC 6750), scheme case-insensitive. */
 int kw_api_credentials(const struct kw_api_req *req, struct kw_credentials *c);
+/* The problem detail of a refusal the door names (kw_principal.denial: "SIGNATURE_STALE", ...). Never NULL. */
+const char *kw_api_denial_detail(const char *code);
 /* 400 AMBIGUOUS_CREDENTIALS. */
 void kw_api_fail_ambiguous(struct kw_api_ctx *c, struct kw_api_res *res);
 
@@ -123,7 +125,31 @@ void kw_api_members_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_update(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_remove(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_token(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_introspect(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_revoke(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_tokens(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_healthz(struct kw_api_ctx *c, struct kw_api_res *res);
+/* Machine credentials (api/service_users.c, api/access_keys.c). */
+int kw_api_read_perms(struct kw_api_ctx *c, struct kw_api_res *res, json_t *b, int *set, uint32_t *perms);
+json_t *kw_api_service_user_json(const struct kw_service_user *u);
+json_t *kw_api_token_json(const struct kw_key *k, int64_t now_ms);
+void kw_api_service_users_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_reset_secret(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_tokens_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_tokens_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_tokens_revoke(struct kw_api_ctx *c, struct kw_api_res *res);
+json_t *kw_api_access_key_json(const struct kw_key *k);
+void kw_api_access_keys_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_delete(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_jwks(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_metadata(struct kw_api_ctx *c, struct kw_api_res *res);
 
 #endif

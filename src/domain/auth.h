@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "domain/app.h"
+#include "domain/httpsig.h"
 #include "domain/keycache.h"
 
 enum kw_principal_kind {
@@ -16,12 +17,14 @@ enum kw_principal_kind {
     KW_PRINCIPAL_ROOT,     /* the root token: every permission on every service */
     KW_PRINCIPAL_KEY,      /* an API key: its own service, its permissions */
     KW_PRINCIPAL_USER,     /* a person, by console session: role sysadmin or per-service memberships */
+    KW_PRINCIPAL_SERVICE_USER, /* a service user, by one of its credentials: its service, the credential's
+                                * permissions AND the user's; kw_auth_allows treats it like KEY */
 };
 
 struct kw_principal {
     enum kw_principal_kind kind;
-    const char *type;              /* "root" | "key" | "anonymous" (for audit) */
-    char id[KW_ACTOR_MAX];         /* "root", a key id */
+    const char *type;              /* "root" | "key" | "user" | "service_user" | "anonymous" (for audit) */
+    char id[KW_ACTOR_MAX];         /* "root", a key id, a username, a service user id */
     char service_id[KW_ID_MAX];    /* "" for root */
     uint32_t perms;
     int scope;
@@ -33,6 +36,13 @@ struct kw_principal {
     int store_unavailable;         /* NONE because the store could not confirm the credential (503) */
     char csrf[64];                 /* USER: the session's CSRF token */
     uint8_t session_hash[32];      /* USER: SHA-256 of the session id */
+    /* SERVICE_USER: the credential presented: a token id, an access key id or a JWT's jti, and its type
+     * "token" | "access_key" | "jwt" | "signature" (audit detail {"credentialId", "credentialType"}). */
+    char credential_id[KW_ACTOR_MAX];
+    char credential_type[16];
+    /* NONE: the stable code of why a presented credential was refused when the verify code does not
+     * say it ("SIGNATURE_STALE", "ACCESS_KEY_DISABLED", ...; static), or NULL. */
+    const char *denial;
 };
 
 /* What a request carries. Pointers are borrowed; lengths exclude any NUL. */
@@ -44,6 +54,13 @@ struct kw_credentials {
     const char *session; /* kw_session cookie value, or NULL */
     size_t session_len;
     const char *ip;
+    /* An RFC 9421 signed request (Signature / Signature-Input present): the whole request, so the
+     * signature base can be rebuilt (domain/auth_signature.c). signed_request 0: none. */
+    int signed_request;
+    const char *signature, *signature_input; /* every line joined (NULL when absent) */
+    size_t signature_len, signature_input_len;
+    struct kw_httpsig_request request;
+    char sig_buf[KW_HTTPSIG_FIELD_MAX + 1], input_buf[KW_HTTPSIG_FIELD_MAX + 1];
 };
 
 /* Always fills out; kind NONE when nothing valid was presented. */

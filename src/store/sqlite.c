@@ -313,6 +313,15 @@ const struct kw_store_ops kw_sqlite_ops = {
     .version_current = kw_sq_version_current,
     .key_changes = kw_sq_key_changes,
     .wait_change = NULL, /* one node: every change is made in this process */
+    .key_list_kind = kw_sq_key_list_kind,
+    .key_get_hash = kw_sq_key_get_hash,
+    .key_set_owner_enabled = kw_sq_key_set_owner_enabled,
+    .key_delete_owner = kw_sq_key_delete_owner,
+    .service_user_insert = kw_sq_service_user_insert,
+    .service_user_get = kw_sq_service_user_get,
+    .service_user_list = kw_sq_service_user_list,
+    .service_user_update = kw_sq_service_user_update,
+    .service_user_delete = kw_sq_service_user_delete,
     .key_touch = kw_sq_key_touch,
     .usage_add = kw_sq_usage_add,
     .usage_list = kw_sq_usage_list,
@@ -340,6 +349,11 @@ const struct kw_store_ops kw_sqlite_ops = {
     .audit_each = kw_sq_audit_each,
     .row_each = kw_sq_row_each,
     .row_put = kw_sq_row_put,
+    .signing_key_insert = kw_sq_signing_key_insert,
+    .signing_key_list = kw_sq_signing_key_list,
+    .signing_key_update = kw_sq_signing_key_update,
+    .signing_key_delete = kw_sq_signing_key_delete,
+    .signing_key_stamp = kw_sq_signing_key_stamp,
     .shared = 0,
     .throttle_reserve = kw_sq_throttle_reserve,
     .throttle_settle = kw_sq_throttle_settle,
@@ -349,6 +363,8 @@ const struct kw_store_ops kw_sqlite_ops = {
     .job_lease = kw_sq_job_lease,
     .job_finish = kw_sq_job_finish,
     .job_get = kw_sq_job_get,
+    .nonce_insert = kw_sq_nonce_insert,
+    .nonce_purge = kw_sq_nonce_purge,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */
