@@ -21,6 +21,7 @@ function actorText(a) {
   if (a.type === 'root') return ['root token', 'automation'];
   if (a.type === 'user') return [a.id, 'person'];
   if (a.type === 'key') return [a.id, 'API key'];
+  if (a.type === 'service_user') return [a.id, 'service user'];
   return [a.id || a.type, a.type];
 }
 
