@@ -44,7 +44,7 @@ describe('console: service users, tokens, access keys', () => {
     assert.deepEqual(errors, [], 'uncaught errors in the page');
   });
 
-  async function loggedIn(username, { width = 1280, height = 860, hash = '' } = {}) {
+  async function loggedIn(username, { width = 1280, height = 860 } = {}) {
     const context = await browser.newContext({ viewport: { width, height } });
     contexts.add(context);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
@@ -57,12 +57,12 @@ describe('console: service users, tokens, access keys', () => {
       if (!['GET', 'HEAD'].includes(r.method()) && pathname.startsWith('/api/') && !(r.method() === 'POST' && pathname === '/api/v1/session')
         && !r.headers()['x-csrf-token']) pageErrors.push(`${r.method()} ${pathname} sent without X-CSRF-Token`);
     });
-    await page.goto(`${s.url}/console/${hash}`);
+    await page.goto(`${s.url}/console/`);
     await page.fill('#username', username);
     await page.fill('#password', PW);
     await page.click('#login-submit');
     await page.waitForSelector('#userbtn:visible');
-    await page.waitForSelector('main h1');
+    await page.waitForSelector('.service-card'); // the services page has settled before a test navigates on
     return page;
   }
   const tab = async (page, name) => {
@@ -182,6 +182,9 @@ describe('console: service users, tokens, access keys', () => {
       assert.match(await page.textContent('#token-dialog'), /displayed only upon creation.*will not be shown again/s);
       await noSideScroll(page, 'token dialog');
       await shot(page, `token-once-${width}`);
+      await page.keyboard.press('Escape');
+      assert.ok(await page.isVisible('#token-dialog'), 'Escape before copying keeps the token on screen');
+      assert.match(await page.textContent('#token-dialog'), /Copy it before you close this dialog/);
       await page.click('#copy-token');
       await page.waitForSelector('#copy-token:has-text("Copied")');
       assert.equal(await clipboard(page), token);
@@ -237,16 +240,16 @@ describe('console: service users, tokens, access keys', () => {
       assert.equal(listed.serviceUserId, u.id);
       assert.equal(listed.secretAccessKey, undefined, 'lists never carry the secret');
       const row = `tr[data-access-key-id="${id}"]`;
-      await page.waitForSelector(`${row} .badge.active`);
+      await page.waitForSelector(`${row} .badge.active:visible`);
       assert.match(await page.textContent(row), new RegExp(`Signer ${width}`));
       await noSideScroll(page, 'access keys tab');
       await shot(page, `access-keys-${width}`, true);
 
       await page.click(`${row} button[data-action=disable]`);
-      await page.waitForSelector(`${row} .badge.disabled`);
+      await page.waitForSelector(`${row} .badge.disabled:visible`);
       assert.equal((await accessKeys()).find((k) => k.accessKeyId === id).enabled, false);
       await page.click(`${row} button[data-action=enable]`);
-      await page.waitForSelector(`${row} .badge.active`);
+      await page.waitForSelector(`${row} .badge.active:visible`);
       assert.equal((await accessKeys()).find((k) => k.accessKeyId === id).enabled, true);
 
       await page.click(`${row} button[data-action=delete]`);
