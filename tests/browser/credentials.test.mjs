@@ -209,6 +209,11 @@ describe('console: service users, tokens, access keys', () => {
       await page.waitForSelector(`${row} .badge.revoked`);
       const refused = await authCheck(token);
       assert.equal(refused.status, 401, refused.text);
+
+      // The audit tab names both steps in words.
+      await tab(page, 'audit');
+      await page.waitForSelector('#audit-table tr[data-action="token.revoke"]');
+      assert.match(await page.textContent('#audit-table tr[data-action="token.create"]'), /Token minted/);
     });
 
     test(`at ${width} px: create an access key, show the secret once, disable, enable, delete it`, async () => {

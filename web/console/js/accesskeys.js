@@ -54,14 +54,16 @@ svg('path', { d: 'M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6M10 11v6M14 11v6' }));
 function keyRow(k, u, reload, write) {
   const status = akStatus(k);
   const who = u ? u.name : k.serviceUserId;
-  const enabled = status === 'active';
+  const enabled = k.enabled !== false;
+  // An enabled key of a disabled service user answers "disabled" too: say why.
+  const why = enabled && status === 'disabled' ? h('div', { class: 'small muted', text: 'service user disabled' }) : null;
   return h('tr', { class: `status-${status}`, dataset: { accessKeyId: k.accessKeyId } },
     h('td', {}, h('code', { class: 'keystart', text: k.accessKeyId }), h('div', { class: 'small muted show-md', text: who }),
-      h('div', { class: 'show-sm' }, badge(STATUS_TEXT[status] || status, status))),
+      h('div', { class: 'show-sm' }, badge(STATUS_TEXT[status] || status, status), why)),
     h('td', { class: 'hide-md', text: who }),
     h('td', { class: 'hide-sm nowrap', text: fmtTime(k.createdAt) }),
     h('td', { class: 'hide-sm nowrap', title: k.lastUsedAt ? fmtTime(k.lastUsedAt) : null, text: k.lastUsedAt ? fmtRelative(k.lastUsedAt) : 'Never' }),
-    h('td', { class: 'hide-sm' }, badge(STATUS_TEXT[status] || status, status)),
+    h('td', { class: 'hide-sm' }, badge(STATUS_TEXT[status] || status, status), why?.cloneNode(true)),
     write ? h('td', { class: 'right nowrap' },
       button(enabled ? 'Disable' : 'Enable', { class: 'small', dataset: { action: enabled ? 'disable' : 'enable', focusKey: `ak-${k.accessKeyId}` },
         'aria-label': `${enabled ? 'Disable' : 'Enable'} access key ${k.accessKeyId}`, onclick: () => setEnabled(k, !enabled, reload) }, 'secondary'), ' ',

@@ -121,7 +121,7 @@ function tokenDialog(t, u) {
     warning: [h('strong', { text: '⚠️ The token is displayed only upon creation. ' }), 'Copy it now and store it somewhere safe: it will not be shown again.'],
     after: h('div', { class: 'usage-hint' },
       h('p', { class: 'small muted', text: 'Send it as a bearer token, for example:' }),
-      h('pre', { text: `curl -H "Authorization: Bearer $KEYWARD_TOKEN" \\\n  ${location.origin}/api/v1/auth/check` })),
+      h('pre', { text: `curl -H "Authorization: Bearer $TOKEN" \\\n  ${location.origin}/api/v1/auth/check` })),
     doneId: 'token-done',
   });
 }
