@@ -11,16 +11,26 @@ const ACTIONS = {
   'session.create': 'Signed in', 'session.delete': 'Signed out',
   'user.create': 'Person added', 'user.update': 'Person changed', 'user.delete': 'Person deleted',
   'auth.denied': 'Refused credential', 'root_token.rotate': 'Root token rotated',
+  'service_user.create': 'Service user created', 'service_user.update': 'Service user changed',
+  'service_user.delete': 'Service user deleted', 'service_user.reset_secret': 'Client secret reset',
+  'token.create': 'Token minted', 'token.revoke': 'Token revoked',
+  'access_key.create': 'Access key created', 'access_key.update': 'Access key changed', 'access_key.delete': 'Access key deleted',
 };
-const ACTION_FILTERS = ['key.*', 'service.*', 'member.*', ...Object.keys(ACTIONS).filter((a) => /^(key|service|member)\./.test(a))];
+const ACTION_FILTERS = ['key.*', 'service.*', 'member.*', 'service_user.*', 'token.*', 'access_key.*',
+  ...Object.keys(ACTIONS).filter((a) => /^(key|service|member|service_user|token|access_key)\./.test(a))];
 const PERIODS = [['', 'Any time'], ['3600', 'Last hour'], ['86400', 'Last 24 hours'], ['604800', 'Last 7 days'], ['2592000', 'Last 30 days']];
 const PAGE = 25;
 
-function actorText(a) {
+function actorText(a, detail) {
   if (!a) return ['—', ''];
   if (a.type === 'root') return ['root token', 'automation'];
   if (a.type === 'user') return [a.id, 'person'];
   if (a.type === 'key') return [a.id, 'API key'];
+  if (a.type === 'service_user') {
+    // The credential it used (token, access key, JWT, signature) is in the event's detail.
+    const via = detail?.credentialType ? ` · ${detail.credentialType}${detail.credentialId ? ` ${detail.credentialId}` : ''}` : '';
+    return [a.id, `service user${via}`];
+  }
   return [a.id || a.type, a.type];
 }
 
@@ -85,7 +95,7 @@ export async function tabAudit(svc, body) {
 }
 
 function eventRows(e) {
-  const [who, kind] = actorText(e.actor);
+  const [who, kind] = actorText(e.actor, e.detail);
   const detailId = `evt-${e.id}`;
   const toggle = h('button', { type: 'button', class: 'rowlink time', 'aria-expanded': 'false', 'aria-controls': detailId,
     title: fmtTime(e.time) }, h('span', { class: 'chev', 'aria-hidden': 'true', text: '▸' }), fmtSeconds(e.time));

@@ -1,15 +1,21 @@
-// A service's page: header, then tabs API Keys | Members | Audit | Usage.
+// A service's page: header, then tabs API Keys | Service users | Tokens | Access keys | Members | Audit | Usage.
 import { api, enc, isSysadmin, refreshSession, roleOn } from './api.js';
 import { h } from './dom.js';
 import { badge, button, errorPanel, loading } from './ui.js';
 import { serviceDialog } from './services.js';
 import { tabKeys } from './keys.js';
+import { tabServiceUsers } from './serviceusers.js';
+import { tabTokens } from './tokens.js';
+import { tabAccessKeys } from './accesskeys.js';
 import { tabMembers } from './members.js';
 import { tabAudit } from './audit.js';
 import { tabUsage } from './usage.js';
 
 const TABS = [
   ['keys', 'API Keys', tabKeys],
+  ['service-users', 'Service users', tabServiceUsers],
+  ['tokens', 'Tokens', tabTokens],
+  ['access-keys', 'Access keys', tabAccessKeys],
   ['members', 'Members', tabMembers],
   ['audit', 'Audit', tabAudit],
   ['usage', 'Usage', tabUsage],
@@ -61,6 +67,12 @@ async function showTab([name, label, render]) {
   for (const a of root.querySelectorAll('.tabs a')) {
     if (a.dataset.tab === name) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
+  }
+  // On a narrow screen the tabs scroll sideways: keep the current one in view (without scrolling the page).
+  const tabs = root.querySelector('.tabs');
+  const cur = tabs.querySelector('[aria-current=page]');
+  if (cur && (cur.offsetLeft < tabs.scrollLeft || cur.offsetLeft + cur.offsetWidth > tabs.scrollLeft + tabs.clientWidth)) {
+    tabs.scrollLeft = Math.max(0, cur.offsetLeft - (tabs.clientWidth - cur.offsetWidth) / 2);
   }
   document.title = `${label} · ${svc.name} · keyward`;
   const panel = root.querySelector('#tab-panel');
