@@ -110,6 +110,13 @@ const char *kw_api_denial_detail(const char *code)
         {"ACCESS_KEY_NOT_FOUND", "No such access key (keyid must be an accessKeyId this server issued)."},
         {"ACCESS_KEY_DISABLED", "The access key, or its service user, is disabled."},
         {"ACCESS_KEY_UNREADABLE", "The access key's secret cannot be read with this server's master key."},
+        {"TOKEN_TYPE_INVALID", "The access token's header must say alg EdDSA and typ at+jwt (RFC 9068)."},
+        {"SIGNING_KEY_UNKNOWN", "The access token's kid names no signing key this server publishes "
+                                "(/.well-known/jwks.json)."},
+        {"TOKEN_SIGNATURE_INVALID", "The access token's signature does not verify: it was altered or not "
+                                    "issued here."},
+        {"ISSUER_MISMATCH", "The access token's iss is not this server's issuer."},
+        {"AUDIENCE_MISMATCH", "The access token's aud does not name this server."},
     };
     size_t i;
 

@@ -83,12 +83,7 @@ static int auth_jwt(struct kw_app *app, struct auth_input *in, struct kw_princip
         return 0;
     err = kw_jwt_verify(app, in->cred, in->len, in->now_ms, &c);
     if (err != KW_OK) {
-        out->code = c.reason == NULL                        ? KW_VERIFY_MALFORMED
-                    : strcmp(c.reason, "expired") == 0      ? KW_VERIFY_EXPIRED
-                    : strcmp(c.reason, "revoked") == 0      ? KW_VERIFY_REVOKED
-                    : strcmp(c.reason, "disabled") == 0     ? KW_VERIFY_DISABLED
-                    : strcmp(c.reason, "unknown_key") == 0  ? KW_VERIFY_NOT_FOUND
-                                                            : KW_VERIFY_MALFORMED;
+        kw_auth_jwt_refusal(c.reason, &out->code, &out->denial);
         return 1;
     }
     out->kind = KW_PRINCIPAL_SERVICE_USER;
@@ -146,11 +141,46 @@ static int auth_session(struct kw_app *app, const char *cred, size_t len, const 
     return 1;
 }
 
-static const kw_authenticator_fn authenticators[] = {auth_jwt, auth_key, auth_token, auth_root};
-
-void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
-                          struct kw_principal *out)
+void kw_auth_jwt_refusal(const char *reason, enum kw_verify_code *code, const char **denial)
 {
+    static const struct {
+        const char *reason;
+        enum kw_verify_code code;
+        const char *denial;
+    } map[] = {
+        {"expired", KW_VERIFY_EXPIRED, NULL},
+        {"revoked", KW_VERIFY_REVOKED, NULL},
+        {"disabled", KW_VERIFY_DISABLED, NULL},
+        {"malformed", KW_VERIFY_MALFORMED, NULL},
+        {"type", KW_VERIFY_MALFORMED, "TOKEN_TYPE_INVALID"},
+        {"unknown_key", KW_VERIFY_NOT_FOUND, "SIGNING_KEY_UNKNOWN"},
+        {"signature", KW_VERIFY_MALFORMED, "TOKEN_SIGNATURE_INVALID"},
+        {"issuer", KW_VERIFY_MALFORMED, "ISSUER_MISMATCH"},
+        {"audience", KW_VERIFY_MALFORMED, "AUDIENCE_MISMATCH"},
+    };
+    size_t i;
+
+    *code = KW_VERIFY_MALFORMED;
+    *denial = NULL;
+    for (i = 0; reason != NULL && i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(map[i].reason, reason) == 0) {
+            *code = map[i].code;
+            *denial = map[i].denial;
+            return;
+        }
+    }
+}
+
+static const kw_authenticator_fn authenticators[] = {auth_jwt, auth_key, auth_token, auth_root};
+/* The verify endpoints' door: what a service presents, never the root token (nor a session). */
+static const kw_authenticator_fn service_authenticators[] = {auth_jwt, auth_key, auth_token};
+
+static void authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms, int people,
+                         struct kw_principal *out)
+{
+    const kw_authenticator_fn *table = people ? authenticators : service_authenticators;
+    size_t n = people ? sizeof(authenticators) / sizeof(authenticators[0])
+                      : sizeof(service_authenticators) / sizeof(service_authenticators[0]);
     struct auth_input in;
     size_t i;
 
@@ -169,7 +199,7 @@ void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, in
         kw_auth_signature(app, c, now_ms, out);
         return;
     }
-    if ((in.cred == NULL || in.len == 0) && c->session != NULL && c->session_len > 0) {
+    if (people && (in.cred == NULL || in.len == 0) && c->session != NULL && c->session_len > 0) {
         out->presented = 1;
         auth_session(app, c->session, c->session_len, c->ip, now_ms, out);
         return;
@@ -177,10 +207,22 @@ void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, in
     if (in.cred == NULL || in.len == 0)
         return;
     out->presented = 1;
-    for (i = 0; i < sizeof(authenticators) / sizeof(authenticators[0]); i++) {
-        if (authenticators[i](app, &in, out))
+    for (i = 0; i < n; i++) {
+        if (table[i](app, &in, out))
             return;
     }
+}
+
+void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
+                          struct kw_principal *out)
+{
+    authenticate(app, c, now_ms, 1, out);
+}
+
+void kw_auth_service_credential(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
+                                struct kw_principal *out)
+{
+    authenticate(app, c, now_ms, 0, out);
 }
 
 int kw_auth_is_admin(const struct kw_principal *p)

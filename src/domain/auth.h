@@ -67,6 +67,18 @@ struct kw_credentials {
 void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
                           struct kw_principal *out);
 
+/* The verify endpoints' door (GET /auth/check, POST /keys/verify): the credentials a service presents
+ * (API keys, kwt_ tokens, JWT access tokens, RFC 9421 signed requests), never the root token nor a
+ * session (out is NONE for those). In memory except a signed request (its replay check writes the
+ * store: such requests never run on an event loop). */
+void kw_auth_service_credential(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
+                                struct kw_principal *out);
+
+/* A JWT refusal reason of kw_jwt_verify (jwt.h) -> the verify code and, when that code does not say it,
+ * the stable code (TOKEN_TYPE_INVALID, SIGNING_KEY_UNKNOWN, TOKEN_SIGNATURE_INVALID, ISSUER_MISMATCH,
+ * AUDIENCE_MISMATCH; static) in *denial, else NULL. */
+void kw_auth_jwt_refusal(const char *reason, enum kw_verify_code *code, const char **denial);
+
 /* 1 for root and sysadmin users: everything, everywhere. */
 int kw_auth_is_admin(const struct kw_principal *p);
 /* The role ("admin", "operator", "viewer") of a USER principal on service_id into role, or "" when
