@@ -82,7 +82,9 @@ int kw_auth_signature(struct kw_app *app, const struct kw_credentials *c, int64_
     out->perms = vr.perms;
     out->scope = vr.scope;
     out->expires_at = vr.expires_at;
-    snprintf(out->credential_id, sizeof(out->credential_id), "%s", s.keyid);
+    /* the keyid matched an access key (20 characters), so it fits */
+    snprintf(out->credential_id, sizeof(out->credential_id), "%.*s", (int)sizeof(out->credential_id) - 1,
+             s.keyid);
     snprintf(out->credential_type, sizeof(out->credential_type), "signature");
     return 1;
 }

@@ -323,10 +323,12 @@ describe('a revoked jti on another node', { skip: onPg ? false : 'runs on Postgr
     assert.equal((await onB()).status, 200);
     const rv = await form(A, '/oauth/revoke', `token=${tok}`, { Authorization: auth });
     assert.equal(rv.status, 200, rv.text);
+    // The 1 s target is measured by make bench; here a generous deadline (a loaded CI machine).
     const t0 = performance.now();
     while ((await onB()).status !== 401) {
-      assert.ok(performance.now() - t0 < 1000, 'B still accepts the revoked JWT after 1 s');
+      assert.ok(performance.now() - t0 < 10000, 'B still accepts the revoked JWT after 10 s');
       await sleep(10);
     }
+    console.log(`oauth: a revoked JWT refused on the other node after ${(performance.now() - t0).toFixed(0)} ms`);
   });
 });
