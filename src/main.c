@@ -14,6 +14,8 @@
 #include "domain/audit.h"
 #include "domain/copy.h"
 #include "domain/root.h"
+#include "domain/secrets.h"
+#include "domain/signing.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -30,6 +32,8 @@ static void usage(FILE *out)
             "  root-token rotate   replace the root token and print the new one once\n"
             "  audit verify        check the audit log's hash chain\n"
             "  store copy          move a deployment to another store (SQLite <-> PostgreSQL)\n"
+            "  signing-key rotate  add a new JWT signing key; the old one stays published until its tokens expire\n"
+            "  rekey               re-wrap every sealed secret under a new master key (while serving)\n"
             "  users create        create a person (first sysadmin); password asked twice\n\n"
             "admin API clients (KEYWARD_ADDR, KEYWARD_TOKEN):\n"
             "  services ...        create, list, show, update, delete services\n"
@@ -86,6 +90,15 @@ static const char store_usage[] =
     "gives a consistent copy of one moment, without later writes, so stop writes first. Prints the\n"
     "rows copied per table and verifies TARGET's audit chain. Exit 0 when copied and intact, 1 when\n"
     "refused or failed, 2 on a usage error.\n";
+
+static const char signing_key_usage[] =
+    "usage: keyward signing-key rotate [--data-dir DIR] [--store S] [settings]\n"
+    "\n"
+    "Adds a new Ed25519 signing key for JWT access tokens and retires the active one, which stays\n"
+    "published (JWKS) and accepted until the tokens it signed have expired (access-token-ttl, plus a\n"
+    "margin). Works while the servers run: each picks the new key up within a second and signs with it\n"
+    "once every node has had time to load it. Needs the deployment's master key (master-key-file or\n"
+    "KEYWARD_MASTER_KEY). Prints the new key id (kid).\n\n" OFFLINE_SETTINGS;
 
 /* 1 when argv holds --help or -h: the command prints its usage to stdout and exits 0. */
 static int wants_help(int argc, char **argv)
@@ -214,6 +227,48 @@ static int cmd_root_token(int argc, char **argv)
         printf("New root token (shown only this once; the old one no longer works):\n\n    %s\n\n", token);
     memset(token, 0, sizeof(token));
     kw_store_free(st);
+    return rc;
+}
+
+/* An application context holding just the store and the master key, for offline commands that make
+ * audited domain writes. */
+static int open_offline_app(struct kw_app *app, struct kw_config *cfg, int argc, char **argv)
+{
+    int rc;
+
+    memset(app, 0, sizeof(*app));
+    app->cfg = cfg;
+    app->store = open_store(cfg, argc, argv, &rc);
+    if (app->store == NULL)
+        return rc;
+    if (kw_secrets_open_master_at(&app->secrets, cfg->data_dir, cfg->master_key_file,
+                                  getenv("KEYWARD_MASTER_KEY")) != KW_OK) {
+        fprintf(stderr, "keyward: cannot read the master key (see the log line above)\n");
+        kw_store_free(app->store);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_signing_key(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    static const struct kw_actor cli = {"system", "cli", NULL, NULL, NULL, NULL};
+    char kid[KW_KID_MAX];
+    struct kw_app app;
+    int rc;
+
+    if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "rotate") != 0)
+        return print_usage(signing_key_usage, wants_help(argc, argv));
+    if ((rc = open_offline_app(&app, &cfg, argc - 1, argv + 1)) != 0)
+        return rc;
+    rc = kw_signing_rotate(&app, &cli, (int64_t)cfg.access_token_ttl_s * 1000, kid) == KW_OK ? 0 : 1;
+    if (rc == 0)
+        printf("new signing key %s (EdDSA); the previous one stays published until its tokens expire\n", kid);
+    else
+        fprintf(stderr, "keyward: cannot rotate the signing key\n");
+    kw_secrets_free(app.secrets);
+    kw_store_free(app.store);
     return rc;
 }
 
@@ -396,7 +451,7 @@ static int cmd_users(int argc, char **argv)
     const char *username = NULL, *role = "sysadmin";
     struct kw_app app;
     struct kw_user u;
-    struct kw_actor actor = {"system", "cli", NULL, NULL};
+    struct kw_actor actor = {"system", "cli", NULL, NULL, NULL, NULL};
     int i, nrest = 0, rc;
 
     if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "create") != 0)
@@ -453,6 +508,8 @@ int main(int argc, char **argv)
         rc = cmd_store(argc - 2, argv + 2);
     else if (strcmp(cmd, "users") == 0)
         rc = cmd_users(argc - 2, argv + 2);
+    else if (strcmp(cmd, "signing-key") == 0)
+        rc = cmd_signing_key(argc - 2, argv + 2);
     else if (strcmp(cmd, "services") == 0)
         rc = kw_cli_services(argc - 1, argv + 1);
     else if (strcmp(cmd, "keys") == 0)

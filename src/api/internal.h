@@ -124,6 +124,26 @@ void kw_api_members_update(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_remove(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_healthz(struct kw_api_ctx *c, struct kw_api_res *res);
+/* Machine credentials (api/service_users.c, api/access_keys.c). */
+int kw_api_read_perms(struct kw_api_ctx *c, struct kw_api_res *res, json_t *b, int *set, uint32_t *perms);
+json_t *kw_api_service_user_json(const struct kw_service_user *u);
+json_t *kw_api_token_json(const struct kw_key *k, int64_t now_ms);
+void kw_api_service_users_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_service_users_reset_secret(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_tokens_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_tokens_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_tokens_revoke(struct kw_api_ctx *c, struct kw_api_res *res);
+json_t *kw_api_access_key_json(const struct kw_key *k);
+void kw_api_access_keys_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_keys_delete(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_jwks(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_metadata(struct kw_api_ctx *c, struct kw_api_res *res);
 
 #endif

@@ -157,6 +157,10 @@ static const struct {
     {"SERVICE_HAS_LIVE_KEYS", "The service still has live keys: revoke them, or delete with ?force=true."},
     {"LAST_SYSADMIN", "This is the last enabled System Administrator: make another one first."},
     {"INVALID_CREDENTIALS", "The current password is wrong."},
+    {"SOURCE_SYSTEM_TAKEN", "The service already has a service user for this source system."},
+    {"PERMISSION_NOT_HELD", "A credential cannot have a permission its service user does not hold."},
+    {"SERVICE_USER_DISABLED", "The service user is disabled: enable it first."},
+    {"ACCESS_KEY_LIMIT", "A service user has at most 2 active access keys: disable or delete one first."},
 };
 
 const char *kw_api_conflict_detail(const char *code)
@@ -190,6 +194,9 @@ void kw_api_fail_err(struct kw_api_ctx *c, struct kw_api_res *res, enum kw_err e
         return;
     case KW_ERR_TOO_LARGE:
         kw_api_fail(c, res, 413, "BODY_TOO_LARGE", "Too large.", NULL);
+        return;
+    case KW_ERR_UNAUTHORIZED:
+        kw_api_fail(c, res, 401, "UNAUTHENTICATED", "The credential was not accepted.", NULL);
         return;
     case KW_ERR_RETRY:
         kw_api_header(res, "Retry-After", "1");

@@ -6,7 +6,9 @@
 #include "crypto/crypto.h"
 #include "domain/accounts.h"
 #include "domain/commit_internal.h"
+#include "domain/access_keys.h"
 #include "domain/keys.h"
+#include "domain/service_users.h"
 #include "domain/writer.h"
 
 enum route_auth {
@@ -18,6 +20,7 @@ enum route_auth {
     AUTH_SVC_READ,  /* any member of the service in param 0 (non-members: 404) */
     AUTH_SVC_ADMIN, /* an admin member of the service in param 0 */
     AUTH_KEY_READ,  /* any member of the service owning the key in param 0 */
+    AUTH_SU_READ,   /* any member of the service owning the service user in param 0 */
 };
 
 struct route {
@@ -32,6 +35,8 @@ struct route {
 static const struct route routes[] = {
     {"GET", "/healthz", kw_api_healthz, AUTH_NONE, NULL, 0},
     {"GET", "/readyz", kw_api_readyz, AUTH_NONE, NULL, 0},
+    {"GET", "/.well-known/jwks.json", kw_api_jwks, AUTH_NONE, NULL, 0},
+    {"GET", "/.well-known/oauth-authorization-server", kw_api_oauth_metadata, AUTH_NONE, NULL, 0},
     {"GET", "/api/v1/auth/check", kw_api_auth_check, AUTH_SELF, NULL, 0},
     {"POST", "/api/v1/keys/verify", kw_api_verify, AUTH_VERIFY, "key.verify", 0},
     {"POST", "/api/v1/session", kw_api_session_create, AUTH_NONE, NULL, 0},
@@ -61,6 +66,24 @@ static const struct route routes[] = {
     {"POST", "/api/v1/keys/{keyId}/revoke", kw_api_keys_revoke, AUTH_ROOT, "key.revoke", 1},
     {"POST", "/api/v1/keys/{keyId}/roll", kw_api_keys_roll, AUTH_ROOT, "key.roll", 1},
     {"GET", "/api/v1/audit", kw_api_audit_list, AUTH_PERSON, "audit.list", 0},
+    {"POST", "/api/v1/services/{serviceId}/service-users", kw_api_service_users_create, AUTH_ROOT,
+     "service_user.create", 1},
+    {"GET", "/api/v1/services/{serviceId}/service-users", kw_api_service_users_list, AUTH_SVC_READ,
+     "service_user.list", 0},
+    {"GET", "/api/v1/service-users/{serviceUserId}", kw_api_service_users_get, AUTH_SU_READ, "service_user.read", 0},
+    {"PATCH", "/api/v1/service-users/{serviceUserId}", kw_api_service_users_update, AUTH_ROOT,
+     "service_user.update", 1},
+    {"DELETE", "/api/v1/service-users/{serviceUserId}", kw_api_service_users_delete, AUTH_ROOT,
+     "service_user.delete", 1},
+    {"POST", "/api/v1/service-users/{serviceUserId}/client-secret", kw_api_service_users_reset_secret, AUTH_ROOT,
+     "service_user.reset_secret", 1},
+    {"POST", "/api/v1/service-users/{serviceUserId}/tokens", kw_api_tokens_create, AUTH_ROOT, "token.create", 1},
+    {"GET", "/api/v1/service-users/{serviceUserId}/tokens", kw_api_tokens_list, AUTH_SU_READ, "token.list", 0},
+    {"POST", "/api/v1/tokens/{tokenId}/revoke", kw_api_tokens_revoke, AUTH_ROOT, "token.revoke", 1},
+    {"POST", "/api/v1/services/{serviceId}/access-keys", kw_api_access_keys_create, AUTH_ROOT, "access_key.create", 1},
+    {"GET", "/api/v1/services/{serviceId}/access-keys", kw_api_access_keys_list, AUTH_SVC_READ, "access_key.list", 0},
+    {"PATCH", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_update, AUTH_ROOT, "access_key.update", 1},
+    {"DELETE", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_delete, AUTH_ROOT, "access_key.delete", 1},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -74,6 +97,12 @@ static int param_valid(const char *name, size_t nlen, const char *v)
         return kw_id_valid(v, "key");
     if (nlen == sizeof("{username}") - 1 && memcmp(name, "{username}", nlen) == 0)
         return kw_accounts_username_valid(v);
+    if (nlen == sizeof("{serviceUserId}") - 1 && memcmp(name, "{serviceUserId}", nlen) == 0)
+        return kw_id_valid(v, "su");
+    if (nlen == sizeof("{tokenId}") - 1 && memcmp(name, "{tokenId}", nlen) == 0)
+        return kw_id_valid(v, "tok");
+    if (nlen == sizeof("{accessKeyId}") - 1 && memcmp(name, "{accessKeyId}", nlen) == 0)
+        return kw_access_keys_id_valid(v);
     return 0; /* a parameter without a grammar matches nothing */
 }
 
@@ -152,13 +181,19 @@ static int authorise_service(struct kw_api_ctx *c, const struct route *r, struct
     char role[16];
     const char *svc = c->params[0];
     struct kw_key k;
+    struct kw_service_user u;
 
-    if (c->principal.kind == KW_PRINCIPAL_KEY)
+    if (c->principal.kind == KW_PRINCIPAL_KEY || c->principal.kind == KW_PRINCIPAL_SERVICE_USER)
         return refuse(c, r, res, 403, "FORBIDDEN", "API keys cannot use the admin API.");
     if (r->auth == AUTH_KEY_READ && !kw_auth_is_admin(&c->principal)) {
         if (kw_keys_get(c->app, c->params[0], &k) != KW_OK)
             return refuse(c, r, res, 404, "NOT_FOUND", "No such key.");
         svc = k.service_id;
+    }
+    if (r->auth == AUTH_SU_READ && !kw_auth_is_admin(&c->principal)) {
+        if (kw_service_users_get(c->app, c->params[0], &u) != KW_OK)
+            return refuse(c, r, res, 404, "NOT_FOUND", "No such service user.");
+        svc = u.service_id;
     }
     if (kw_auth_service_role(c->app, &c->principal, svc, role) != KW_OK) {
         kw_api_fail_err(c, res, KW_ERR_STORE, "service", NULL, NULL);
@@ -196,6 +231,10 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     kw_auth_authenticate(c->app, &cred, c->req->now_ms, &c->principal);
     c->actor.type = c->principal.type;
     c->actor.id = c->principal.id;
+    if (c->principal.credential_id[0] != '\0') { /* a service user: which of its credentials */
+        c->actor.credential_id = c->principal.credential_id;
+        c->actor.credential_type = c->principal.credential_type;
+    }
     if (c->principal.kind == KW_PRINCIPAL_NONE && c->principal.store_unavailable) {
         /* Not a wrong credential: the store that confirms it did not answer (a client must not drop it). */
         kw_api_header(res, "Retry-After", "1");
@@ -224,7 +263,7 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
             return refuse(c, r, res, 403, "FORBIDDEN", "This credential lacks the keys:verify permission.");
         return 1;
     case AUTH_PERSON:
-        if (c->principal.kind == KW_PRINCIPAL_KEY)
+        if (c->principal.kind == KW_PRINCIPAL_KEY || c->principal.kind == KW_PRINCIPAL_SERVICE_USER)
             return refuse(c, r, res, 403, "FORBIDDEN", "API keys cannot use the admin API.");
         return 1;
     default:

@@ -24,7 +24,10 @@ void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res)
         goto out;
     }
     kw_keycache_verify(c->app->keys, key, strlen(key), c->req->now_ms, c->req->ip,
-                       c->principal.kind == KW_PRINCIPAL_KEY ? c->principal.service_id : NULL, &r);
+                       c->principal.kind == KW_PRINCIPAL_KEY || c->principal.kind == KW_PRINCIPAL_SERVICE_USER
+                           ? c->principal.service_id
+                           : NULL,
+                       &r);
     /* A caller holding keys:verify sees only its own service's keys. */
     if (r.key_id[0] != '\0' && !kw_auth_allows(&c->principal, r.service_id, KW_PERM_KEYS_VERIFY)) {
         r.code = KW_VERIFY_NOT_FOUND;
@@ -40,6 +43,9 @@ void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res)
         json_object_set_new(o, "scope", json_string(kw_api_scope_name(r.scope)));
         json_object_set_new(o, "permissions", kw_api_perms_json(r.perms));
         json_object_set_new(o, "expiresAt", kw_api_time_json(r.expires_at));
+        json_object_set_new(o, "kind", json_string(r.kind));
+        if (r.service_user_id[0] != '\0')
+            json_object_set_new(o, "serviceUserId", json_string(r.service_user_id));
     }
     kw_api_json(res, 200, o);
 out:
@@ -126,4 +132,7 @@ void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res)
     kw_api_header_str(res, "X-Keyward-Service-Id", r.service_id);
     kw_api_header_str(res, "X-Keyward-Scope", kw_api_scope_name(r.scope));
     kw_api_header_str(res, "X-Keyward-Permissions", csv);
+    kw_api_header_str(res, "X-Keyward-Kind", r.kind);
+    if (r.service_user_id[0] != '\0')
+        kw_api_header_str(res, "X-Keyward-Service-User-Id", r.service_user_id);
 }

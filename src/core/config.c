@@ -78,6 +78,16 @@ static int check_nonempty(const char *v, int from_argv)
     return v[0] == '\0' ? -1 : 0;
 }
 
+/* "" or an absolute http(s) URL with no query or fragment (RFC 8414 section 2). */
+static int check_issuer(const char *v, int from_argv)
+{
+    if (v[0] == '\0')
+        return 0;
+    if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+        return -1;
+    return strpbrk(v, "?# \t") != NULL || strlen(v) < 9 ? -1 : 0;
+}
+
 /* 1 if a connection URI carries a password: user:PASSWORD@ before the host list, or a password=
  * parameter. */
 static int uri_has_password(const char *v)
@@ -153,6 +163,13 @@ static const struct setting settings[] = {
     {"trusted-proxies", T_STR, S(trusted_proxies), 0, 0, "", 0, check_cidrs,
      "must be comma-separated CIDRs (IPv4 or IPv6, host bits zero), at most 32",
      "proxies (comma-separated CIDRs) whose X-Forwarded-For names the client; empty = ignore X-Forwarded-For"},
+    {"master-key-file", T_STR, S(master_key_file), 0, 0, "", 0, NULL, NULL,
+     "file holding the master key (32 raw bytes, mode 0600, created at first start); empty = DATA_DIR/master.key; "
+     "KEYWARD_MASTER_KEY (base64) wins. Every node needs the same key"},
+    {"issuer", T_STR, S(issuer), 0, 0, "", 0, check_issuer, "must be an http:// or https:// URL without a query or fragment",
+     "OAuth issuer (JWT iss, RFC 8414); empty = http://LISTEN"},
+    {"access-token-ttl", T_INT, S(access_token_ttl_s), 60, 3600, "300", 0, NULL, NULL,
+     "seconds an issued JWT access token is valid"},
 };
 #undef S
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

@@ -37,6 +37,9 @@ struct kw_config {
     char root_token[256];    /* secret: used only at first start (KEYWARD_ROOT_TOKEN) */
     char trusted_proxies[1024]; /* comma-separated CIDRs whose X-Forwarded-For is believed; default "" */
     struct kw_netaddr_set trusted_proxy_set; /* trusted_proxies parsed, set by kw_config_load */
+    char master_key_file[512]; /* master key file; "" = DATA_DIR/master.key (KEYWARD_MASTER_KEY wins) */
+    char issuer[256];          /* JWT iss and RFC 8414 issuer; "" = http://<listen> */
+    int access_token_ttl_s;    /* lifetime of issued JWT access tokens, 60..3600; default 300 */
 };
 
 /* Fills cfg with defaults. */

@@ -15,6 +15,7 @@ static const char *const names[] = {
     [KW_ERR_CRYPTO] = "crypto",
     [KW_ERR_IO] = "io",
     [KW_ERR_INTERNAL] = "internal",
+    [KW_ERR_UNAUTHORIZED] = "unauthorized",
 };
 
 const char *kw_err_str(enum kw_err err)

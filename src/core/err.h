@@ -18,6 +18,7 @@ enum kw_err {
     KW_ERR_CRYPTO,     /* OpenSSL/libargon2 failed (logged at the caller) */
     KW_ERR_IO,         /* a file or socket operation failed */
     KW_ERR_INTERNAL,   /* a bug or an impossible state */
+    KW_ERR_UNAUTHORIZED, /* a credential (an OAuth client's secret, ...) was not accepted */
 };
 
 /* Short stable name of an error, for logs ("not_found"). Never NULL. */

@@ -4,6 +4,7 @@
 #ifndef KW_CORE_RECORDS_H
 #define KW_CORE_RECORDS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/ids.h"
@@ -16,6 +17,9 @@
 #define KW_IP_MAX 46           /* INET6_ADDRSTRLEN */
 #define KW_ACTOR_MAX 64
 #define KW_HASH_LEN 32
+#define KW_SEALED_MAX 192      /* an access key's secret sealed under the master key (domain/secrets.h) */
+#define KW_KIND_MAX 16
+#define KW_SOURCE_MAX 33       /* a service user's source system: 32 + NUL */
 
 struct kw_service {
     int64_t seq;
@@ -25,6 +29,21 @@ struct kw_service {
     char key_prefix[KW_PREFIX_MAX];
     int64_t created_at;
     int64_t updated_at;
+};
+
+/* A JWT signing key (domain/signing.h): Ed25519, the private key sealed under the master key. */
+#define KW_KID_MAX 48            /* RFC 7638 thumbprint, base64url: 43 + NUL */
+#define KW_SIGNING_SEALED_MAX 160 /* sealed 32-byte private key: 32 + 97 */
+struct kw_signing_key {
+    char kid[KW_KID_MAX];
+    char alg[16];                 /* EdDSA */
+    uint8_t public_key[32];
+    uint8_t sealed[KW_SIGNING_SEALED_MAX];
+    size_t sealed_len;
+    int64_t created_at;
+    int64_t retire_after;         /* 0 while active; else published and accepted until then */
+    char status[16];              /* active | retired */
+    int64_t version;
 };
 
 /* Scopes: seed 000's three choices. */
@@ -63,6 +82,32 @@ struct kw_key {
     char last_used_ip[KW_IP_MAX];
     char rolled_from[KW_ID_MAX];     /* id of the key this one replaced, or "" */
     char rolled_to[KW_ID_MAX];       /* id of the one successor a roll made, or "" */
+    /* Machine credentials share this table (migration 0005). kind: "api_key" | "token" | "access_key" |
+     * "ban". hash: SHA-256 of the credential string for api_key/token; SHA-256("ak:" + accessKeyId) for
+     * an access key (id = the accessKeyId); SHA-256 of the banned thing ("jti:..", "su:..", "cred:..")
+     * for a ban, whose expires_at is when the banned thing cannot be valid anyway. */
+    char kind[KW_KIND_MAX];
+    char service_user_id[KW_ID_MAX]; /* owner of a token or access key, else "" */
+    int owner_enabled;               /* 0 while the owning service user is disabled */
+    uint8_t sealed[KW_SEALED_MAX];   /* access keys: the secret access key sealed (kw_secrets_seal) */
+    size_t sealed_len;               /* 0 = none */
+};
+
+/* A machine identity of one source system (seed 002); an OAuth client (client_id = id). */
+struct kw_service_user {
+    int64_t seq;
+    int64_t version;                      /* change number of the last write to this row */
+    char id[KW_ID_MAX];                   /* su_... */
+    char service_id[KW_ID_MAX];
+    char name[KW_NAME_MAX];
+    char source_system[KW_SOURCE_MAX];    /* ^[a-z][a-z0-9_]{1,31}$, unique per service */
+    uint32_t perms;                       /* KW_PERM_* (candidates:read implied) */
+    int enabled;
+    uint8_t client_secret_hash[KW_HASH_LEN]; /* SHA-256 of the client secret */
+    int64_t client_secret_set_at;
+    int64_t created_at;
+    char created_by[KW_ACTOR_MAX];
+    int64_t updated_at;
 };
 
 struct kw_audit_event {
@@ -129,5 +174,6 @@ _Static_assert(offsetof(struct kw_key, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_audit_event, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_user, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_member, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_service_user, seq) == 0, "seq first");
 
 #endif

@@ -43,4 +43,53 @@ enum kw_err kw_crypto_password_hash(const char *pw, size_t len, uint32_t memory_
 /* 1 if pw matches the encoded hash (libargon2 compares in constant time), else 0. */
 int kw_crypto_password_verify(const char *encoded, const char *pw, size_t len);
 
+/* HMAC-SHA256 of data under key (any length). */
+#define KW_HMAC_SHA256_LEN 32
+enum kw_err kw_crypto_hmac_sha256(const void *key, size_t klen, const void *data, size_t len,
+                                  uint8_t out[KW_HMAC_SHA256_LEN]);
+
+/* AES-256-GCM with a 12-byte IV and a 16-byte tag. seal writes len bytes of ciphertext to out (which may
+ * equal plain) and the tag; open checks the tag in constant time and answers KW_ERR_MALFORMED when the
+ * ciphertext, IV, AAD or tag were changed (or the key is wrong), KW_ERR_CRYPTO if OpenSSL fails. */
+#define KW_AES_KEY_LEN 32
+#define KW_GCM_IV_LEN 12
+#define KW_GCM_TAG_LEN 16
+enum kw_err kw_crypto_aes_gcm_seal(const uint8_t key[KW_AES_KEY_LEN], const uint8_t iv[KW_GCM_IV_LEN],
+                                   const void *aad, size_t aadlen, const void *plain, size_t len, uint8_t *out,
+                                   uint8_t tag[KW_GCM_TAG_LEN]);
+enum kw_err kw_crypto_aes_gcm_open(const uint8_t key[KW_AES_KEY_LEN], const uint8_t iv[KW_GCM_IV_LEN],
+                                   const void *aad, size_t aadlen, const void *cipher, size_t len,
+                                   const uint8_t tag[KW_GCM_TAG_LEN], uint8_t *out);
+
+/* Ed25519 (RFC 8032) keys as opaque, immutable OpenSSL objects: build one once (making a private key
+ * derives its public half, which costs about a signature) and sign or verify with it from any thread.
+ * _free(NULL) is a no-op. */
+#define KW_ED25519_KEY_LEN 32
+#define KW_ED25519_SIG_LEN 64
+struct kw_ed25519;
+/* A fresh key pair from the CSPRNG: the raw 32-byte seed (private) and public key. */
+enum kw_err kw_crypto_ed25519_keygen(uint8_t priv[KW_ED25519_KEY_LEN], uint8_t pub[KW_ED25519_KEY_LEN]);
+/* A signing key from its raw 32-byte seed; pub (may be NULL) receives its public key. */
+enum kw_err kw_crypto_ed25519_private(const uint8_t priv[KW_ED25519_KEY_LEN], uint8_t *pub,
+                                      struct kw_ed25519 **out);
+/* A verifying key from its raw 32-byte public key; KW_ERR_MALFORMED if it is not a valid point. */
+enum kw_err kw_crypto_ed25519_public(const uint8_t pub[KW_ED25519_KEY_LEN], struct kw_ed25519 **out);
+void kw_crypto_ed25519_free(struct kw_ed25519 *k);
+/* Signs msg with a private key (deterministic, RFC 8032). */
+enum kw_err kw_crypto_ed25519_sign(const struct kw_ed25519 *k, const void *msg, size_t len,
+                                   uint8_t sig[KW_ED25519_SIG_LEN]);
+/* 1 if sig is a valid signature of msg under k (public or private key), else 0. */
+int kw_crypto_ed25519_verify(const struct kw_ed25519 *k, const void *msg, size_t len, const uint8_t *sig,
+                             size_t siglen);
+
+/* Base64 (RFC 4648 section 4, padded) and base64url (section 5, unpadded, as JOSE uses it).
+ * encode writes a NUL-terminated string and returns its length, or 0 if cap (which must hold
+ * 4*ceil(len/3)+1 bytes) is too small. decode is strict: only the alphabet, correct padding (none for
+ * base64url), no whitespace; KW_ERR_MALFORMED otherwise, KW_ERR_TOO_LARGE if the output would pass cap. */
+#define KW_BASE64_LEN(n) (4 * (((n) + 2) / 3) + 1)
+size_t kw_crypto_base64_encode(const void *in, size_t len, char *out, size_t cap);
+size_t kw_crypto_base64url_encode(const void *in, size_t len, char *out, size_t cap);
+enum kw_err kw_crypto_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+enum kw_err kw_crypto_base64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+
 #endif

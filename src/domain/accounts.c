@@ -293,7 +293,7 @@ enum kw_err kw_accounts_login(struct kw_app *app, const char *username, const ch
                               const char *request_id, char session_id[KW_SESSION_ID_MAX], struct kw_session *out,
                               struct kw_user *user, int64_t *retry_after_s)
 {
-    struct kw_actor a = {"user", username, ip, request_id};
+    struct kw_actor a = {"user", username, ip, request_id, NULL, NULL};
     char ipkey[80], ukey[80];
     struct kw_throttle_key keys[2] = {{ukey, KW_THROTTLE_ACCOUNT_LIMIT, 1}, {ipkey, KW_THROTTLE_IP_LIMIT, 0}};
     int64_t now = kw_time_now_ms();

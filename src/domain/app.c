@@ -2,13 +2,17 @@
 #include "domain/app.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "domain/commit_internal.h"
 #include "domain/jobs.h"
+#include "domain/jwt.h"
 #include "domain/root.h"
+#include "domain/secrets.h"
+#include "domain/signing.h"
 #include "domain/sync.h"
 #include "domain/throttle.h"
 #include "domain/writer.h"
@@ -74,6 +78,15 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
 
     memset(app, 0, sizeof(*app));
     app->cfg = cfg;
+    if (cfg->issuer[0] != '\0')
+        snprintf(app->issuer, sizeof(app->issuer), "%s", cfg->issuer);
+    else
+        snprintf(app->issuer, sizeof(app->issuer), "http://%s", cfg->listen);
+    /* Before the store: the master key never goes into it, and a node without it must not serve. */
+    err = kw_secrets_open_master_at(&app->secrets, cfg->data_dir, cfg->master_key_file,
+                                    getenv("KEYWARD_MASTER_KEY"));
+    if (err != KW_OK)
+        goto out;
     err = kw_store_open_opts(cfg->store, cfg->data_dir,
                              &(struct kw_store_options){cfg->store_pool, cfg->store_statement_timeout_ms},
                              &app->store);
@@ -93,6 +106,11 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         announce_root(generated, cfg);
     memset(generated, 0, sizeof(generated));
     err = kw_root_load(&app->root, app->store);
+    if (err != KW_OK)
+        goto out;
+    err = kw_signing_open(app, KW_SIGNING_POLL_MS, &app->signing);
+    if (err == KW_OK)
+        err = kw_jwt_cache_new(0, &app->jwt_cache);
     if (err != KW_OK)
         goto out;
     app->throttle = kw_throttle_new();
@@ -151,6 +169,10 @@ void kw_app_close(struct kw_app *app)
     atomic_store(&app->ready, 0);
     kw_jobs_free(app->jobs);
     app->jobs = NULL;
+    kw_signing_free(app->signing);
+    app->signing = NULL;
+    kw_jwt_cache_free(app->jwt_cache);
+    app->jwt_cache = NULL;
     kw_sync_free(app->sync);
     app->sync = NULL;
     kw_writer_free(app->writer);
@@ -164,4 +186,6 @@ void kw_app_close(struct kw_app *app)
     kw_throttle_free(app->throttle);
     app->throttle = NULL;
     kw_root_cleanup(&app->root);
+    kw_secrets_free(app->secrets);
+    app->secrets = NULL;
 }

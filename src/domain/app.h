@@ -14,6 +14,9 @@
 struct kw_writer;
 struct kw_sync;
 struct kw_jobs;
+struct kw_secrets;
+struct kw_signing;
+struct kw_jwt_cache;
 
 #define KW_SYNC_INTERVAL_MS 500 /* a shared store's changes are read at least this often */
 struct kw_throttle;
@@ -28,6 +31,10 @@ struct kw_app {
     struct kw_sync *sync;         /* owned: follows other nodes' changes (shared stores only), or NULL */
     struct kw_jobs *jobs;         /* owned: runner of the once-per-deployment jobs (domain/jobs.h) */
     struct kw_root root;          /* the root token's hash, in memory (root.h) */
+    struct kw_secrets *secrets;   /* owned: the master key (secrets.h) */
+    struct kw_signing *signing;   /* owned: JWT signing keys (signing.h) */
+    struct kw_jwt_cache *jwt_cache; /* owned: verified access tokens (jwt.h) */
+    char issuer[300];             /* JWT iss / RFC 8414 issuer: cfg->issuer or http://<listen> */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
     /* Tests only (NULL otherwise): called after each domain write commits and before its caller
      * applies it to the cache, so a test can hold a write right in that window. */
@@ -52,6 +59,10 @@ struct kw_actor {
     const char *id;         /* "root", a key id, ... */
     const char *ip;         /* may be NULL */
     const char *request_id; /* may be NULL */
+    /* a service user's credential (auth.h: credential_id/_type), or NULL: audit detail
+     * {"credentialId", "credentialType"} */
+    const char *credential_id;
+    const char *credential_type;
 };
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "domain/accounts.h"
 #include "domain/commit_internal.h"
+#include "domain/jwt.h"
 #include "domain/keyfmt.h"
 #include "domain/root.h"
 
@@ -32,6 +33,8 @@ static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_princip
     out->code = r->code;
     if (r->code != KW_VERIFY_VALID)
         return 0;
+    if (strcmp(r->kind, "token") == 0)
+        return 0; /* auth_token's */
     out->kind = KW_PRINCIPAL_KEY;
     out->type = "key";
     memcpy(out->id, r->key_id, sizeof(r->key_id));
@@ -39,6 +42,63 @@ static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_princip
     out->perms = r->perms;
     out->scope = r->scope;
     out->expires_at = r->expires_at;
+    return 1;
+}
+
+/* A service user's minted token (kwt_...): the verify result auth_key left (one lookup answers both
+ * kinds). The token's permissions were narrowed to the user's at mint and are narrowed again in the
+ * same transaction whenever the user's are (domain/service_users.c), so the row holds the effective set. */
+static int auth_token(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
+{
+    struct kw_verify_result *r = &in->vr;
+
+    (void)app;
+    if (strcmp(r->kind, "token") != 0)
+        return 0;
+    if (r->code != KW_VERIFY_VALID)
+        return 1; /* a token, refused: out->code says why; no other kind will take it */
+    out->kind = KW_PRINCIPAL_SERVICE_USER;
+    out->type = "service_user";
+    snprintf(out->id, sizeof(out->id), "%s", r->service_user_id);
+    memcpy(out->service_id, r->service_id, sizeof(out->service_id));
+    out->perms = r->perms;
+    out->scope = r->scope;
+    out->expires_at = r->expires_at;
+    snprintf(out->credential_id, sizeof(out->credential_id), "%s", r->key_id);
+    snprintf(out->credential_type, sizeof(out->credential_type), "token");
+    return 1;
+}
+
+/* A JWT access token (domain/jwt.h): anything with the JWS shape is this authenticator's, valid or
+ * not (no other kind has that shape). In memory only: signature, claims, bans, the verified-token cache.
+ * The scope was narrowed to the service user's permissions when the token was issued; a user disabled
+ * or deleted since is banned ("su:"), so the JWT stops with it. */
+static int auth_jwt(struct kw_app *app, struct auth_input *in, struct kw_principal *out)
+{
+    struct kw_jwt_claims c;
+    enum kw_err err;
+
+    if (!kw_jwt_looks_like(in->cred, in->len))
+        return 0;
+    err = kw_jwt_verify(app, in->cred, in->len, in->now_ms, &c);
+    if (err != KW_OK) {
+        out->code = c.reason == NULL                        ? KW_VERIFY_MALFORMED
+                    : strcmp(c.reason, "expired") == 0      ? KW_VERIFY_EXPIRED
+                    : strcmp(c.reason, "revoked") == 0      ? KW_VERIFY_REVOKED
+                    : strcmp(c.reason, "disabled") == 0     ? KW_VERIFY_DISABLED
+                    : strcmp(c.reason, "unknown_key") == 0  ? KW_VERIFY_NOT_FOUND
+                                                            : KW_VERIFY_MALFORMED;
+        return 1;
+    }
+    out->kind = KW_PRINCIPAL_SERVICE_USER;
+    out->type = "service_user";
+    out->code = KW_VERIFY_VALID;
+    snprintf(out->id, sizeof(out->id), "%s", c.sub);
+    snprintf(out->service_id, sizeof(out->service_id), "%s", c.service_id);
+    out->perms = c.perms;
+    out->expires_at = c.exp * 1000;
+    snprintf(out->credential_id, sizeof(out->credential_id), "%s", c.jti);
+    snprintf(out->credential_type, sizeof(out->credential_type), "jwt");
     return 1;
 }
 
@@ -85,7 +145,7 @@ static int auth_session(struct kw_app *app, const char *cred, size_t len, const 
     return 1;
 }
 
-static const kw_authenticator_fn authenticators[] = {auth_key, auth_root};
+static const kw_authenticator_fn authenticators[] = {auth_jwt, auth_key, auth_token, auth_root};
 
 void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, int64_t now_ms,
                           struct kw_principal *out)
@@ -145,7 +205,7 @@ int kw_auth_allows(const struct kw_principal *p, const char *service_id, uint32_
 {
     if (kw_auth_is_admin(p))
         return 1;
-    if (p->kind != KW_PRINCIPAL_KEY)
+    if (p->kind != KW_PRINCIPAL_KEY && p->kind != KW_PRINCIPAL_SERVICE_USER)
         return 0;
     if (service_id != NULL && strcmp(service_id, p->service_id) != 0)
         return 0;

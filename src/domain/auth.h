@@ -16,12 +16,14 @@ enum kw_principal_kind {
     KW_PRINCIPAL_ROOT,     /* the root token: every permission on every service */
     KW_PRINCIPAL_KEY,      /* an API key: its own service, its permissions */
     KW_PRINCIPAL_USER,     /* a person, by console session: role sysadmin or per-service memberships */
+    KW_PRINCIPAL_SERVICE_USER, /* a service user, by one of its credentials: its service, the credential's
+                                * permissions AND the user's; kw_auth_allows treats it like KEY */
 };
 
 struct kw_principal {
     enum kw_principal_kind kind;
-    const char *type;              /* "root" | "key" | "anonymous" (for audit) */
-    char id[KW_ACTOR_MAX];         /* "root", a key id */
+    const char *type;              /* "root" | "key" | "user" | "service_user" | "anonymous" (for audit) */
+    char id[KW_ACTOR_MAX];         /* "root", a key id, a username, a service user id */
     char service_id[KW_ID_MAX];    /* "" for root */
     uint32_t perms;
     int scope;
@@ -33,6 +35,10 @@ struct kw_principal {
     int store_unavailable;         /* NONE because the store could not confirm the credential (503) */
     char csrf[64];                 /* USER: the session's CSRF token */
     uint8_t session_hash[32];      /* USER: SHA-256 of the session id */
+    /* SERVICE_USER: the credential presented: a token id, an access key id or a JWT's jti, and its type
+     * "token" | "access_key" | "jwt" | "signature" (audit detail {"credentialId", "credentialType"}). */
+    char credential_id[KW_ACTOR_MAX];
+    char credential_type[16];
 };
 
 /* What a request carries. Pointers are borrowed; lengths exclude any NUL. */

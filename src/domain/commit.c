@@ -18,6 +18,13 @@ static void fill_event(struct kw_audit_event *ev, const struct kw_actor *a, cons
         snprintf(ev->ip, sizeof(ev->ip), "%s", a->ip);
     if (a->request_id != NULL)
         snprintf(ev->request_id, sizeof(ev->request_id), "%s", a->request_id);
+    if (a->credential_id != NULL && a->credential_type != NULL && strpbrk(a->credential_id, "\"\\") == NULL) {
+        /* {"credentialId":..,"credentialType":..} merged before the detail's own members */
+        int more = detail != NULL && detail[0] == '{' && detail[1] != '}' && detail[1] != '\0';
+        snprintf(ev->detail, sizeof(ev->detail), "{\"credentialId\":\"%s\",\"credentialType\":\"%s\"%s%s",
+                 a->credential_id, a->credential_type, more ? "," : "}", more ? detail + 1 : "");
+        return;
+    }
     if (detail != NULL)
         snprintf(ev->detail, sizeof(ev->detail), "%s", detail);
 }

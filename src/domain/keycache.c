@@ -45,6 +45,8 @@ struct kc_entry {
     atomic_int refs; /* the table holds one; the dirty list holds one while queued */
     struct kc_entry *next_dirty;
     atomic_flag ip_lock; /* guards writes of ip[] and the drain's read of it */
+    uint8_t kind;        /* enum kc_kind */
+    uint8_t owner_enabled;
     int64_t dead_at;     /* monotonic ms of the remove */
     /* C, D: copied into the result; the last-use address. */
     char key_id[KW_ID_MAX];
@@ -52,7 +54,26 @@ struct kc_entry {
     _Atomic uint64_t ip[KC_IP_WORDS];
     /* cold */
     struct kc_entry *tomb_next; /* in the shard's tombstone FIFO */
+    char service_user_id[KW_ID_MAX];
+    uint8_t *sealed; /* access keys only: the sealed secret (malloc'd, replaced under the write lock) */
+    size_t sealed_len;
 };
+
+/* The kinds of keys rows (records.h), as one byte in the entry. */
+enum kc_kind { KC_API_KEY = 0, KC_TOKEN, KC_ACCESS_KEY, KC_BAN, KC_OTHER };
+static const char *const kind_names[] = {"api_key", "token", "access_key", "ban", "other"};
+
+static uint8_t kind_of(const char *kind)
+{
+    uint8_t i;
+
+    if (kind[0] == '\0')
+        return KC_API_KEY; /* rows written before migration 0005's callers set it */
+    for (i = 0; i < KC_OTHER; i++)
+        if (strncmp(kind, kind_names[i], KW_KIND_MAX) == 0)
+            return i;
+    return KC_OTHER;
+}
 
 struct kc_shard {
     pthread_rwlock_t lock;
@@ -105,10 +126,19 @@ static uint64_t tag_of(const uint8_t *hash)
 _Static_assert(offsetof(struct kc_entry, perms) == 64, "line A is the lookup");
 _Static_assert(offsetof(struct kc_entry, key_id) == 128, "line B is the decision and the counters");
 
+static void sealed_free(uint8_t *p, size_t len)
+{
+    if (p != NULL)
+        memset(p, 0, len);
+    free(p);
+}
+
 static void entry_unref(struct kc_entry *e)
 {
-    if (atomic_fetch_sub(&e->refs, 1) == 1)
+    if (atomic_fetch_sub(&e->refs, 1) == 1) {
+        sealed_free(e->sealed, e->sealed_len);
         free(e);
+    }
 }
 
 static void shard_cleanup(struct kc_shard *sh)
@@ -290,8 +320,21 @@ static void fifo_push(struct kc_shard *sh, struct kc_entry *e)
     sh->tomb_tail = e;
 }
 
-static void entry_set(struct kc_entry *e, const struct kw_key *key)
+/* Sets e from key; *sealed (a copy of key's sealed blob, or NULL) moves into e, and what e held
+ * before moves out through *sealed / *sealed_len for the caller to free after unlocking. */
+static void entry_set(struct kc_entry *e, const struct kw_key *key, uint8_t **sealed, size_t *sealed_len)
 {
+    uint8_t *old = e->sealed;
+    size_t old_len = e->sealed_len;
+
+    e->sealed = *sealed;
+    e->sealed_len = *sealed != NULL ? key->sealed_len : 0;
+    *sealed = old;
+    *sealed_len = old_len;
+    e->kind = kind_of(key->kind);
+    e->owner_enabled = key->owner_enabled != 0;
+    memcpy(e->service_user_id, key->service_user_id, sizeof(e->service_user_id));
+    e->service_user_id[KW_ID_MAX - 1] = '\0';
     memcpy(e->key_id, key->id, sizeof(e->key_id));
     memcpy(e->service_id, key->service_id, sizeof(e->service_id));
     e->key_id[KW_ID_MAX - 1] = '\0';
@@ -310,7 +353,16 @@ enum kw_err kw_keycache_put(struct kw_keycache *kc, const struct kw_key *key)
     int64_t now = kc->clock();
     struct kc_entry *e;
     enum kw_err err = KW_OK;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = key->sealed_len;
 
+    /* Only access keys carry a blob; allocated outside the lock. */
+    if (kind_of(key->kind) == KC_ACCESS_KEY && key->sealed_len > 0 && key->sealed_len <= KW_SEALED_MAX) {
+        sealed = malloc(key->sealed_len);
+        if (sealed == NULL)
+            return KW_ERR_NOMEM;
+        memcpy(sealed, key->sealed, key->sealed_len);
+    }
     pthread_rwlock_wrlock(&sh->lock);
     shard_expire(kc, sh, now);
     e = shard_find(sh, key->hash);
@@ -331,9 +383,10 @@ enum kw_err kw_keycache_put(struct kw_keycache *kc, const struct kw_key *key)
         atomic_fetch_sub(&kc->tombstones, 1);
         atomic_fetch_add(&kc->count, 1);
     }
-    entry_set(e, key);
+    entry_set(e, key, &sealed, &sealed_len);
 out:
     pthread_rwlock_unlock(&sh->lock);
+    sealed_free(sealed, sealed_len); /* the replaced blob, or the unused copy of a stale put */
     return err;
 }
 
@@ -343,6 +396,8 @@ void kw_keycache_remove(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN],
     struct kc_shard *sh = &kc->shards[hash[0]];
     int64_t now = kc->clock();
     struct kc_entry *e;
+    uint8_t *sealed = NULL;
+    size_t sealed_len = 0;
 
     pthread_rwlock_wrlock(&sh->lock);
     shard_expire(kc, sh, now);
@@ -365,9 +420,14 @@ void kw_keycache_remove(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN],
     }
     e->version = version;
     e->dead_at = now;
+    sealed = e->sealed; /* a dead entry keeps no secret material */
+    sealed_len = e->sealed_len;
+    e->sealed = NULL;
+    e->sealed_len = 0;
     fifo_push(sh, e);
 out:
     pthread_rwlock_unlock(&sh->lock);
+    sealed_free(sealed, sealed_len);
 }
 
 size_t kw_keycache_count(struct kw_keycache *kc)
@@ -399,6 +459,8 @@ static enum kw_verify_code decide(const struct kc_entry *e, int64_t now_ms)
         return KW_VERIFY_EXPIRED;
     if (!e->enabled)
         return KW_VERIFY_DISABLED;
+    if ((e->kind == KC_TOKEN || e->kind == KC_ACCESS_KEY) && !e->owner_enabled)
+        return KW_VERIFY_DISABLED; /* the owning service user is disabled */
     return KW_VERIFY_VALID;
 }
 
@@ -450,6 +512,7 @@ static void result_clear(struct kw_verify_result *out)
     out->perms = 0;
     out->expires_at = 0;
     out->hashed = 0;
+    out->kind[0] = out->service_user_id[0] = '\0';
 }
 
 /* Copies what the caller may see of e; 0 if only_service filters it out. */
@@ -464,6 +527,8 @@ static int result_fill(const struct kc_entry *e, const char *only_service, int64
     out->scope = e->scope;
     out->perms = e->perms;
     out->expires_at = e->expires_at;
+    memcpy(out->kind, kind_names[e->kind], strlen(kind_names[e->kind]) + 1);
+    memcpy(out->service_user_id, e->service_user_id, KW_ID_MAX);
     return 1;
 }
 
@@ -486,7 +551,9 @@ void kw_keycache_verify(struct kw_keycache *kc, const char *secret, size_t len, 
     sh = &kc->shards[out->hash[0]];
     pthread_rwlock_rdlock(&sh->lock);
     e = shard_find(sh, out->hash);
-    if (e != NULL && !e->dead && result_fill(e, only_service, now_ms, out)) {
+    /* Only bearer credentials answer here: an access key or a ban row is not one. */
+    if (e != NULL && !e->dead && (e->kind == KC_API_KEY || e->kind == KC_TOKEN) &&
+        result_fill(e, only_service, now_ms, out)) {
         record_use(e, out->code, now_ms, ip);
         mark_dirty(kc, e);
         found = 1;
@@ -542,4 +609,68 @@ void kw_keycache_drain(struct kw_keycache *kc, kw_keycache_touch_cb cb, void *ct
         }
         entry_unref(e);
     }
+}
+
+int kw_keycache_banned(struct kw_keycache *kc, const char *what, int64_t now_ms)
+{
+    uint8_t hash[KW_HASH_LEN];
+    struct kc_shard *sh;
+    struct kc_entry *e;
+    int banned = 0;
+
+    if (kw_crypto_sha256(what, strlen(what), hash) != KW_OK)
+        return 1; /* cannot tell: refuse */
+    sh = &kc->shards[hash[0]];
+    pthread_rwlock_rdlock(&sh->lock);
+    e = shard_find(sh, hash);
+    if (e != NULL && !e->dead && e->kind == KC_BAN && e->revoked_at == 0 &&
+        (e->expires_at == 0 || now_ms < e->expires_at))
+        banned = 1;
+    pthread_rwlock_unlock(&sh->lock);
+    return banned;
+}
+
+/* "KWAK" + 16 characters of RFC 4648 base32 (A-Z, 2-7). */
+static int access_key_id_valid(const char *id, size_t len)
+{
+    size_t i;
+
+    if (len != 20 || memcmp(id, "KWAK", 4) != 0)
+        return 0;
+    for (i = 4; i < len; i++)
+        if (!((id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= '2' && id[i] <= '7')))
+            return 0;
+    return 1;
+}
+
+void kw_keycache_access_key(struct kw_keycache *kc, const char *access_key_id, size_t len, int64_t now_ms,
+                            const char *ip, struct kw_verify_result *out, uint8_t *sealed, size_t *sealed_len)
+{
+    char what[3 + 20];
+    struct kc_shard *sh;
+    struct kc_entry *e;
+
+    result_clear(out);
+    if (sealed_len != NULL)
+        *sealed_len = 0;
+    if (!access_key_id_valid(access_key_id, len))
+        return;
+    memcpy(what, "ak:", 3);
+    memcpy(what + 3, access_key_id, len);
+    out->code = KW_VERIFY_NOT_FOUND;
+    if (kw_crypto_sha256(what, 3 + len, out->hash) != KW_OK)
+        return;
+    out->hashed = 1;
+    sh = &kc->shards[out->hash[0]];
+    pthread_rwlock_rdlock(&sh->lock);
+    e = shard_find(sh, out->hash);
+    if (e != NULL && !e->dead && e->kind == KC_ACCESS_KEY && result_fill(e, NULL, now_ms, out)) {
+        if (sealed != NULL && sealed_len != NULL && e->sealed != NULL && e->sealed_len <= KW_SEALED_MAX) {
+            memcpy(sealed, e->sealed, e->sealed_len);
+            *sealed_len = e->sealed_len;
+        }
+        record_use(e, out->code, now_ms, ip);
+        mark_dirty(kc, e);
+    }
+    pthread_rwlock_unlock(&sh->lock);
 }

@@ -59,6 +59,10 @@ struct kw_verify_result {
      * not hash it twice. */
     int hashed;
     uint8_t hash[KW_HASH_LEN];
+    /* when found: "api_key" | "token" | "access_key"; the owning service user of a token or access key
+     * (else "") */
+    char kind[KW_KIND_MAX];
+    char service_user_id[KW_ID_MAX];
 };
 
 struct kw_keycache;
@@ -88,6 +92,20 @@ size_t kw_keycache_count(struct kw_keycache *kc);
  * as denied). Thread-safe, no allocation, no lock but the shard's read lock. */
 void kw_keycache_verify(struct kw_keycache *kc, const char *secret, size_t len, int64_t now_ms, const char *ip,
                         const char *only_service, struct kw_verify_result *out);
+
+/* Machine credentials (keys rows of kind token, access_key, ban; records.h). kw_keycache_verify
+ * answers api keys and tokens only (an access key or ban entry is NOT_FOUND there); a token (or access
+ * key) whose owner is disabled (owner_enabled = 0) is DISABLED. */
+
+/* 1 if a live, unexpired ban row for SHA-256(what) is cached: what = "jti:<jti>", "su:<serviceUserId>",
+ * "cred:<credentialId>". Records nothing. Thread-safe, read lock only. */
+int kw_keycache_banned(struct kw_keycache *kc, const char *what, int64_t now_ms);
+/* Looks up the access key access_key_id[0..len) ("KWAK" + 16 base32; anything else MALFORMED, unknown
+ * NOT_FOUND) by SHA-256("ak:" + id): VALID, DISABLED (the key or its owner), with ids, kind and owner
+ * in out; records last use like kw_keycache_verify. When found, its sealed secret is copied into sealed
+ * (KW_SEALED_MAX bytes) with *sealed_len (0 when none); both may be NULL. */
+void kw_keycache_access_key(struct kw_keycache *kc, const char *access_key_id, size_t len, int64_t now_ms,
+                            const char *ip, struct kw_verify_result *out, uint8_t *sealed, size_t *sealed_len);
 
 /* Takes every entry touched since the last drain, resets its counters, and calls cb with what it
  * took. Called by one thread at a time (the write-behind thread); concurrent verifications are

@@ -81,8 +81,23 @@ static enum kw_err mint(const struct kw_service *s, const struct kw_key *t, cons
     k->last_used_ip[0] = '\0';
     k->rolled_from[0] = '\0';
     k->rolled_to[0] = '\0';
+    snprintf(k->kind, sizeof(k->kind), "api_key");
+    k->service_user_id[0] = '\0';
+    k->owner_enabled = 1;
+    k->sealed_len = 0;
     k->seq = 0;
     return KW_OK;
+}
+
+/* A key of kind api_key: the rows of other kinds (tokens, access keys, bans) share the table but are
+ * not API keys, so none of these endpoints ever sees them (KW_ERR_NOT_FOUND). */
+static enum kw_err api_key_get(struct kw_tx *tx, const char *id, struct kw_key *out)
+{
+    enum kw_err err = kw_store_key_get(tx, id, out);
+
+    if (err == KW_OK && strcmp(out->kind, "api_key") != 0 && out->kind[0] != '\0')
+        err = KW_ERR_NOT_FOUND;
+    return err;
 }
 
 /* ---- create ---- */
@@ -141,7 +156,7 @@ enum kw_err kw_keys_get(struct kw_app *app, const char *id, struct kw_key *out)
 {
     enum kw_err err;
 
-    KW_DOMAIN_READ(app->store, err, tx, kw_store_key_get(tx, id, out));
+    KW_DOMAIN_READ(app->store, err, tx, api_key_get(tx, id, out));
     return err;
 }
 
@@ -178,7 +193,7 @@ static enum kw_err modify_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     struct modify_ctx *c = ctx;
     struct kw_key *k = &c->key;
     char changed[256];
-    enum kw_err err = kw_store_key_get(tx, c->id, k);
+    enum kw_err err = api_key_get(tx, c->id, k);
 
     if (err != KW_OK)
         return err;
@@ -263,7 +278,7 @@ static enum kw_err roll_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     struct roll_ctx *c = ctx;
     struct kw_service s;
     int64_t until;
-    enum kw_err err = kw_store_key_get(tx, c->id, &c->old);
+    enum kw_err err = api_key_get(tx, c->id, &c->old);
 
     if (err == KW_OK && (w->conflict = roll_refusal(&c->old, kw_time_now_ms())) != NULL)
         err = KW_ERR_CONFLICT;
@@ -328,7 +343,7 @@ static enum kw_err delete_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     enum kw_err err;
 
     memcpy(id, w->target_id, sizeof(id));
-    err = kw_store_key_get(tx, id, k);
+    err = api_key_get(tx, id, k);
     if (err == KW_OK)
         err = kw_store_version_next(tx, &v);
     if (err == KW_OK)

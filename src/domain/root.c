@@ -194,7 +194,7 @@ static enum kw_err rotate_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
 
 enum kw_err kw_root_rotate(struct kw_store *st, const char *actor, char out[KW_KEYFMT_MAX])
 {
-    struct kw_actor a = {"system", actor, NULL, NULL};
+    struct kw_actor a = {"system", actor, NULL, NULL, NULL, NULL};
     struct kw_app app;
     struct kw_write w;
     enum kw_err err;

@@ -51,7 +51,7 @@ struct kw_pg {
 
 /* Parameters of one statement. Text and bytea go in binary format with their lengths (so a record
  * field is read only up to its size even if unterminated), integers as decimal text. */
-#define KW_PG_MAXP 20
+#define KW_PG_MAXP 24
 struct kw_pg_params {
     int n;
     const char *v[KW_PG_MAXP];
@@ -181,6 +181,43 @@ enum kw_err kw_pg_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 enum kw_err kw_pg_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
 enum kw_err kw_pg_row_put(struct kw_tx *tx, const struct kw_store_row *row);
 
+/* The keys columns and their reader (postgres_rows.c); tombstones of the keys a WHERE clause ($3)
+ * appended to KW_PG_TOMB_INSERT selects, KW_PG_TOMB_REPLACE after it ($1 version, $2 now). */
+#define KW_PG_KEY_COLS                                                                                       \
+    "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "         \
+    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, " \
+    "version, rolled_to, kind, service_user_id, owner_enabled, sealed"
+#define KW_PG_TOMB_INSERT                                                                                    \
+    "INSERT INTO key_tombstones(id, service_id, hash, start, description, created_at, version, "             \
+    "deleted_at, kind, service_user_id) SELECT id, service_id, hash, start, description, created_at, "       \
+    "$1::bigint, $2::bigint, kind, service_user_id FROM keys "
+#define KW_PG_TOMB_REPLACE                                                                                   \
+    " ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, hash = excluded.hash, "               \
+    "start = excluded.start, description = excluded.description, created_at = excluded.created_at, "         \
+    "version = excluded.version, deleted_at = excluded.deleted_at, kind = excluded.kind, "                   \
+    "service_user_id = excluded.service_user_id"
+void kw_pg_key_row(const PGresult *res, int row, void *item);
+enum kw_err kw_pg_key_tombstone(struct kw_tx *tx, const char *sql, const char *param, int64_t version);
+/* A bytea column of variable length into dst (cap bytes): its length, 0 when NULL, empty or too long. */
+size_t kw_pg_get_bytes(const PGresult *res, int row, int col, uint8_t *dst, size_t cap);
+/* Binds key->sealed, or NULL when the key has none. */
+struct kw_key;
+void kw_pg_sealed(struct kw_pg_params *p, const struct kw_key *key);
+
+/* Machine credentials (postgres_svcusers.c). */
+enum kw_err kw_pg_key_list_kind(struct kw_tx *tx, const char *service_id, const char *service_user_id,
+                                const char *kind, int64_t after, struct kw_key *items, size_t cap, size_t *n);
+enum kw_err kw_pg_key_get_hash(struct kw_tx *tx, const uint8_t hash[KW_HASH_LEN], struct kw_key *out);
+enum kw_err kw_pg_key_set_owner_enabled(struct kw_tx *tx, const char *service_user_id, int enabled,
+                                        int64_t version, int64_t now_ms, int64_t *changed);
+enum kw_err kw_pg_key_delete_owner(struct kw_tx *tx, const char *service_user_id, int64_t version);
+enum kw_err kw_pg_service_user_insert(struct kw_tx *tx, struct kw_service_user *su);
+enum kw_err kw_pg_service_user_get(struct kw_tx *tx, const char *id, struct kw_service_user *out);
+enum kw_err kw_pg_service_user_list(struct kw_tx *tx, const char *service_id, int64_t after,
+                                    struct kw_service_user *items, size_t cap, size_t *n);
+enum kw_err kw_pg_service_user_update(struct kw_tx *tx, const struct kw_service_user *su);
+enum kw_err kw_pg_service_user_delete(struct kw_tx *tx, const char *id);
+
 /* Shared state (postgres_shared.c). */
 enum kw_err kw_pg_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,
                                    int64_t window_ms, int *reserved, struct kw_throttle_row *row);
@@ -194,5 +231,12 @@ enum kw_err kw_pg_job_lease(struct kw_tx *tx, const char *name, const char *node
 enum kw_err kw_pg_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
                              int64_t next_run_at, const char *error);
 enum kw_err kw_pg_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
+
+/* Signing keys (postgres_signing.c). */
+enum kw_err kw_pg_signing_key_insert(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_pg_signing_key_list(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n);
+enum kw_err kw_pg_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_pg_signing_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_pg_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
 
 #endif

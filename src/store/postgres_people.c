@@ -67,7 +67,7 @@ enum kw_err kw_pg_usage_list(struct kw_tx *tx, const char *service_id, int64_t f
         "SELECT u.key_id, u.minute / 3600000 * 3600000 AS hour, sum(u.valid), sum(u.denied), "
         "coalesce(min(k.start), min(d.start), ''), coalesce(min(k.description), min(d.description), '') "
         "FROM usage u LEFT JOIN keys k ON k.id = u.key_id LEFT JOIN key_tombstones d ON d.id = u.key_id "
-        "WHERE u.service_id = $1 AND u.minute >= $2 GROUP BY u.key_id, hour ORDER BY hour, u.key_id LIMIT $3",
+        "WHERE u.service_id = $1 AND u.minute >= $2 AND coalesce(k.kind, d.kind, 'api_key') = 'api_key' GROUP BY u.key_id, hour ORDER BY hour, u.key_id LIMIT $3",
         &p, usage_row, items, sizeof(*items), cap, n, "usage_list");
 }
 

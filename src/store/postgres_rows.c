@@ -172,17 +172,11 @@ static enum kw_err delete_by(struct kw_tx *tx, const char *sql, const char *id, 
     return kw_pg_run(tx, sql, &p, "delete", changed);
 }
 
-#define TOMB_INSERT                                                                                          \
-    "INSERT INTO key_tombstones(id, service_id, hash, start, description, created_at, version, "             \
-    "deleted_at) SELECT id, service_id, hash, start, description, created_at, $1::bigint, $2::bigint FROM "  \
-    "keys "
-#define TOMB_REPLACE                                                                                         \
-    " ON CONFLICT (id) DO UPDATE SET service_id = excluded.service_id, hash = excluded.hash, "               \
-    "start = excluded.start, description = excluded.description, created_at = excluded.created_at, "         \
-    "version = excluded.version, deleted_at = excluded.deleted_at"
+#define TOMB_INSERT KW_PG_TOMB_INSERT
+#define TOMB_REPLACE KW_PG_TOMB_REPLACE
 
 /* Copies the keys matching `where` ($3) into key_tombstones with version. */
-static enum kw_err tombstone(struct kw_tx *tx, const char *sql, const char *param, int64_t version)
+enum kw_err kw_pg_key_tombstone(struct kw_tx *tx, const char *sql, const char *param, int64_t version)
 {
     struct kw_pg_params p = {0};
 
@@ -200,11 +194,13 @@ enum kw_err kw_pg_service_delete(struct kw_tx *tx, const char *id, int64_t versi
 
     if (err != KW_OK)
         return err;
-    err = tombstone(tx, TOMB_INSERT "WHERE service_id = $3" TOMB_REPLACE, id, version);
+    err = kw_pg_key_tombstone(tx, TOMB_INSERT "WHERE service_id = $3" TOMB_REPLACE, id, version);
     if (err == KW_OK)
         err = delete_by(tx, "DELETE FROM usage WHERE service_id = $1", id, NULL);
     if (err == KW_OK)
         err = delete_by(tx, "DELETE FROM keys WHERE service_id = $1", id, NULL);
+    if (err == KW_OK)
+        err = delete_by(tx, "DELETE FROM service_users WHERE service_id = $1", id, NULL);
     if (err == KW_OK)
         err = delete_by(tx, "DELETE FROM services WHERE id = $1", id, &changed);
     if (err == KW_OK && changed == 0)
@@ -234,18 +230,15 @@ enum kw_err kw_pg_service_live_keys(struct kw_tx *tx, const char *id, int64_t no
     kw_pg_int(&p, now_ms);
     return count_one(tx,
                      "SELECT count(*) FROM keys WHERE service_id = $1 AND revoked_at = 0 "
-                     "AND (expires_at = 0 OR expires_at > $2)",
+                     "AND kind <> 'ban' AND (expires_at = 0 OR expires_at > $2)",
                      &p, "service_live_keys", count);
 }
 
 /* ---- keys ---- */
 
-#define KEY_COLS                                                                                             \
-    "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "         \
-    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, " \
-    "version, rolled_to"
+#define KEY_COLS KW_PG_KEY_COLS
 
-static void key_row(const PGresult *res, int r, void *item)
+void kw_pg_key_row(const PGresult *res, int r, void *item)
 {
     struct kw_key *k = item;
 
@@ -270,6 +263,10 @@ static void key_row(const PGresult *res, int r, void *item)
     kw_pg_get_text(res, r, 17, k->rolled_from, sizeof(k->rolled_from));
     k->version = kw_pg_get_int(res, r, 18);
     kw_pg_get_text(res, r, 19, k->rolled_to, sizeof(k->rolled_to));
+    kw_pg_get_text(res, r, 20, k->kind, sizeof(k->kind));
+    kw_pg_get_text(res, r, 21, k->service_user_id, sizeof(k->service_user_id));
+    k->owner_enabled = (int)kw_pg_get_int(res, r, 22);
+    k->sealed_len = kw_pg_get_bytes(res, r, 23, k->sealed, sizeof(k->sealed));
 }
 
 enum kw_err kw_pg_key_insert(struct kw_tx *tx, struct kw_key *k)
@@ -295,26 +292,30 @@ enum kw_err kw_pg_key_insert(struct kw_tx *tx, struct kw_key *k)
     KW_PG_FIELD(&p, k->rolled_from);
     kw_pg_int(&p, k->version);
     KW_PG_FIELD(&p, k->rolled_to);
+    kw_pg_text(&p, k->kind[0] ? k->kind : "api_key");
+    KW_PG_FIELD(&p, k->service_user_id);
+    kw_pg_int(&p, k->owner_enabled);
+    kw_pg_sealed(&p, k);
     return kw_pg_insert_seq(
         tx,
         "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, created_at, "
         "created_by, updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, "
-        "last_used_ip, rolled_from, version, rolled_to) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,"
-        "$12,$13,$14,$15,$16,$17,$18,$19) RETURNING seq",
+        "last_used_ip, rolled_from, version, rolled_to, kind, service_user_id, owner_enabled, sealed) VALUES "
+        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23) RETURNING seq",
         &p, "key_insert", &k->seq);
 }
 
 enum kw_err kw_pg_key_get(struct kw_tx *tx, const char *id, struct kw_key *out)
 {
     struct kw_pg_params p = {0};
-    char sql[400];
+    char sql[512];
     enum kw_err err;
     PGresult *res;
 
     kw_pg_text(&p, id);
     snprintf(sql, sizeof(sql), "SELECT " KEY_COLS " FROM keys WHERE id = $1%s", kw_pg_lock(tx));
     res = kw_pg_exec(tx, sql, &p, "key_get", &err);
-    return res == NULL ? err : kw_pg_one(res, key_row, out);
+    return res == NULL ? err : kw_pg_one(res, kw_pg_key_row, out);
 }
 
 enum kw_err kw_pg_key_list(struct kw_tx *tx, const char *service_id, int64_t after, struct kw_key *items,
@@ -328,11 +329,12 @@ enum kw_err kw_pg_key_list(struct kw_tx *tx, const char *service_id, int64_t aft
     kw_pg_int(&p, after);
     kw_pg_int(&p, (int64_t)cap);
     res = kw_pg_exec(tx,
-                     "SELECT " KEY_COLS " FROM keys WHERE service_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                     "SELECT " KEY_COLS " FROM keys WHERE service_id = $1 AND seq > $2 AND kind = 'api_key' "
+                     "ORDER BY seq LIMIT $3",
                      &p, "key_list", &err);
     if (res == NULL)
         return err;
-    kw_pg_collect(res, key_row, items, sizeof(*items), cap, n);
+    kw_pg_collect(res, kw_pg_key_row, items, sizeof(*items), cap, n);
     PQclear(res);
     return KW_OK;
 }
@@ -353,12 +355,14 @@ enum kw_err kw_pg_key_update(struct kw_tx *tx, const struct kw_key *k)
     kw_pg_int(&p, k->archive_after_extract_s);
     kw_pg_int(&p, k->version);
     KW_PG_FIELD(&p, k->rolled_to);
+    kw_pg_int(&p, k->owner_enabled);
+    kw_pg_sealed(&p, k);
     KW_PG_FIELD(&p, k->id);
     err = kw_pg_run_sp(
         tx,
         "UPDATE keys SET description = $1, scope = $2, perms = $3, enabled = $4, updated_at = $5, "
-        "expires_at = $6, revoked_at = $7, archive_after_extract_s = $8, version = $9, rolled_to = $10 "
-        "WHERE id = $11",
+        "expires_at = $6, revoked_at = $7, archive_after_extract_s = $8, version = $9, rolled_to = $10, "
+        "owner_enabled = $11, sealed = $12 WHERE id = $13",
         &p, "key_update", &changed);
     return err == KW_OK && changed == 0 ? KW_ERR_NOT_FOUND : err;
 }
@@ -370,7 +374,7 @@ enum kw_err kw_pg_key_delete(struct kw_tx *tx, const char *id, int64_t version)
 
     if (err != KW_OK)
         return err;
-    err = tombstone(tx, TOMB_INSERT "WHERE id = $3" TOMB_REPLACE, id, version);
+    err = kw_pg_key_tombstone(tx, TOMB_INSERT "WHERE id = $3" TOMB_REPLACE, id, version);
     if (err == KW_OK)
         err = delete_by(tx, "DELETE FROM keys WHERE id = $1", id, &changed);
     if (err == KW_OK && changed == 0)
@@ -390,6 +394,8 @@ static void tomb_row(const PGresult *res, int r, void *item)
     kw_pg_get_text(res, r, 4, out->description, sizeof(out->description));
     out->created_at = kw_pg_get_int(res, r, 5);
     out->version = kw_pg_get_int(res, r, 6);
+    kw_pg_get_text(res, r, 7, out->kind, sizeof(out->kind));
+    kw_pg_get_text(res, r, 8, out->service_user_id, sizeof(out->service_user_id));
 }
 
 enum kw_err kw_pg_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_key *out)
@@ -401,8 +407,8 @@ enum kw_err kw_pg_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_
     kw_pg_text(&p, id);
     res =
         kw_pg_exec(tx,
-                   "SELECT id, service_id, hash, start, description, created_at, version FROM key_tombstones "
-                   "WHERE id = $1",
+                   "SELECT id, service_id, hash, start, description, created_at, version, kind, service_user_id "
+                   "FROM key_tombstones WHERE id = $1",
                    &p, "key_tombstone_get", &err);
     return res == NULL ? err : kw_pg_one(res, tomb_row, out);
 }
@@ -417,7 +423,7 @@ static int key_each_row(void *ctx, const PGresult *res)
     struct key_walk *w = ctx;
     struct kw_key k;
 
-    key_row(res, 0, &k);
+    kw_pg_key_row(res, 0, &k);
     return w->cb(w->ctx, &k);
 }
 
@@ -438,8 +444,8 @@ static int change_row(void *ctx, const PGresult *res)
     struct change_walk *w = ctx;
     struct kw_key k;
 
-    key_row(res, 0, &k);
-    return w->cb(w->ctx, &k, (int)kw_pg_get_int(res, 0, 20));
+    kw_pg_key_row(res, 0, &k);
+    return w->cb(w->ctx, &k, (int)kw_pg_get_int(res, 0, 24));
 }
 
 /* Live rows and tombstones above since, merged by version (column 19); the deleted flag last. */
@@ -452,7 +458,8 @@ enum kw_err kw_pg_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_c
     return kw_pg_each(tx,
                       "SELECT " KEY_COLS ", 0 FROM keys WHERE version > $1 UNION ALL "
                       "SELECT 0, id, service_id, hash, start, description, 0, 0, 0, created_at, '', 0, 0, 0, -1, 0, "
-                      "'', '', version, '', 1 FROM key_tombstones WHERE version > $1 ORDER BY 19",
+                      "'', '', version, '', kind, service_user_id, 0, NULL::bytea, 1 FROM key_tombstones "
+                      "WHERE version > $1 ORDER BY 19",
                       &p, change_row, &w, "key_changes");
 }
 

@@ -21,6 +21,10 @@ enum kw_sq_stmt {
     SQ_AUDIT_HEAD, SQ_AUDIT_APPEND, SQ_AUDIT_EACH,
     SQ_VERSION_NEXT, SQ_KEY_TOMB, SQ_KEY_TOMB_SVC, SQ_KEY_TOMB_GET, SQ_USER_LOGIN, SQ_USER_ADMINS,
     SQ_SESS_DELETE_USER_KEEP, SQ_VERSION_CURRENT, SQ_KEY_CHANGES, SQ_TOMB_CHANGES,
+    /* machine credentials (sqlite_svcusers.c) */
+    SQ_SU_DELETE_SVC, SQ_SU_INSERT, SQ_SU_GET, SQ_SU_LIST, SQ_SU_UPDATE, SQ_SU_DELETE,
+    SQ_KEY_LIST_KIND, SQ_KEY_LIST_OWNER, SQ_KEY_GET_HASH, SQ_KEY_OWNER_ENABLED, SQ_KEY_TOMB_OWNER,
+    SQ_KEY_DELETE_OWNER,
     SQ_NSTMT
 };
 
@@ -127,6 +131,35 @@ enum kw_err kw_sq_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 enum kw_err kw_sq_row_each(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
 enum kw_err kw_sq_row_put(struct kw_tx *tx, const struct kw_store_row *row);
 
+/* Machine credentials (sqlite_svcusers.c). */
+enum kw_err kw_sq_key_list_kind(struct kw_tx *tx, const char *service_id, const char *service_user_id,
+                                const char *kind, int64_t after, struct kw_key *items, size_t cap, size_t *n);
+enum kw_err kw_sq_key_get_hash(struct kw_tx *tx, const uint8_t hash[KW_HASH_LEN], struct kw_key *out);
+enum kw_err kw_sq_key_set_owner_enabled(struct kw_tx *tx, const char *service_user_id, int enabled,
+                                        int64_t version, int64_t now_ms, int64_t *changed);
+enum kw_err kw_sq_key_delete_owner(struct kw_tx *tx, const char *service_user_id, int64_t version);
+enum kw_err kw_sq_service_user_insert(struct kw_tx *tx, struct kw_service_user *su);
+enum kw_err kw_sq_service_user_get(struct kw_tx *tx, const char *id, struct kw_service_user *out);
+enum kw_err kw_sq_service_user_list(struct kw_tx *tx, const char *service_id, int64_t after,
+                                    struct kw_service_user *items, size_t cap, size_t *n);
+enum kw_err kw_sq_service_user_update(struct kw_tx *tx, const struct kw_service_user *su);
+enum kw_err kw_sq_service_user_delete(struct kw_tx *tx, const char *id);
+/* The keys columns (sqlite_rows.c): KW_SQ_KEY_COLS, read from column c0 on by kw_sq_key_row_at. */
+#define KW_SQ_KEY_COLS                                                                                       \
+    "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "   \
+    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, "  \
+    "version, rolled_to, kind, service_user_id, owner_enabled, sealed"
+/* Tombstones of the keys a WHERE clause appended to this selects (parameters: version, now, the WHERE's). */
+#define KW_SQ_TOMB_INSERT                                                                                    \
+    "INSERT OR REPLACE INTO key_tombstones(id, service_id, hash, start, description, created_at, "     \
+    "version, deleted_at, kind, service_user_id) SELECT id, service_id, hash, start, description, "     \
+    "created_at, ?, ?, kind, service_user_id FROM keys "
+void kw_sq_key_row_at(sqlite3_stmt *q, int c0, struct kw_key *k);
+void kw_sq_key_row(sqlite3_stmt *q, void *item);
+/* Copies the keys matching sql's WHERE (third parameter, text) into key_tombstones with version. */
+enum kw_err kw_sq_key_tombstone(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *param,
+                                int64_t version);
+
 /* Shared state (sqlite_shared.c). */
 enum kw_err kw_sq_throttle_reserve(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,
                                    int64_t window_ms, int *reserved, struct kw_throttle_row *row);
@@ -140,5 +173,12 @@ enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node
 enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
                              int64_t next_run_at, const char *error);
 enum kw_err kw_sq_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
+
+/* Signing keys (sqlite_signing.c). */
+enum kw_err kw_sq_signing_key_insert(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_sq_signing_key_list(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n);
+enum kw_err kw_sq_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_sq_signing_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_sq_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
 
 #endif

@@ -50,7 +50,8 @@ enum kw_err kw_sq_usage_list(struct kw_tx *tx, const char *service_id, int64_t f
                                   "coalesce(k.start, d.start, ''), coalesce(k.description, d.description, '') "
                                   "FROM usage u LEFT JOIN keys k ON k.id = u.key_id "
                                   "LEFT JOIN key_tombstones d ON d.id = u.key_id "
-                                  "WHERE u.service_id = ? AND u.minute >= ? GROUP BY u.key_id, hour "
+                                  "WHERE u.service_id = ? AND u.minute >= ? "
+                                  "AND coalesce(k.kind, d.kind, 'api_key') = 'api_key' GROUP BY u.key_id, hour "
                                   "ORDER BY hour, u.key_id LIMIT ?");
     enum kw_err err;
 

@@ -158,11 +158,7 @@ static enum kw_err delete_by(struct kw_tx *tx, enum kw_sq_stmt slot, const char 
 }
 
 /* Dependents first, all in one SAVEPOINT: atomic whether or not the caller has a transaction open. */
-static enum kw_err tombstone(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *param,
-                             int64_t version);
-#define TOMB_INSERT                                                                                    \
-    "INSERT OR REPLACE INTO key_tombstones(id, service_id, hash, start, description, created_at, "     \
-    "version, deleted_at) SELECT id, service_id, hash, start, description, created_at, ?, ? FROM keys "
+#define TOMB_INSERT KW_SQ_TOMB_INSERT
 
 enum kw_err kw_sq_service_delete(struct kw_tx *tx, const char *id, int64_t version)
 {
@@ -171,11 +167,13 @@ enum kw_err kw_sq_service_delete(struct kw_tx *tx, const char *id, int64_t versi
 
     if (err != KW_OK)
         return err;
-    err = tombstone(tx, SQ_KEY_TOMB_SVC, TOMB_INSERT "WHERE service_id = ?", id, version);
+    err = kw_sq_key_tombstone(tx, SQ_KEY_TOMB_SVC, TOMB_INSERT "WHERE service_id = ?", id, version);
     if (err == KW_OK)
         err = delete_by(tx, SQ_USAGE_DELETE_SVC, "DELETE FROM usage WHERE service_id = ?", id, NULL);
     if (err == KW_OK)
         err = delete_by(tx, SQ_KEY_DELETE_SVC, "DELETE FROM keys WHERE service_id = ?", id, NULL);
+    if (err == KW_OK)
+        err = delete_by(tx, SQ_SU_DELETE_SVC, "DELETE FROM service_users WHERE service_id = ?", id, NULL);
     if (err == KW_OK)
         err = delete_by(tx, SQ_SVC_DELETE, "DELETE FROM services WHERE id = ?", id, &changed);
     if (err == KW_OK && changed == 0)
@@ -186,7 +184,7 @@ enum kw_err kw_sq_service_delete(struct kw_tx *tx, const char *id, int64_t versi
 enum kw_err kw_sq_service_live_keys(struct kw_tx *tx, const char *id, int64_t now_ms, int64_t *count)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_SVC_LIVE,
-                                  "SELECT count(*) FROM keys WHERE service_id = ? AND revoked_at = 0 "
+                                  "SELECT count(*) FROM keys WHERE service_id = ? AND revoked_at = 0 AND kind <> 'ban' "
                                   "AND (expires_at = 0 OR expires_at > ?)");
 
     if (q == NULL)
@@ -198,14 +196,12 @@ enum kw_err kw_sq_service_live_keys(struct kw_tx *tx, const char *id, int64_t no
 
 /* ---- keys ---- */
 
-#define KEY_COLS                                                                                       \
-    "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "   \
-    "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, "  \
-    "version, rolled_to"
+#define KEY_COLS KW_SQ_KEY_COLS
 
 /* Reads the KEY_COLS columns starting at column c0. */
-static void key_row_at(sqlite3_stmt *q, int c0, struct kw_key *k)
+void kw_sq_key_row_at(sqlite3_stmt *q, int c0, struct kw_key *k)
 {
+    int n;
 #define C(i) ((i) + c0)
     memset(k, 0, sizeof(*k));
     k->seq = sqlite3_column_int64(q, C(0));
@@ -229,13 +225,29 @@ static void key_row_at(sqlite3_stmt *q, int c0, struct kw_key *k)
     kw_sq_text(q, C(17), k->rolled_from, sizeof(k->rolled_from));
     k->version = sqlite3_column_int64(q, C(18));
     kw_sq_text(q, C(19), k->rolled_to, sizeof(k->rolled_to));
+    kw_sq_text(q, C(20), k->kind, sizeof(k->kind));
+    kw_sq_text(q, C(21), k->service_user_id, sizeof(k->service_user_id));
+    k->owner_enabled = sqlite3_column_int(q, C(22));
+    n = sqlite3_column_bytes(q, C(23));
+    if (n > 0 && (size_t)n <= sizeof(k->sealed)) {
+        memcpy(k->sealed, sqlite3_column_blob(q, C(23)), (size_t)n);
+        k->sealed_len = (size_t)n;
+    }
 #undef C
 }
 
-static void key_row(sqlite3_stmt *q, void *item)
+void kw_sq_key_row(sqlite3_stmt *q, void *item)
 {
-    key_row_at(q, 0, item);
+    kw_sq_key_row_at(q, 0, item);
+}
 
+/* NULL for every kind but an access key (migration 0005). */
+static void bind_sealed(sqlite3_stmt *q, int i, const struct kw_key *k)
+{
+    if (k->sealed_len > 0 && k->sealed_len <= sizeof(k->sealed))
+        sqlite3_bind_blob(q, i, k->sealed, (int)k->sealed_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, i);
 }
 
 enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *k)
@@ -244,7 +256,8 @@ enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *k)
                                   "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, "
                                   "created_at, created_by, updated_at, expires_at, revoked_at, "
                                   "archive_after_extract_s, last_used_at, last_used_ip, rolled_from, version, "
-                                  "rolled_to) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                  "rolled_to, kind, service_user_id, owner_enabled, sealed) "
+                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     enum kw_err err;
 
     if (q == NULL)
@@ -268,6 +281,11 @@ enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *k)
     KW_SQ_FIELD(q, 17, k->rolled_from);
     sqlite3_bind_int64(q, 18, k->version);
     KW_SQ_FIELD(q, 19, k->rolled_to);
+    sqlite3_bind_text(q, 20, k->kind[0] ? k->kind : "api_key", (int)strnlen(k->kind[0] ? k->kind : "api_key",
+                      sizeof(k->kind)), SQLITE_STATIC);
+    KW_SQ_FIELD(q, 21, k->service_user_id);
+    sqlite3_bind_int(q, 22, k->owner_enabled);
+    bind_sealed(q, 23, k);
     err = kw_sq_done(SQ(tx->st), q, "key_insert");
     if (err == KW_OK)
         k->seq = sqlite3_last_insert_rowid(SQ(tx->st)->db);
@@ -286,7 +304,7 @@ enum kw_err kw_sq_key_get(struct kw_tx *tx, const char *id, struct kw_key *out)
     TEXT(q, 1, id);
     rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
-        key_row(q, out);
+        kw_sq_key_row(q, out);
     else
         err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(tx->st), "key_get", rc);
     kw_sq_end(SQ(tx->st), q);
@@ -297,7 +315,8 @@ enum kw_err kw_sq_key_list(struct kw_tx *tx, const char *service_id, int64_t aft
                            size_t cap, size_t *n)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_LIST,
-                                  "SELECT " KEY_COLS " FROM keys WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+                                  "SELECT " KEY_COLS " FROM keys WHERE service_id = ? AND seq > ? "
+                                  "AND kind = 'api_key' ORDER BY seq LIMIT ?");
     enum kw_err err;
 
     if (q == NULL)
@@ -305,7 +324,7 @@ enum kw_err kw_sq_key_list(struct kw_tx *tx, const char *service_id, int64_t aft
     TEXT(q, 1, service_id);
     sqlite3_bind_int64(q, 2, after);
     sqlite3_bind_int64(q, 3, (sqlite3_int64)cap);
-    err = kw_sq_collect(SQ(tx->st), q, key_row, items, sizeof(*items), cap, n, "key_list");
+    err = kw_sq_collect(SQ(tx->st), q, kw_sq_key_row, items, sizeof(*items), cap, n, "key_list");
     kw_sq_end(SQ(tx->st), q);
     return err;
 }
@@ -315,7 +334,7 @@ enum kw_err kw_sq_key_update(struct kw_tx *tx, const struct kw_key *k)
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_UPDATE,
                                   "UPDATE keys SET description = ?, scope = ?, perms = ?, enabled = ?, updated_at = ?, "
                                   "expires_at = ?, revoked_at = ?, archive_after_extract_s = ?, version = ?, "
-                                  "rolled_to = ? WHERE id = ?");
+                                  "rolled_to = ?, owner_enabled = ?, sealed = ? WHERE id = ?");
     enum kw_err err;
 
     if (q == NULL)
@@ -330,7 +349,9 @@ enum kw_err kw_sq_key_update(struct kw_tx *tx, const struct kw_key *k)
     sqlite3_bind_int64(q, 8, k->archive_after_extract_s);
     sqlite3_bind_int64(q, 9, k->version);
     KW_SQ_FIELD(q, 10, k->rolled_to);
-    KW_SQ_FIELD(q, 11, k->id);
+    sqlite3_bind_int(q, 11, k->owner_enabled);
+    bind_sealed(q, 12, k);
+    KW_SQ_FIELD(q, 13, k->id);
     err = kw_sq_done(SQ(tx->st), q, "key_update");
     if (err == KW_OK && sqlite3_changes(SQ(tx->st)->db) == 0)
         err = KW_ERR_NOT_FOUND;
@@ -339,8 +360,8 @@ enum kw_err kw_sq_key_update(struct kw_tx *tx, const struct kw_key *k)
 }
 
 /* Copies the keys matching `where` (one text parameter) into key_tombstones with version. */
-static enum kw_err tombstone(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *param,
-                             int64_t version)
+enum kw_err kw_sq_key_tombstone(struct kw_tx *tx, enum kw_sq_stmt slot, const char *sql, const char *param,
+                                int64_t version)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), slot, sql);
     enum kw_err err;
@@ -362,7 +383,7 @@ enum kw_err kw_sq_key_delete(struct kw_tx *tx, const char *id, int64_t version)
 
     if (err != KW_OK)
         return err;
-    err = tombstone(tx, SQ_KEY_TOMB, TOMB_INSERT "WHERE id = ?", id, version);
+    err = kw_sq_key_tombstone(tx, SQ_KEY_TOMB, TOMB_INSERT "WHERE id = ?", id, version);
     if (err == KW_OK)
         err = delete_by(tx, SQ_KEY_DELETE, "DELETE FROM keys WHERE id = ?", id, &changed);
     if (err == KW_OK && changed == 0)
@@ -373,8 +394,8 @@ enum kw_err kw_sq_key_delete(struct kw_tx *tx, const char *id, int64_t version)
 enum kw_err kw_sq_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_key *out)
 {
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_TOMB_GET,
-                                  "SELECT id, service_id, hash, start, description, created_at, version "
-                                  "FROM key_tombstones WHERE id = ?");
+                                  "SELECT id, service_id, hash, start, description, created_at, version, kind, "
+                                  "service_user_id FROM key_tombstones WHERE id = ?");
     enum kw_err err = KW_OK;
     int rc;
 
@@ -392,6 +413,8 @@ enum kw_err kw_sq_key_tombstone_get(struct kw_tx *tx, const char *id, struct kw_
         kw_sq_text(q, 4, out->description, sizeof(out->description));
         out->created_at = sqlite3_column_int64(q, 5);
         out->version = sqlite3_column_int64(q, 6);
+        kw_sq_text(q, 7, out->kind, sizeof(out->kind));
+        kw_sq_text(q, 8, out->service_user_id, sizeof(out->service_user_id));
     } else {
         err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(SQ(tx->st), "key_tombstone_get", rc);
     }
@@ -414,7 +437,8 @@ enum kw_err kw_sq_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_c
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_CHANGES,
                                   "SELECT 0, " KEY_COLS " FROM keys WHERE version > ?1 UNION ALL "
                                   "SELECT 1, 0, id, service_id, hash, start, description, 0, 0, 0, created_at, '', "
-                                  "0, 0, 0, -1, 0, '', '', version, '' FROM key_tombstones WHERE version > ?1 "
+                                  "0, 0, 0, -1, 0, '', '', version, '', kind, service_user_id, 0, NULL FROM key_tombstones "
+                                  "WHERE version > ?1 "
                                   "ORDER BY 20");
     struct kw_key k;
     enum kw_err err = KW_OK;
@@ -424,7 +448,7 @@ enum kw_err kw_sq_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_c
         return KW_ERR_STORE;
     sqlite3_bind_int64(q, 1, since);
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        key_row_at(q, 1, &k);
+        kw_sq_key_row_at(q, 1, &k);
         if (cb(ctx, &k, sqlite3_column_int(q, 0)) != 0) {
             err = KW_ERR_INTERNAL;
             break;
@@ -455,7 +479,7 @@ enum kw_err kw_sq_key_each(struct kw_tx *tx, kw_store_key_cb cb, void *ctx)
     if (q == NULL)
         return KW_ERR_STORE;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        key_row(q, &k);
+        kw_sq_key_row(q, &k);
         if (cb(ctx, &k) != 0) {
             err = KW_ERR_INTERNAL;
             break;

@@ -140,6 +140,25 @@ enum kw_err kw_store_wait_change(struct kw_store *st, int timeout_ms)
 {
     return st->ops->wait_change != NULL ? st->ops->wait_change(st, timeout_ms) : KW_ERR_INVALID;
 }
+KW_TXD(key_list_kind,
+       (struct kw_tx * tx, const char *service_id, const char *service_user_id, const char *kind,
+        int64_t after, struct kw_key *items, size_t cap, size_t *n),
+       (tx, service_id, service_user_id, kind, after, items, cap, n))
+KW_TXD(key_get_hash, (struct kw_tx * tx, const uint8_t hash[KW_HASH_LEN], struct kw_key *out), (tx, hash, out))
+KW_TXD(key_set_owner_enabled,
+       (struct kw_tx * tx, const char *service_user_id, int enabled, int64_t version, int64_t now_ms,
+        int64_t *changed),
+       (tx, service_user_id, enabled, version, now_ms, changed))
+KW_TXD(key_delete_owner, (struct kw_tx * tx, const char *service_user_id, int64_t version),
+       (tx, service_user_id, version))
+KW_TXD(service_user_insert, (struct kw_tx * tx, struct kw_service_user *su), (tx, su))
+KW_TXD(service_user_get, (struct kw_tx * tx, const char *id, struct kw_service_user *out), (tx, id, out))
+KW_TXD(service_user_list,
+       (struct kw_tx * tx, const char *service_id, int64_t after, struct kw_service_user *items, size_t cap,
+        size_t *n),
+       (tx, service_id, after, items, cap, n))
+KW_TXD(service_user_update, (struct kw_tx * tx, const struct kw_service_user *su), (tx, su))
+KW_TXD(service_user_delete, (struct kw_tx * tx, const char *id), (tx, id))
 KW_TXD(key_touch, (struct kw_tx * tx, const char *id, int64_t at, const char *ip), (tx, id, at, ip))
 KW_TXD(usage_add,
             (struct kw_tx * tx, const char *key_id, const char *service_id, int64_t minute_ms,
@@ -221,14 +240,20 @@ const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
                            "ON CONFLICT(name) DO UPDATE SET value = excluded.value", 0},
     [KW_TABLE_SERVICES] = {"services", "seq, id, name, description, key_prefix, created_at, updated_at", "ittttii",
                            "seq", NULL, 1},
+    [KW_TABLE_SERVICE_USERS] = {"service_users",
+                                "seq, id, service_id, name, source_system, perms, enabled, client_secret_hash, "
+                                "client_secret_set_at, created_at, created_by, updated_at, version",
+                                "ittttiibiitii", "seq", NULL, 1},
     [KW_TABLE_KEYS] = {"keys",
                        "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, "
                        "created_by, updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, "
-                       "last_used_ip, rolled_from, version, rolled_to",
-                       "ittbttiiiitiiiiittit", "seq", NULL, 1},
+                       "last_used_ip, rolled_from, version, rolled_to, kind, service_user_id, owner_enabled, "
+                       "sealed",
+                       "ittbttiiiitiiiiittitttib", "seq", NULL, 1},
     [KW_TABLE_KEY_TOMBSTONES] = {"key_tombstones",
-                                 "id, service_id, hash, start, description, created_at, version, deleted_at",
-                                 "ttbttiii", "id", NULL, 0},
+                                 "id, service_id, hash, start, description, created_at, version, deleted_at, "
+                                 "kind, service_user_id",
+                                 "ttbttiiitt", "id", NULL, 0},
     [KW_TABLE_USAGE] = {"usage", "key_id, service_id, minute, valid, denied", "ttiii", "key_id, minute", NULL, 0},
     [KW_TABLE_USERS] = {"users", "seq, username, password_hash, role, disabled, created_at, last_login_at",
                         "itttiii", "seq", NULL, 1},
@@ -239,6 +264,9 @@ const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
                         "seq, id, time, actor_type, actor_id, action, target_type, target_id, service_id, "
                         "outcome, ip, request_id, detail, prev_hash, hash",
                         "itittttttttttbb", "seq", NULL, 0},
+    [KW_TABLE_SIGNING_KEYS] = {"signing_keys",
+                               "kid, alg, public_key, private_sealed, created_at, retire_after, status, version",
+                               "ttbbiiti", "kid", NULL, 0},
 };
 
 const char *kw_store_table_name(enum kw_store_table t)
@@ -322,3 +350,12 @@ KW_TXW(job_finish,
         const char *error),
        (tx, lease, now_ms, next_run_at, error))
 KW_TXD(job_get, (struct kw_tx * tx, const char *name, struct kw_job *out), (tx, name, out))
+
+/* ---- signing keys ---- */
+
+KW_TXW(signing_key_insert, (struct kw_tx * tx, const struct kw_signing_key *k), (tx, k))
+KW_TXD(signing_key_list, (struct kw_tx * tx, struct kw_signing_key *items, size_t cap, size_t *n),
+       (tx, items, cap, n))
+KW_TXW(signing_key_update, (struct kw_tx * tx, const struct kw_signing_key *k), (tx, k))
+KW_TXW(signing_key_delete, (struct kw_tx * tx, const char *kid), (tx, kid))
+KW_TXD(signing_key_stamp, (struct kw_tx * tx, int64_t *max_version, int64_t *count), (tx, max_version, count))

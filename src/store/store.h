@@ -139,6 +139,38 @@ enum kw_err kw_store_key_changes(struct kw_tx *tx, int64_t since, kw_store_chang
  * have: callers then read kw_store_key_changes), KW_ERR_NOT_FOUND on timeout, KW_ERR_INVALID when the
  * backend has no notifications (SQLite: one node, nothing to wait for). Thread-safe; one waiter. */
 enum kw_err kw_store_wait_change(struct kw_store *st, int timeout_ms);
+/* ---- machine credentials: rows of keys with kind token | access_key | ban (records.h), and service
+ * users (store/sqlite_svcusers.c, store/postgres_svcusers.c) ----
+ * kw_store_key_insert/get/update/delete/each/changes carry every kind with its kind, service_user_id,
+ * owner_enabled and sealed columns (update writes owner_enabled and sealed too; kind and
+ * service_user_id are fixed at insert). kw_store_key_list, kw_store_usage_list and
+ * kw_store_service_live_keys see kind 'api_key' only (live keys: not bans either). */
+
+/* Rows of one kind, ascending seq: of service_id, and when service_user_id is non-NULL only that
+ * owner's. */
+enum kw_err kw_store_key_list_kind(struct kw_tx *tx, const char *service_id, const char *service_user_id,
+                                   const char *kind, int64_t after_seq, struct kw_key *items, size_t cap,
+                                   size_t *n);
+/* Rows of kind with the given hash (a ban: SHA-256 of what it bans). KW_ERR_NOT_FOUND if none. */
+enum kw_err kw_store_key_get_hash(struct kw_tx *tx, const uint8_t hash[KW_HASH_LEN], struct kw_key *out);
+/* Sets owner_enabled (and version, updated_at) on every token and access key of service_user_id;
+ * *changed (may be NULL) = rows changed. */
+enum kw_err kw_store_key_set_owner_enabled(struct kw_tx *tx, const char *service_user_id, int enabled,
+                                           int64_t version, int64_t now_ms, int64_t *changed);
+/* Deletes every token and access key of service_user_id, each leaving its tombstone with version. */
+enum kw_err kw_store_key_delete_owner(struct kw_tx *tx, const char *service_user_id, int64_t version);
+
+/* Service users. insert assigns seq; KW_ERR_EXISTS when the id or (service_id, source_system) is taken.
+ * update writes name, perms, enabled, client_secret_hash, client_secret_set_at, updated_at, version.
+ * delete removes only the row (delete its credentials first: kw_store_key_delete_owner). A service's
+ * deletion (kw_store_service_delete) deletes its service users too. */
+enum kw_err kw_store_service_user_insert(struct kw_tx *tx, struct kw_service_user *su);
+enum kw_err kw_store_service_user_get(struct kw_tx *tx, const char *id, struct kw_service_user *out);
+enum kw_err kw_store_service_user_list(struct kw_tx *tx, const char *service_id, int64_t after_seq,
+                                       struct kw_service_user *items, size_t cap, size_t *n);
+enum kw_err kw_store_service_user_update(struct kw_tx *tx, const struct kw_service_user *su);
+enum kw_err kw_store_service_user_delete(struct kw_tx *tx, const char *id);
+
 /* Records last use (write-behind). Missing ids are ignored. */
 enum kw_err kw_store_key_touch(struct kw_tx *tx, const char *id, int64_t last_used_at, const char *ip);
 
@@ -208,6 +240,17 @@ enum kw_err kw_store_audit_list(struct kw_tx *tx, const struct kw_audit_filter *
 typedef int (*kw_store_audit_cb)(void *ctx, const struct kw_audit_event *ev);
 enum kw_err kw_store_audit_each(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
 
+/* JWT signing keys (domain/signing.h). insert: KW_ERR_EXISTS on a duplicate kid. list: every row,
+ * newest first (created_at, then kid, descending), at most cap (*n = rows written). update writes
+ * private_sealed (sealed_len bytes), status, retire_after and version of the row kid (KW_ERR_NOT_FOUND
+ * if none). delete: KW_ERR_NOT_FOUND if none. stamp: the highest version among the rows and their
+ * count (0 and 0 when there are none), so a node can tell cheaply that the set changed. */
+enum kw_err kw_store_signing_key_insert(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_store_signing_key_list(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n);
+enum kw_err kw_store_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k);
+enum kw_err kw_store_signing_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_store_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
+
 /* Moving a deployment between stores (domain/copy.c): every table's rows exactly as stored, ids,
  * seqs, versions, hashes and times included; text and blobs travel as their bytes with their length,
  * never truncated to a record's field size. The tables come in an order where a row's parents (a
@@ -217,6 +260,7 @@ enum kw_store_table {
     KW_TABLE_META,
     KW_TABLE_COUNTERS,
     KW_TABLE_SERVICES,
+    KW_TABLE_SERVICE_USERS,
     KW_TABLE_KEYS,
     KW_TABLE_KEY_TOMBSTONES,
     KW_TABLE_USAGE,
@@ -224,9 +268,10 @@ enum kw_store_table {
     KW_TABLE_SESSIONS,
     KW_TABLE_MEMBERS,
     KW_TABLE_AUDIT,
+    KW_TABLE_SIGNING_KEYS,
     KW_TABLE_COUNT
 };
-#define KW_STORE_ROW_MAX 20 /* columns of the widest table (keys) */
+#define KW_STORE_ROW_MAX 24 /* columns of the widest table (keys) */
 /* One column's value: integer columns use i; text and blob columns p and len. */
 struct kw_store_value {
     int64_t i;

@@ -39,6 +39,18 @@ struct kw_store_ops {
     enum kw_err (*version_current)(struct kw_tx *tx, int64_t *version);
     enum kw_err (*key_changes)(struct kw_tx *tx, int64_t since, kw_store_change_cb cb, void *ctx);
     enum kw_err (*wait_change)(struct kw_store *st, int timeout_ms); /* NULL: no notifications */
+    enum kw_err (*key_list_kind)(struct kw_tx *tx, const char *service_id, const char *service_user_id,
+                                 const char *kind, int64_t after, struct kw_key *items, size_t cap, size_t *n);
+    enum kw_err (*key_get_hash)(struct kw_tx *tx, const uint8_t hash[KW_HASH_LEN], struct kw_key *out);
+    enum kw_err (*key_set_owner_enabled)(struct kw_tx *tx, const char *service_user_id, int enabled,
+                                         int64_t version, int64_t now_ms, int64_t *changed);
+    enum kw_err (*key_delete_owner)(struct kw_tx *tx, const char *service_user_id, int64_t version);
+    enum kw_err (*service_user_insert)(struct kw_tx *tx, struct kw_service_user *su);
+    enum kw_err (*service_user_get)(struct kw_tx *tx, const char *id, struct kw_service_user *out);
+    enum kw_err (*service_user_list)(struct kw_tx *tx, const char *service_id, int64_t after,
+                                     struct kw_service_user *items, size_t cap, size_t *n);
+    enum kw_err (*service_user_update)(struct kw_tx *tx, const struct kw_service_user *su);
+    enum kw_err (*service_user_delete)(struct kw_tx *tx, const char *id);
     enum kw_err (*key_touch)(struct kw_tx *tx, const char *id, int64_t at, const char *ip);
     enum kw_err (*usage_add)(struct kw_tx *tx, const char *key_id, const char *service_id, int64_t minute_ms,
                              int64_t valid, int64_t denied);
@@ -72,6 +84,12 @@ struct kw_store_ops {
     enum kw_err (*audit_each)(struct kw_tx *tx, kw_store_audit_cb cb, void *ctx);
     enum kw_err (*row_each)(struct kw_tx *tx, enum kw_store_table t, kw_store_row_cb cb, void *ctx);
     enum kw_err (*row_put)(struct kw_tx *tx, const struct kw_store_row *row);
+    /* signing keys: sqlite_signing.c, postgres_signing.c */
+    enum kw_err (*signing_key_insert)(struct kw_tx *tx, const struct kw_signing_key *k);
+    enum kw_err (*signing_key_list)(struct kw_tx *tx, struct kw_signing_key *items, size_t cap, size_t *n);
+    enum kw_err (*signing_key_update)(struct kw_tx *tx, const struct kw_signing_key *k);
+    enum kw_err (*signing_key_delete)(struct kw_tx *tx, const char *kid);
+    enum kw_err (*signing_key_stamp)(struct kw_tx *tx, int64_t *max_version, int64_t *count);
     /* shared state (throttle, jobs): sqlite_shared.c, postgres_shared.c */
     int shared; /* 1: other nodes may use the same database */
     enum kw_err (*throttle_reserve)(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,

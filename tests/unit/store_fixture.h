@@ -79,6 +79,8 @@ static inline void mk_key(struct kw_store *st, struct kw_key *k, const char *ser
     k->perms = 1;
     k->archive_after_extract_s = -1;
     k->created_at = k->updated_at = 2000 + n;
+    snprintf(k->kind, sizeof(k->kind), "api_key");
+    k->owner_enabled = 1;
     assert_int_equal(AUTO(st, kw_store_key_insert(tx_, k)), KW_OK);
 }
 

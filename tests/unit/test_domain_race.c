@@ -74,7 +74,7 @@ static int setup(void **state)
     snprintf(f->cfg.log_level, sizeof(f->cfg.log_level), "error");
     if (kw_app_open(&f->app, &f->cfg) != KW_OK)
         return -1;
-    f->actor = (struct kw_actor){"root", "root", "127.0.0.1", "test"};
+    f->actor = (struct kw_actor){"root", "root", "127.0.0.1", "test", NULL, NULL};
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
     f->app.after_commit = hold_after_commit;

@@ -443,6 +443,181 @@ static void test_concurrent(void **state)
     assert_int_equal(total.denied, atomic_load(&ra.denied));
 }
 
+/* Issue 8: a token answers verify with its kind and owner, and DISABLED while its owner is; an access
+ * key or a ban entry is never a bearer credential. */
+static void test_token_kind(void **state)
+{
+    struct kw_keycache *kc = *state;
+    struct kw_key k;
+    struct kw_verify_result r;
+    char secret[KW_KEYFMT_MAX];
+    int64_t now = 1000000;
+
+    make_key(&k, secret, "tok_a");
+    snprintf(k.kind, sizeof(k.kind), "token");
+    snprintf(k.service_user_id, sizeof(k.service_user_id), "su_owner");
+    k.owner_enabled = 1;
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    kw_keycache_verify(kc, secret, strlen(secret), now, "127.0.0.1", NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_VALID);
+    assert_string_equal(r.kind, "token");
+    assert_string_equal(r.service_user_id, "su_owner");
+    assert_string_equal(r.key_id, "tok_a");
+
+    k.owner_enabled = 0;
+    k.version = 2;
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    assert_int_equal(verify(kc, secret, now, NULL), KW_VERIFY_DISABLED);
+    k.owner_enabled = 1;
+    k.version = 3;
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    assert_int_equal(verify(kc, secret, now, NULL), KW_VERIFY_VALID);
+
+    /* an api key (kind "" or "api_key") ignores owner_enabled */
+    make_key(&k, secret, "key_plain");
+    k.owner_enabled = 0;
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    kw_keycache_verify(kc, secret, strlen(secret), now, NULL, NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_VALID);
+    assert_string_equal(r.kind, "api_key");
+    assert_string_equal(r.service_user_id, "");
+
+    /* a row of another kind whose hash a string happens to have is not a bearer credential */
+    make_key(&k, secret, "ban_x");
+    snprintf(k.kind, sizeof(k.kind), "ban");
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    kw_keycache_verify(kc, secret, strlen(secret), now, NULL, NULL, &r);
+    assert_int_equal(r.code, KW_VERIFY_NOT_FOUND);
+    assert_string_equal(r.key_id, "");
+    assert_int_equal(drain(kc).calls, 2); /* the token and the api key; the ban recorded nothing */
+}
+
+static void make_ban(struct kw_key *k, const char *what, const char *id, int64_t expires_at, int64_t version)
+{
+    memset(k, 0, sizeof(*k));
+    assert_int_equal(kw_crypto_sha256(what, strlen(what), k->hash), KW_OK);
+    snprintf(k->id, sizeof(k->id), "%s", id);
+    snprintf(k->service_id, sizeof(k->service_id), "svc_test");
+    snprintf(k->kind, sizeof(k->kind), "ban");
+    k->enabled = 1;
+    k->expires_at = expires_at;
+    k->version = version;
+}
+
+static void test_banned(void **state)
+{
+    struct kw_keycache *kc = *state;
+    struct kw_key k;
+    char secret[KW_KEYFMT_MAX];
+
+    assert_int_equal(kw_keycache_banned(kc, "su:su_x", 1000), 0);
+    make_ban(&k, "su:su_x", "ban_1", 5000, 1);
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    assert_int_equal(kw_keycache_banned(kc, "su:su_x", 1000), 1);
+    assert_int_equal(kw_keycache_banned(kc, "su:su_x", 4999), 1);
+    assert_int_equal(kw_keycache_banned(kc, "su:su_x", 5000), 0); /* expired */
+    assert_int_equal(kw_keycache_banned(kc, "su:su_y", 1000), 0);
+    assert_int_equal(kw_keycache_banned(kc, "jti:su_x", 1000), 0);
+    make_ban(&k, "jti:abc", "ban_2", 0, 2);
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    assert_int_equal(kw_keycache_banned(kc, "jti:abc", 1 << 30), 1); /* no expiry */
+    /* lifted: the row's deletion */
+    kw_keycache_remove(kc, k.hash, 3);
+    assert_int_equal(kw_keycache_banned(kc, "jti:abc", 1000), 0);
+    /* a live credential with that hash is not a ban */
+    make_key(&k, secret, "key_z");
+    assert_int_equal(kw_crypto_sha256("cred:key_z", 10, k.hash), KW_OK);
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    assert_int_equal(kw_keycache_banned(kc, "cred:key_z", 1000), 0);
+    assert_int_equal(drain(kc).calls, 0); /* lookups record nothing */
+}
+
+static void make_access_key(struct kw_key *k, const char *id, int64_t version)
+{
+    char what[64];
+
+    memset(k, 0, sizeof(*k));
+    snprintf(what, sizeof(what), "ak:%s", id);
+    assert_int_equal(kw_crypto_sha256(what, strlen(what), k->hash), KW_OK);
+    snprintf(k->id, sizeof(k->id), "%s", id);
+    snprintf(k->service_id, sizeof(k->service_id), "svc_test");
+    snprintf(k->kind, sizeof(k->kind), "access_key");
+    snprintf(k->service_user_id, sizeof(k->service_user_id), "su_owner");
+    k->enabled = 1;
+    k->owner_enabled = 1;
+    k->perms = KW_PERM_DOCUMENTS_WRITE;
+    k->version = version;
+    k->sealed_len = 70;
+    for (size_t i = 0; i < k->sealed_len; i++)
+        k->sealed[i] = (uint8_t)(version + i);
+}
+
+static void test_access_key(void **state)
+{
+    struct kw_keycache *kc = *state;
+    struct kw_key k;
+    struct kw_verify_result r;
+    uint8_t sealed[KW_SEALED_MAX];
+    size_t sealed_len = 99;
+    const char *id = "KWAKABCDEFGH234567QR";
+    struct drained d;
+
+    kw_keycache_access_key(kc, id, strlen(id), 1000, "10.0.0.1", &r, sealed, &sealed_len);
+    assert_int_equal(r.code, KW_VERIFY_NOT_FOUND);
+    assert_int_equal(sealed_len, 0);
+    kw_keycache_access_key(kc, "KWAKabcdefgh234567QR", 20, 1000, NULL, &r, NULL, NULL);
+    assert_int_equal(r.code, KW_VERIFY_MALFORMED);
+    kw_keycache_access_key(kc, "KWAK1BCDEFGH234567QR", 20, 1000, NULL, &r, NULL, NULL); /* 1: not base32 */
+    assert_int_equal(r.code, KW_VERIFY_MALFORMED);
+    kw_keycache_access_key(kc, id, 19, 1000, NULL, &r, NULL, NULL);
+    assert_int_equal(r.code, KW_VERIFY_MALFORMED);
+
+    make_access_key(&k, id, 1);
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    kw_keycache_access_key(kc, id, strlen(id), 1000, "10.0.0.1", &r, sealed, &sealed_len);
+    assert_int_equal(r.code, KW_VERIFY_VALID);
+    assert_string_equal(r.kind, "access_key");
+    assert_string_equal(r.key_id, id);
+    assert_string_equal(r.service_user_id, "su_owner");
+    assert_int_equal(sealed_len, 70);
+    assert_memory_equal(sealed, k.sealed, 70);
+    d = drain(kc);
+    assert_int_equal(d.valid, 1);
+    assert_int_equal(d.last_used, 1000);
+    assert_string_equal(d.ip, "10.0.0.1");
+    assert_string_equal(d.key_id, id);
+
+    /* never a bearer credential; the id string is not one anyway, and neither is "ak:"+id */
+    assert_int_equal(verify(kc, id, 1000, NULL), KW_VERIFY_MALFORMED);
+
+    /* rewrapped blob (rekey) replaces the old one; disabled key, disabled owner */
+    make_access_key(&k, id, 2);
+    k.sealed_len = 60;
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    kw_keycache_access_key(kc, id, strlen(id), 1000, NULL, &r, sealed, &sealed_len);
+    assert_int_equal(sealed_len, 60);
+    assert_memory_equal(sealed, k.sealed, 60);
+    k.enabled = 0;
+    k.version = 3;
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    kw_keycache_access_key(kc, id, strlen(id), 1000, NULL, &r, NULL, NULL);
+    assert_int_equal(r.code, KW_VERIFY_DISABLED);
+    k.enabled = 1;
+    k.owner_enabled = 0;
+    k.version = 4;
+    assert_int_equal(kw_keycache_put(kc, &k), KW_OK);
+    kw_keycache_access_key(kc, id, strlen(id), 1000, NULL, &r, NULL, NULL);
+    assert_int_equal(r.code, KW_VERIFY_DISABLED);
+    d = drain(kc);
+    assert_int_equal(d.denied, 2);
+
+    /* deleted: gone, with its blob */
+    kw_keycache_remove(kc, k.hash, 5);
+    kw_keycache_access_key(kc, id, strlen(id), 1000, NULL, &r, sealed, &sealed_len);
+    assert_int_equal(r.code, KW_VERIFY_NOT_FOUND);
+    assert_int_equal(sealed_len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +629,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_only_service, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hash_handed_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_banned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_access_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

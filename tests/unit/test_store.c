@@ -769,6 +769,20 @@ static void test_rows_copy(void **state)
     mk_key(f->st, &k, s.id, 1);
     mk_key(f->st, &k2, s.id, 2);
     assert_int_equal(AUTO(f->st, kw_store_key_delete(tx_, k2.id, 41)), KW_OK);
+    /* a service user and an access key with its sealed secret (migration 0005) */
+    struct kw_service_user su = {.name = "vkyc", .source_system = "vkyc", .perms = 5, .enabled = 1,
+                                 .client_secret_hash = {1, 2, 3}, .created_at = 8, .created_by = "root"};
+    struct kw_key ak;
+    snprintf(su.service_id, sizeof(su.service_id), "%s", s.id);
+    assert_int_equal(kw_id_new("su", su.id), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_service_user_insert(tx_, &su)), KW_OK);
+    mk_key(f->st, &ak, s.id, 3);
+    snprintf(ak.kind, sizeof(ak.kind), "access_key");
+    snprintf(ak.service_user_id, sizeof(ak.service_user_id), "%s", su.id);
+    ak.sealed_len = 60;
+    memset(ak.sealed, 0xEE, ak.sealed_len);
+    ak.version = 42;
+    assert_int_equal(AUTO(f->st, kw_store_key_update(tx_, &ak)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_usage_add(tx_, k.id, s.id, 60000, 3, 1)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_user_insert(tx_, &u)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_session_insert(tx_, &ss)), KW_OK);
@@ -777,6 +791,9 @@ static void test_rows_copy(void **state)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     assert_int_equal(AUTO(f->st, kw_store_meta_set(tx_, "big", big)), KW_OK);
+    struct kw_signing_key sk = {.kid = "kid-copy", .alg = "EdDSA", .public_key = {1, 2, 3}, .sealed = {4, 5},
+                                .sealed_len = 129, .created_at = 8, .status = "active", .version = 40};
+    assert_int_equal(AUTO(f->st, kw_store_signing_key_insert(tx_, &sk)), KW_OK);
     kw_audit_event_init(&ev, "root", "root", "key.create", "key", k.id, s.id, "success");
     assert_int_equal(AUTO(f->st, kw_audit_chain(tx_, &ev, 1)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v1)), KW_OK);

@@ -233,6 +233,7 @@ static void test_secret_not_in_rows(void **state)
                                          "members",
                                          "counters",
                                          "key_tombstones",
+                                         "signing_keys",
                                          "schema_migrations"};
     struct fixture *f = *state;
     struct kw_service s;
