@@ -13,6 +13,7 @@
 #include "domain/app.h"
 #include "domain/audit.h"
 #include "domain/copy.h"
+#include "domain/rekey.h"
 #include "domain/root.h"
 #include "domain/secrets.h"
 #include "domain/signing.h"
@@ -99,6 +100,18 @@ static const char signing_key_usage[] =
     "margin). Works while the servers run: each picks the new key up within a second and signs with it\n"
     "once every node has had time to load it. Needs the deployment's master key (master-key-file or\n"
     "KEYWARD_MASTER_KEY). Prints the new key id (kid).\n\n" OFFLINE_SETTINGS;
+
+static const char rekey_usage[] =
+    "usage: keyward rekey [--new-master-key-file F] [--data-dir DIR] [--store S] [settings]\n"
+    "\n"
+    "Re-wraps every sealed secret (access keys' secret access keys, signing keys' private keys) under a\n"
+    "new master key, in small transactions, while the servers keep serving. The new key: the file F\n"
+    "(32 raw bytes, mode 0600; created with a random key when missing) or KEYWARD_NEW_MASTER_KEY (base64).\n"
+    "With a master key file (master-key-file, default DATA_DIR/master.key) the file first holds the new\n"
+    "and the old key (servers re-read it, seal with the new one and open both), then only the new one.\n"
+    "With KEYWARD_MASTER_KEY, every node must hold NEW,OLD first (see docs/operations.md). Without a new\n"
+    "key, re-wraps under the first key of the current master key file or KEYWARD_MASTER_KEY.\n"
+    "Exit 0 when every secret is under the new key.\n\n" OFFLINE_SETTINGS;
 
 /* 1 when argv holds --help or -h: the command prints its usage to stdout and exits 0. */
 static int wants_help(int argc, char **argv)
@@ -267,6 +280,131 @@ static int cmd_signing_key(int argc, char **argv)
         printf("new signing key %s (EdDSA); the previous one stays published until its tokens expire\n", kid);
     else
         fprintf(stderr, "keyward: cannot rotate the signing key\n");
+    kw_secrets_free(app.secrets);
+    kw_store_free(app.store);
+    return rc;
+}
+
+/* Removes --new-master-key-file F from argv (returns F, or NULL); *argc shrinks. */
+static const char *take_flag(int *argc, char **argv, const char *flag)
+{
+    size_t n = strlen(flag);
+    const char *v = NULL;
+    int i, j = 0;
+
+    for (i = 0; i < *argc; i++) {
+        if (strcmp(argv[i], flag) == 0 && i + 1 < *argc)
+            v = argv[++i];
+        else if (strncmp(argv[i], flag, n) == 0 && argv[i][n] == '=')
+            v = argv[i] + n + 1;
+        else
+            argv[j++] = argv[i];
+    }
+    *argc = j;
+    return v;
+}
+
+/* The new master key from F or KEYWARD_NEW_MASTER_KEY into key; 0 none given, 1 read, -1 error. */
+static int new_master_key(const char *file, uint8_t key[KW_SECRETS_KEY_LEN])
+{
+    const char *b64 = getenv("KEYWARD_NEW_MASTER_KEY");
+    uint8_t keys[4 * KW_SECRETS_KEY_LEN];
+    size_t n = 0;
+
+    if (file != NULL) {
+        if (kw_secrets_read_file(file, 1, keys, &n) != KW_OK || n != 1) {
+            fprintf(stderr, "keyward: %s must hold one key of 32 raw bytes, mode 0600\n", file);
+            return -1;
+        }
+        memcpy(key, keys, KW_SECRETS_KEY_LEN);
+        explicit_bzero(keys, sizeof(keys));
+        return 1;
+    }
+    if (b64 == NULL || b64[0] == '\0')
+        return 0;
+    if (kw_crypto_base64_decode(b64, strlen(b64), key, KW_SECRETS_KEY_LEN, &n) != KW_OK || n != 32) {
+        fprintf(stderr, "keyward: KEYWARD_NEW_MASTER_KEY must be base64 of 32 bytes\n");
+        return -1;
+    }
+    return 1;
+}
+
+/* Master key file mode: writes NEW followed by the file's keys (without NEW), at most 4. */
+static int file_add_key(const char *path, const uint8_t *key)
+{
+    uint8_t keys[5 * KW_SECRETS_KEY_LEN];
+    size_t n = 0, i, m = 1;
+    int rc = 0;
+
+    if (kw_secrets_read_file(path, 0, keys + KW_SECRETS_KEY_LEN, &n) != KW_OK)
+        return -1;
+    memcpy(keys, key, KW_SECRETS_KEY_LEN);
+    for (i = 1; i <= n && m < 4; i++)
+        if (memcmp(keys + i * KW_SECRETS_KEY_LEN, key, KW_SECRETS_KEY_LEN) != 0)
+            memmove(keys + m++ * KW_SECRETS_KEY_LEN, keys + i * KW_SECRETS_KEY_LEN, KW_SECRETS_KEY_LEN);
+    if (kw_secrets_write_file(path, keys, m) != KW_OK)
+        rc = -1;
+    explicit_bzero(keys, sizeof(keys));
+    return rc;
+}
+
+static int cmd_rekey(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    static const struct kw_actor cli = {"system", "cli", NULL, NULL};
+    struct kw_rekey_stats st = {0};
+    uint8_t key[KW_SECRETS_KEY_LEN], want[KW_SECRETS_ID_LEN];
+    struct kw_secrets *to = NULL, *probe = NULL;
+    const char *file;
+    struct kw_app app;
+    int rc, have_new, pass;
+
+    if (wants_help(argc, argv))
+        return print_usage(rekey_usage, 1);
+    file = take_flag(&argc, argv, "--new-master-key-file");
+    if ((have_new = new_master_key(file, key)) < 0)
+        return 1;
+    if ((rc = open_offline_app(&app, &cfg, argc, argv)) != 0)
+        return rc;
+    const char *path = kw_secrets_path(app.secrets);
+    rc = 1;
+    if (have_new && path[0] == '\0') { /* KEYWARD_MASTER_KEY: the nodes must already hold the new key */
+        kw_secrets_from_keys(key, 1, &probe);
+        kw_secrets_current_id(probe, want);
+        uint8_t blob[KW_SECRETS_SEALED_LEN(1)], back[1];
+        size_t n = 0, m = 0;
+        if (kw_secrets_seal(probe, (const uint8_t *)"x", 1, blob, sizeof(blob), &n) != KW_OK ||
+            kw_secrets_open(app.secrets, blob, n, back, sizeof(back), &m) != KW_OK) {
+            fprintf(stderr, "keyward: KEYWARD_MASTER_KEY must hold the new key first (NEW,OLD on every node)\n");
+            goto out;
+        }
+    } else if (have_new && file_add_key(path, key) != 0) {
+        fprintf(stderr, "keyward: cannot write %s\n", path);
+        goto out;
+    }
+    if (have_new ? kw_secrets_from_keys(key, 1, &to) != KW_OK : 0)
+        goto out;
+    /* A second pass after a pause catches a secret a server sealed under the old key just before it
+     * re-read the file. */
+    for (pass = 0; pass < 2; pass++) {
+        if (pass > 0)
+            sleep(2);
+        if (kw_rekey_run(&app, to != NULL ? to : app.secrets, &cli, &st) != KW_OK) {
+            fprintf(stderr, "keyward: re-wrapping failed (see the log); run it again\n");
+            goto out;
+        }
+    }
+    if (st.failed == 0 && have_new && path[0] != '\0' && kw_secrets_write_file(path, key, 1) != KW_OK) {
+        fprintf(stderr, "keyward: cannot write %s\n", path);
+        goto out;
+    }
+    printf("re-wrapped %lld access key(s) and %lld signing key(s); %lld already under the new key; %lld failed\n",
+           (long long)st.access_keys, (long long)st.signing_keys, (long long)st.already, (long long)st.failed);
+    rc = st.failed == 0 ? 0 : 1;
+out:
+    explicit_bzero(key, sizeof(key));
+    kw_secrets_free(to);
+    kw_secrets_free(probe);
     kw_secrets_free(app.secrets);
     kw_store_free(app.store);
     return rc;
@@ -510,6 +648,8 @@ int main(int argc, char **argv)
         rc = cmd_users(argc - 2, argv + 2);
     else if (strcmp(cmd, "signing-key") == 0)
         rc = cmd_signing_key(argc - 2, argv + 2);
+    else if (strcmp(cmd, "rekey") == 0)
+        rc = cmd_rekey(argc - 2, argv + 2);
     else if (strcmp(cmd, "services") == 0)
         rc = kw_cli_services(argc - 1, argv + 1);
     else if (strcmp(cmd, "keys") == 0)

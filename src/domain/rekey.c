@@ -1,0 +1,173 @@
+/* rekey.c - re-wrapping sealed blobs under a new master key; see rekey.h. */
+#include "domain/rekey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "domain/app.h"
+#include "domain/commit_internal.h"
+#include "domain/secrets.h"
+
+struct pending {
+    char (*ids)[KW_ID_MAX];
+    size_t n, cap;
+    uint8_t want[KW_SECRETS_ID_LEN];
+    struct kw_rekey_stats *stats;
+};
+
+/* 1 if the blob is under the master key id want. */
+static int under(const uint8_t *blob, size_t len, const uint8_t *want)
+{
+    uint8_t id[KW_SECRETS_ID_LEN];
+
+    return kw_secrets_blob_id(blob, len, id) == KW_OK && memcmp(id, want, sizeof(id)) == 0;
+}
+
+static int collect(void *ctx, const struct kw_key *k)
+{
+    struct pending *p = ctx;
+
+    if (strcmp(k->kind, "access_key") != 0 || k->sealed_len == 0)
+        return 0;
+    if (under(k->sealed, k->sealed_len, p->want)) {
+        p->stats->already++;
+        return 0;
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        void *ids = realloc(p->ids, cap * sizeof(*p->ids));
+        if (ids == NULL)
+            return 1;
+        p->ids = ids;
+        p->cap = cap;
+    }
+    snprintf(p->ids[p->n++], KW_ID_MAX, "%s", k->id);
+    return 0;
+}
+
+struct batch {
+    struct kw_app *app;
+    struct kw_secrets *to;
+    char (*ids)[KW_ID_MAX];
+    size_t n;
+    int64_t done, failed; /* of the last attempt */
+};
+
+static enum kw_err rewrap_key(struct kw_tx *tx, struct batch *b, const char *id)
+{
+    uint8_t out[KW_SEALED_MAX], want[KW_SECRETS_ID_LEN];
+    struct kw_key k;
+    size_t n = 0;
+    enum kw_err err = kw_store_key_get(tx, id, &k);
+
+    if (err == KW_ERR_NOT_FOUND)
+        return KW_OK; /* deleted meanwhile */
+    kw_secrets_current_id(b->to, want);
+    if (err != KW_OK || k.sealed_len == 0 || under(k.sealed, k.sealed_len, want))
+        return err;
+    err = kw_secrets_rewrap(b->app->secrets, b->to, k.sealed, k.sealed_len, out, sizeof(out), &n);
+    if (err == KW_ERR_NOT_FOUND || err == KW_ERR_MALFORMED) {
+        kw_log_error("cannot open a sealed secret with the current master key", "access_key=%s err=%s", id,
+                     kw_err_str(err));
+        b->failed++;
+        return KW_OK;
+    }
+    if (err == KW_OK)
+        err = kw_store_version_next(tx, &k.version);
+    if (err == KW_OK) {
+        memcpy(k.sealed, out, n);
+        k.sealed_len = n;
+        err = kw_store_key_update(tx, &k);
+    }
+    b->done += err == KW_OK;
+    return err;
+}
+
+static enum kw_err keys_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct batch *b = ctx;
+    enum kw_err err = KW_OK;
+    size_t i;
+
+    b->done = b->failed = 0;
+    for (i = 0; i < b->n && err == KW_OK; i++)
+        err = rewrap_key(tx, b, b->ids[i]);
+    snprintf(w->detail, sizeof(w->detail), "{\"accessKeys\":%lld}", (long long)b->done);
+    return err;
+}
+
+static enum kw_err signing_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct batch *b = ctx;
+    struct kw_signing_key *rows = calloc(16, sizeof(*rows));
+    uint8_t want[KW_SECRETS_ID_LEN], out[KW_SIGNING_SEALED_MAX];
+    size_t n = 0, i, len;
+    int64_t v = 0;
+    enum kw_err err = rows ? kw_store_signing_key_list(tx, rows, 16, &n) : KW_ERR_NOMEM;
+
+    b->done = b->failed = 0;
+    kw_secrets_current_id(b->to, want);
+    for (i = 0; err == KW_OK && i < n; i++) {
+        if (under(rows[i].sealed, rows[i].sealed_len, want))
+            continue;
+        err = kw_secrets_rewrap(b->app->secrets, b->to, rows[i].sealed, rows[i].sealed_len, out, sizeof(out),
+                                &len);
+        if (err == KW_ERR_NOT_FOUND || err == KW_ERR_MALFORMED) {
+            kw_log_error("cannot open a signing key with the current master key", "kid=%s", rows[i].kid);
+            b->failed++;
+            err = KW_OK;
+            continue;
+        }
+        if (err == KW_OK && v == 0)
+            err = kw_store_version_next(tx, &v);
+        if (err == KW_OK) {
+            memcpy(rows[i].sealed, out, len);
+            rows[i].sealed_len = len;
+            rows[i].version = v;
+            err = kw_store_signing_key_update(tx, &rows[i]);
+        }
+        b->done += err == KW_OK;
+    }
+    snprintf(w->detail, sizeof(w->detail), "{\"signingKeys\":%lld}", (long long)b->done);
+    if (rows != NULL)
+        explicit_bzero(rows, 16 * sizeof(*rows));
+    free(rows);
+    /* nothing to re-wrap: no write, no audit event */
+    return err == KW_OK && b->done == 0 ? KW_ERR_NOT_FOUND : err;
+}
+
+enum kw_err kw_rekey_run(struct kw_app *app, struct kw_secrets *to, const struct kw_actor *actor,
+                         struct kw_rekey_stats *stats)
+{
+    struct pending p = {NULL, 0, 0, {0}, stats};
+    struct batch b = {app, to, NULL, 0, 0, 0};
+    struct kw_write w;
+    enum kw_err err;
+    size_t i;
+
+    kw_secrets_current_id(to, p.want);
+    kw_write_init(&w, actor, "secrets.rekey", "signing_key", NULL, NULL);
+    err = kw_domain_write(app, &w, signing_body, &b);
+    if (err == KW_OK || err == KW_ERR_NOT_FOUND) {
+        stats->signing_keys += b.done;
+        stats->failed += b.failed;
+        err = KW_OK;
+    }
+    if (err == KW_OK)
+        KW_DOMAIN_READ(app->store, err, tx, kw_store_key_each(tx, collect, &p));
+    for (i = 0; err == KW_OK && i < p.n; i += KW_REKEY_BATCH) {
+        b.ids = p.ids + i;
+        b.n = p.n - i < KW_REKEY_BATCH ? p.n - i : KW_REKEY_BATCH;
+        kw_write_init(&w, actor, "secrets.rekey", "access_key", NULL, NULL);
+        err = kw_domain_write(app, &w, keys_body, &b);
+        if (err == KW_OK) {
+            stats->access_keys += b.done;
+            stats->failed += b.failed;
+        }
+    }
+    free(p.ids);
+    return err;
+}
