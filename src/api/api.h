@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "domain/app.h"
+#include "domain/httpsig.h"
 
 #define KW_API_MAX_RES_HEADERS 8
 #define KW_API_HEADER_VALUE_MAX 256
@@ -35,6 +36,13 @@ struct kw_api_req {
     size_t cookie_len;
     const char *csrf; /* X-CSRF-Token, or NULL */
     size_t csrf_len;
+    const char *authority; /* Host (HTTP/1.1) or :authority, or NULL */
+    size_t authority_len;
+    const char *scheme;    /* "http" or "https" (static) */
+    /* Every request header, only when the request carries Signature or Signature-Input (RFC 9421 needs
+     * any field the signature covers); NULL / 0 otherwise. Names in lower case. */
+    const struct kw_httpsig_field *fields;
+    size_t nfields;
     const char *ip;         /* peer address as text */
     const char *request_id; /* already chosen by http/ */
     int64_t now_ms;

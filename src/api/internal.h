@@ -68,6 +68,8 @@ int kw_api_time(struct kw_api_ctx *c, struct kw_api_res *res, json_t *o, const c
  * Authorization or two X-API-Key headers, or an Authorization header beside an X-API-Key that does not
  * carry the same bearer token. Bearer is "Bearer" 1*SP token (RFC 6750), scheme case-insensitive. */
 int kw_api_credentials(const struct kw_api_req *req, struct kw_credentials *c);
+/* The problem detail of a refusal the door names (kw_principal.denial: "SIGNATURE_STALE", ...). Never NULL. */
+const char *kw_api_denial_detail(const char *code);
 /* 400 AMBIGUOUS_CREDENTIALS. */
 void kw_api_fail_ambiguous(struct kw_api_ctx *c, struct kw_api_res *res);
 

@@ -241,6 +241,12 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
         kw_api_fail(c, res, 503, "STORE_UNAVAILABLE", "The store is busy; try again in a second.", NULL);
         return 0;
     }
+    if (c->principal.kind == KW_PRINCIPAL_NONE && c->principal.denial != NULL) {
+        kw_api_header(res, "WWW-Authenticate", "Bearer realm=\"keyward\"");
+        kw_api_fail(c, res, 401, c->principal.denial, kw_api_denial_detail(c->principal.denial), NULL);
+        audit_refusal(c, "auth.denied", c->principal.denial);
+        return 0;
+    }
     if (c->principal.kind == KW_PRINCIPAL_NONE) {
         kw_api_header(res, "WWW-Authenticate", "Bearer realm=\"keyward\"");
         kw_api_fail(c, res, 401, "UNAUTHENTICATED",

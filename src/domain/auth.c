@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "domain/accounts.h"
+#include "domain/auth_internal.h"
 #include "domain/commit_internal.h"
 #include "domain/jwt.h"
 #include "domain/keyfmt.h"
@@ -163,6 +164,11 @@ void kw_auth_authenticate(struct kw_app *app, const struct kw_credentials *c, in
     out->type = "anonymous";
     memcpy(out->id, "anonymous", sizeof("anonymous"));
     out->code = KW_VERIFY_NOT_FOUND;
+    if (c->signed_request) {
+        out->presented = 1;
+        kw_auth_signature(app, c, now_ms, out);
+        return;
+    }
     if ((in.cred == NULL || in.len == 0) && c->session != NULL && c->session_len > 0) {
         out->presented = 1;
         auth_session(app, c->session, c->session_len, c->ip, now_ms, out);

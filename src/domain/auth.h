@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "domain/app.h"
+#include "domain/httpsig.h"
 #include "domain/keycache.h"
 
 enum kw_principal_kind {
@@ -39,6 +40,9 @@ struct kw_principal {
      * "token" | "access_key" | "jwt" | "signature" (audit detail {"credentialId", "credentialType"}). */
     char credential_id[KW_ACTOR_MAX];
     char credential_type[16];
+    /* NONE: the stable code of why a presented credential was refused when the verify code does not
+     * say it ("SIGNATURE_STALE", "ACCESS_KEY_DISABLED", ...; static), or NULL. */
+    const char *denial;
 };
 
 /* What a request carries. Pointers are borrowed; lengths exclude any NUL. */
@@ -50,6 +54,13 @@ struct kw_credentials {
     const char *session; /* kw_session cookie value, or NULL */
     size_t session_len;
     const char *ip;
+    /* An RFC 9421 signed request (Signature / Signature-Input present): the whole request, so the
+     * signature base can be rebuilt (domain/auth_signature.c). signed_request 0: none. */
+    int signed_request;
+    const char *signature, *signature_input; /* every line joined (NULL when absent) */
+    size_t signature_len, signature_input_len;
+    struct kw_httpsig_request request;
+    char sig_buf[KW_HTTPSIG_FIELD_MAX + 1], input_buf[KW_HTTPSIG_FIELD_MAX + 1];
 };
 
 /* Always fills out; kind NONE when nothing valid was presented. */

@@ -233,9 +233,19 @@ static enum kw_err purge_throttle(void *ctx, struct kw_store *st, int64_t now_ms
     return err;
 }
 
+static enum kw_err purge_nonces(void *ctx, struct kw_store *st, int64_t now_ms)
+{
+    int64_t n = 0;
+    enum kw_err err;
+
+    JOB_TX(st, err, tx, kw_store_nonce_purge(tx, now_ms - KW_JOBS_NONCE_KEEP_MS, &n));
+    return err;
+}
+
 size_t kw_jobs_builtin(struct kw_app *app, struct kw_job_def *defs)
 {
     defs[0] = (struct kw_job_def){"sessions.purge", KW_JOBS_PURGE_MS, purge_sessions, app};
     defs[1] = (struct kw_job_def){"throttle.purge", KW_JOBS_PURGE_MS, purge_throttle, app};
-    return 2;
+    defs[2] = (struct kw_job_def){"nonces.purge", KW_JOBS_PURGE_MS, purge_nonces, app};
+    return 3;
 }

@@ -25,6 +25,10 @@
 #define KW_JOBS_POLL_MS 1000         /* default poll interval */
 #define KW_JOBS_LEASE_MS (30 * 1000) /* default lease: a dead node's job is taken over after this */
 #define KW_JOBS_PURGE_MS (60 * 1000) /* how often the built-in purges run */
+/* Single-use values (nonces, signatures seen) are kept this long: the exchange's timestamp and a
+ * signature's created may each be 300 s off either way, so one value can come back up to 600 s after it
+ * was first seen; a minute more for clocks between nodes. */
+#define KW_JOBS_NONCE_KEEP_MS ((2 * 300 + 60) * 1000)
 
 /* Runs one job at now_ms; st is the runner's store. A non-KW_OK result is recorded as last_error. */
 typedef enum kw_err (*kw_job_fn)(void *ctx, struct kw_store *st, int64_t now_ms);
@@ -54,8 +58,9 @@ enum kw_err kw_jobs_poll(struct kw_jobs *j, int64_t now_ms, int *ran);
 /* This runner's node name, as written to leased_by / last_run_by. */
 const char *kw_jobs_node(const struct kw_jobs *j);
 
-/* The deployment's own jobs: "sessions.purge" (sessions past their absolute or idle expiry) and
- * "throttle.purge" (login-throttle windows that are over). defs must hold 2; returns the count. */
+/* The deployment's own jobs: "sessions.purge" (sessions past their absolute or idle expiry),
+ * "throttle.purge" (login-throttle windows that are over) and "nonces.purge" (single-use values older
+ * than KW_JOBS_NONCE_KEEP_MS). defs must hold 3; returns the count. */
 struct kw_app;
 size_t kw_jobs_builtin(struct kw_app *app, struct kw_job_def *defs);
 

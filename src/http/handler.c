@@ -26,6 +26,7 @@ struct kw_req_headers {
     const h2o_iovec_t *content_type, *authorization, *api_key, *cookie, *csrf, *request_id;
     size_t bytes;
     int authorization_count, api_key_count;         /* repeated credentials are refused as ambiguous */
+    int signed_request;                             /* Signature or Signature-Input came (RFC 9421) */
     struct kw_netaddr_span xff[KW_XFF_HEADERS_MAX]; /* the right-most X-Forwarded-For lines, in order */
     size_t nxff;
 };
@@ -64,6 +65,9 @@ static void scan_headers(h2o_req_t *req, struct kw_req_headers *out)
             slot = &out->csrf;
         else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-request-id")))
             slot = &out->request_id;
+        else if (h2o_memis(n->base, n->len, H2O_STRLIT("signature")) ||
+                 h2o_memis(n->base, n->len, H2O_STRLIT("signature-input")))
+            out->signed_request = 1;
         if (slot != NULL && *slot == NULL) /* the first of repeated headers, as h2o_find_header did */
             *slot = &h->value;
     }
@@ -296,6 +300,20 @@ static int serve_console(h2o_req_t *req, size_t plen, int get, const char *rid, 
         }                                                                                                    \
     } while (0)
 
+/* A signed request's every header line (RFC 9421 may cover any), in req's pool. */
+static void fill_fields(h2o_req_t *req, struct kw_api_req *a)
+{
+    struct kw_httpsig_field *f = h2o_mem_alloc_pool(&req->pool, sizeof(*f) * (req->headers.size + 1));
+    size_t i;
+
+    for (i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        f[i] = (struct kw_httpsig_field){h->name->base, h->name->len, h->value.base, h->value.len};
+    }
+    a->fields = f;
+    a->nfields = req->headers.size;
+}
+
 static void fill_api_req(h2o_req_t *req, const struct kw_req_headers *hs, int head, struct kw_api_req *a,
                          const char *ip, const char *rid)
 {
@@ -320,6 +338,11 @@ static void fill_api_req(h2o_req_t *req, const struct kw_req_headers *hs, int he
     SET(api_key, hs->api_key);
     SET(cookie, hs->cookie);
     SET(csrf, hs->csrf);
+    a->authority = req->input.authority.base;
+    a->authority_len = req->input.authority.len;
+    a->scheme = req->input.scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http";
+    if (hs->signed_request)
+        fill_fields(req, a);
     a->authorization_count = hs->authorization_count;
     a->api_key_count = hs->api_key_count;
     a->ip = ip;

@@ -58,6 +58,8 @@ int kw_http_route_loop_safe(const struct kw_api_req *a)
 {
     size_t i;
 
+    if (a->fields != NULL)
+        return 0; /* a signed request: its replay check writes to the store */
     for (i = 0; i < sizeof(loop_safe) / sizeof(loop_safe[0]); i++) {
         size_t ml = strlen(loop_safe[i].method), pl = strlen(loop_safe[i].path);
         if (a->method_len == ml && memcmp(a->method, loop_safe[i].method, ml) == 0 && a->path_len == pl &&
@@ -92,12 +94,39 @@ static const char *copy_out(char **at, const char *src, size_t len)
     return d;
 }
 
+/* Bytes the header lines of a signed request take (the array, aligned, and every name and value). */
+static size_t fields_size(const struct kw_api_req *a)
+{
+    size_t i, n = _Alignof(struct kw_httpsig_field) + a->nfields * sizeof(struct kw_httpsig_field);
+
+    for (i = 0; i < a->nfields; i++)
+        n += a->fields[i].name_len + a->fields[i].value_len;
+    return n;
+}
+
+static void copy_fields(char **at, const struct kw_api_req *a, struct kw_api_req *to)
+{
+    uintptr_t p = (uintptr_t)*at, align = _Alignof(struct kw_httpsig_field);
+    struct kw_httpsig_field *f = (struct kw_httpsig_field *)((p + align - 1) / align * align);
+    size_t i;
+
+    *at = (char *)(f + a->nfields);
+    for (i = 0; i < a->nfields; i++) {
+        f[i].name_len = a->fields[i].name_len;
+        f[i].name = copy_out(at, a->fields[i].name, a->fields[i].name_len);
+        f[i].value_len = a->fields[i].value_len;
+        f[i].value = copy_out(at, a->fields[i].value, a->fields[i].value_len);
+    }
+    to->fields = f;
+}
+
 /* One allocation: the job and a copy of every byte api/ may read (h2o's buffers belong to the loop). */
 static struct kw_offloop_job *job_new(const struct kw_api_req *a)
 {
     size_t iplen = strlen(a->ip) + 1, ridlen = strlen(a->request_id) + 1;
     size_t n = a->method_len + a->path_len + a->query_len + a->body_len + a->content_type_len +
-               a->authorization_len + a->api_key_len + a->cookie_len + a->csrf_len + iplen + ridlen;
+               a->authorization_len + a->api_key_len + a->cookie_len + a->csrf_len + iplen + ridlen +
+               a->authority_len + (a->fields != NULL ? fields_size(a) : 0);
     struct kw_offloop_job *job = calloc(1, sizeof(*job) + n);
     char *at;
 
@@ -105,6 +134,9 @@ static struct kw_offloop_job *job_new(const struct kw_api_req *a)
         return NULL;
     at = job->data;
     job->a = *a;
+    job->a.authority = copy_out(&at, a->authority, a->authority_len);
+    if (a->fields != NULL)
+        copy_fields(&at, a, &job->a);
     job->a.method = copy_out(&at, a->method, a->method_len);
     job->a.path = copy_out(&at, a->path, a->path_len);
     job->a.query = copy_out(&at, a->query, a->query_len);

@@ -552,6 +552,8 @@ const struct kw_store_ops kw_pg_ops = {
     .job_lease = kw_pg_job_lease,
     .job_finish = kw_pg_job_finish,
     .job_get = kw_pg_job_get,
+    .nonce_insert = kw_pg_nonce_insert,
+    .nonce_purge = kw_pg_nonce_purge,
 };
 
 static enum kw_err pg_new(const char *uri, int pool, int timeout_ms, int relaxed, struct kw_store **out)

@@ -363,6 +363,8 @@ const struct kw_store_ops kw_sqlite_ops = {
     .job_lease = kw_sq_job_lease,
     .job_finish = kw_sq_job_finish,
     .job_get = kw_sq_job_get,
+    .nonce_insert = kw_sq_nonce_insert,
+    .nonce_purge = kw_sq_nonce_purge,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */

@@ -173,6 +173,9 @@ enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node
 enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
                              int64_t next_run_at, const char *error);
 enum kw_err kw_sq_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
+/* sqlite_nonces.c */
+enum kw_err kw_sq_nonce_insert(struct kw_tx *tx, const char *scope, const char *value, int64_t created_at);
+enum kw_err kw_sq_nonce_purge(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
 
 /* Signing keys (sqlite_signing.c). */
 enum kw_err kw_sq_signing_key_insert(struct kw_tx *tx, const struct kw_signing_key *k);

@@ -350,6 +350,16 @@ KW_TXW(job_finish,
         const char *error),
        (tx, lease, now_ms, next_run_at, error))
 KW_TXD(job_get, (struct kw_tx * tx, const char *name, struct kw_job *out), (tx, name, out))
+KW_TXW(nonce_purge, (struct kw_tx * tx, int64_t before_ms, int64_t *deleted), (tx, before_ms, deleted))
+
+enum kw_err kw_store_nonce_insert(struct kw_tx *tx, const char *scope, const char *value, int64_t created_at)
+{
+    if (tx->mode != KW_TX_WRITE)
+        return KW_ERR_INVALID;
+    if (strlen(scope) >= KW_NONCE_SCOPE_MAX || strlen(value) >= KW_NONCE_VALUE_MAX)
+        return KW_ERR_TOO_LARGE;
+    return tx->st->ops->nonce_insert(tx, scope, value, created_at);
+}
 
 /* ---- signing keys ---- */
 

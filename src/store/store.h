@@ -358,4 +358,13 @@ enum kw_err kw_store_job_finish(struct kw_tx *tx, const struct kw_job *lease, in
                                 int64_t next_run_at, const char *error);
 enum kw_err kw_store_job_get(struct kw_tx *tx, const char *name, struct kw_job *out);
 
+/* Single-use values, one row per (scope, value): seed-004 exchange nonces (scope = the access key id)
+ * and RFC 9421 signatures seen (scope "sig:" + keyid). insert (write transactions): KW_ERR_CONFLICT
+ * when (scope, value) is already there, i.e. a replay, on every node of a deployment. purge deletes
+ * the rows created before before_ms; *deleted (may be NULL). */
+#define KW_NONCE_SCOPE_MAX 160
+#define KW_NONCE_VALUE_MAX 160
+enum kw_err kw_store_nonce_insert(struct kw_tx *tx, const char *scope, const char *value, int64_t created_at);
+enum kw_err kw_store_nonce_purge(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
+
 #endif

@@ -104,6 +104,9 @@ struct kw_store_ops {
     enum kw_err (*job_finish)(struct kw_tx *tx, const struct kw_job *lease, int64_t now_ms,
                               int64_t next_run_at, const char *error);
     enum kw_err (*job_get)(struct kw_tx *tx, const char *name, struct kw_job *out);
+    /* single-use values: sqlite_nonces.c, postgres_nonces.c */
+    enum kw_err (*nonce_insert)(struct kw_tx *tx, const char *scope, const char *value, int64_t created_at);
+    enum kw_err (*nonce_purge)(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
 };
 
 struct kw_store {
