@@ -351,7 +351,7 @@ static int file_add_key(const char *path, const uint8_t *key)
 static int cmd_rekey(int argc, char **argv)
 {
     static struct kw_config cfg;
-    static const struct kw_actor cli = {"system", "cli", NULL, NULL};
+    static const struct kw_actor cli = {"system", "cli", NULL, NULL, NULL, NULL};
     struct kw_rekey_stats st = {0};
     uint8_t key[KW_SECRETS_KEY_LEN], want[KW_SECRETS_ID_LEN];
     struct kw_secrets *to = NULL, *probe = NULL;
