@@ -81,7 +81,7 @@ describe('audit', () => {
       assert.match(e.id, /^evt_/);
       assert.ok(Number.isInteger(e.seq) && e.seq > 0);
       assert.match(e.time, TIME_RE);
-      assert.ok(['root', 'key', 'anonymous'].includes(e.actor.type), JSON.stringify(e.actor));
+      assert.ok(['root', 'key', 'anonymous', 'system', 'service_user'].includes(e.actor.type), JSON.stringify(e.actor));
       assert.equal(typeof e.action, 'string');
       assert.ok(['success', 'denied', 'failure'].includes(e.outcome));
       assert.match(e.hash, HEX64);

@@ -90,7 +90,7 @@ describe('API keys', () => {
     assert.match(r.headers.get('content-type'), /^application\/json/);
     assert.deepEqual(r.json, {
       valid: true, code: 'VALID', keyId: k.id, serviceId: svc.id, scope: 'attributes_pictures',
-      permissions: ['candidates:read', 'documents:write'], expiresAt: null,
+      permissions: ['candidates:read', 'documents:write'], expiresAt: null, kind: 'api_key',
     });
     const used = await waitFor(async () => { const g = await getKey(k.id); return g.lastUsedAt ? g : null; }, 1500);
     assert.ok(used, 'lastUsedAt set within 1.5 s of a verify');

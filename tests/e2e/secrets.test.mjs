@@ -84,6 +84,29 @@ describe('secrets', () => {
       secrets.push(['session id', sid], ['csrf token', login.json.csrfToken]);
       await api(s.url, 'POST', '/api/v1/session', { username: 'dora', password: `${password}x` });
       secrets.push(['wrong password', `${password}x`]);
+      // Service users (issue 8): the client secret (and its reset), minted tokens (used, revoked, of a
+      // deleted user), and a secret access key, which is stored only sealed under the master key.
+      const su = (await s.api('POST', `/api/v1/services/${svc.id}/service-users`, { name: 'VKYC', sourceSystem: 'vkyc', permissions: ['keys:verify'] })).json;
+      secrets.push(['client secret', su.clientSecret]);
+      const reset = (await s.api('POST', `/api/v1/service-users/${su.id}/client-secret`)).json;
+      secrets.push(['reset client secret', reset.clientSecret]);
+      const tok = (await s.api('POST', `/api/v1/service-users/${su.id}/tokens`, { label: 'upload' })).json;
+      secrets.push(['token', tok.token]);
+      assert.equal((await api(s.url, 'GET', '/api/v1/auth/check', undefined, { headers: { Authorization: `Bearer ${tok.token}` } })).status, 204);
+      assert.equal((await api(s.url, 'POST', '/api/v1/keys/verify', { key: tok.token }, { token: tok.token })).status, 200);
+      const tok2 = (await s.api('POST', `/api/v1/service-users/${su.id}/tokens`, { label: 'revoked' })).json;
+      secrets.push(['revoked token', tok2.token]);
+      await s.api('POST', `/api/v1/tokens/${tok2.id}/revoke`);
+      await verify(s, tok2.token);
+      const ak = (await s.api('POST', `/api/v1/services/${svc.id}/access-keys`, { serviceUserId: su.id })).json;
+      secrets.push(['secret access key', ak.secretAccessKey]);
+      await s.api('PATCH', `/api/v1/access-keys/${ak.accessKeyId}`, { enabled: false });
+      const gone = (await s.api('POST', `/api/v1/services/${svc.id}/service-users`, { name: 'gone', sourceSystem: 'gone' })).json;
+      secrets.push(['deleted user client secret', gone.clientSecret]);
+      const gtok = (await s.api('POST', `/api/v1/service-users/${gone.id}/tokens`, { label: 'x' })).json;
+      secrets.push(['deleted user token', gtok.token]);
+      await s.api('DELETE', `/api/v1/service-users/${gone.id}`);
+      await verify(s, gtok.token);
 
       // Files as they are while running (WAL present), then after a clean stop.
       const scan = (label) => {
