@@ -125,6 +125,10 @@ void kw_api_members_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_update(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_remove(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_usage(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_token(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_introspect(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_oauth_revoke(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_access_tokens(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_healthz(struct kw_api_ctx *c, struct kw_api_res *res);
 /* Machine credentials (api/service_users.c, api/access_keys.c). */
 int kw_api_read_perms(struct kw_api_ctx *c, struct kw_api_res *res, json_t *b, int *set, uint32_t *perms);

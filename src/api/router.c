@@ -84,6 +84,11 @@ static const struct route routes[] = {
     {"GET", "/api/v1/services/{serviceId}/access-keys", kw_api_access_keys_list, AUTH_SVC_READ, "access_key.list", 0},
     {"PATCH", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_update, AUTH_ROOT, "access_key.update", 1},
     {"DELETE", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_delete, AUTH_ROOT, "access_key.delete", 1},
+    /* OAuth 2.0 and seed 004: the handlers authenticate the client (or check the HMAC) themselves */
+    {"POST", "/oauth/token", kw_api_oauth_token, AUTH_NONE, "oauth.token", 0},
+    {"POST", "/oauth/introspect", kw_api_oauth_introspect, AUTH_NONE, "oauth.introspect", 0},
+    {"POST", "/oauth/revoke", kw_api_oauth_revoke, AUTH_NONE, "oauth.revoke", 0},
+    {"POST", "/api/v1/access-tokens", kw_api_access_tokens, AUTH_NONE, "access_key.exchange", 0},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

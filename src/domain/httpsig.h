@@ -45,7 +45,7 @@ enum kw_httpsig_code {
     KW_HTTPSIG_INTERNAL,          /* crypto or memory failure (not the client's fault) */
 };
 
-#define KW_HTTPSIG_B64_MAX 256 /* longest base64 text kw_httpsig_b64_decode takes */
+#define KW_HTTPSIG_B64_MAX 1024 /* longest base64 text kw_httpsig_b64_decode takes */
 
 /* "SIGNATURE_MALFORMED", ...; never NULL. */
 const char *kw_httpsig_code_str(enum kw_httpsig_code c);

@@ -1,6 +1,7 @@
 // Secrets are shown once and exist nowhere else: not in the database files (WAL included), not in logs.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { relative } from 'node:path';
 import { api, createKey, createService, filesUnder, randomToken, sleep, startServer, verify } from './lib/server.mjs';
@@ -100,6 +101,27 @@ describe('secrets', () => {
       await verify(s, tok2.token);
       const ak = (await s.api('POST', `/api/v1/services/${svc.id}/access-keys`, { serviceUserId: su.id })).json;
       secrets.push(['secret access key', ak.secretAccessKey]);
+      // OAuth and seed 004: the access tokens (JWTs: never stored, only their jti when revoked), the
+      // client secret sent to /oauth/token (basic and post), and a request signed with the access key.
+      const basic = `Basic ${Buffer.from(`${su.clientId}:${reset.clientSecret}`).toString('base64')}`;
+      secrets.push(['basic credentials', basic.slice(6)]);
+      const form = (path, body, headers = {}) => fetch(s.url + path, { method: 'POST', body,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers } }).then(async (r) => ({ status: r.status, json: await r.json().catch(() => null) }));
+      const jwt1 = await form('/oauth/token', 'grant_type=client_credentials', { Authorization: basic });
+      assert.equal(jwt1.status, 200);
+      secrets.push(['access token (basic)', jwt1.json.access_token]);
+      const jwt2 = await form('/oauth/token', `grant_type=client_credentials&client_id=${su.clientId}&client_secret=${reset.clientSecret}`);
+      assert.equal(jwt2.status, 200);
+      secrets.push(['access token (post)', jwt2.json.access_token]);
+      assert.equal((await api(s.url, 'POST', '/api/v1/keys/verify', { key: tok.token }, { token: jwt1.json.access_token })).status, 200);
+      assert.equal((await form('/oauth/revoke', `token=${jwt2.json.access_token}`, { Authorization: basic })).status, 200);
+      assert.equal((await form('/oauth/token', 'grant_type=client_credentials', { Authorization: 'Basic ' + Buffer.from(`${su.clientId}:${reset.clientSecret}x`).toString('base64') })).status, 401);
+      secrets.push(['wrong client secret', `${reset.clientSecret}x`]);
+      const ts = Math.floor(Date.now() / 1000), nonce = 'secrets-test-nonce-0001';
+      const hmac = createHmac('sha256', ak.secretAccessKey).update(`${ak.accessKeyId}.${ts}.${nonce}`).digest('base64');
+      const ex = await api(s.url, 'POST', '/api/v1/access-tokens', { accessKeyId: ak.accessKeyId, timestamp: ts, nonce, signature: hmac });
+      assert.equal(ex.status, 201, ex.text);
+      secrets.push(['exchanged access token', ex.json.accessToken]);
       await s.api('PATCH', `/api/v1/access-keys/${ak.accessKeyId}`, { enabled: false });
       const gone = (await s.api('POST', `/api/v1/services/${svc.id}/service-users`, { name: 'gone', sourceSystem: 'gone' })).json;
       secrets.push(['deleted user client secret', gone.clientSecret]);
