@@ -8,6 +8,14 @@
 //   propagation A B KEY_ID SECRET_FILE N
 //                              N flips of one key on node A (disable, enable, ...); after each, polls
 //                              B's auth/check until its answer flips; prints "propagation N p50 MS p99 MS max MS"
+//   machine URL DIR            issue 8: one service with an API key, a service user (an OAuth client) and
+//                              an access key of it; writes DIR/apikey.txt (the key), DIR/client.txt
+//                              ("CLIENT_ID CLIENT_SECRET") and DIR/accesskey.txt ("ACCESS_KEY_ID SECRET"),
+//                              mode 0600; prints "SERVICE_ID SERVICE_USER_ID ACCESS_KEY_ID"
+//   jwt URL DIR                one client-credentials access token for DIR/client.txt into DIR/jwt.txt
+//   hmac DIR N OUT             N seed-004 exchange bodies for DIR/accesskey.txt, one JSON per line into OUT
+//                              (mode 0600): a fresh nonce each, timestamp now, the HMAC-SHA256 signature
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const ROOT = process.env.KW_ROOT || '';
@@ -96,8 +104,61 @@ async function propagation(a, b, keyId, secretFile, n) {
   console.log(`propagation ${n} p50 ${q(0.5).toFixed(1)} p99 ${q(0.99).toFixed(1)} max ${ms[ms.length - 1].toFixed(1)}`);
 }
 
+function must(r, want, what) {
+  if (r.status !== want) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
+}
+
+async function machine(base, dir) {
+  const s = must(await call(base, 'POST', '/api/v1/services', { name: 'bench machine' }), 201, 'service create');
+  const k = must(await call(base, 'POST', `/api/v1/services/${s.id}/keys`, { scope: 'metadata' }), 201, 'key create');
+  const su = must(await call(base, 'POST', `/api/v1/services/${s.id}/service-users`,
+    { name: 'bench', sourceSystem: 'bench', permissions: ['documents:read'] }), 201, 'service user create');
+  const ak = must(await call(base, 'POST', `/api/v1/services/${s.id}/access-keys`, { serviceUserId: su.id }),
+    201, 'access key create');
+  writeFileSync(`${dir}/apikey.txt`, `${k.key}\n`, { mode: 0o600 });
+  writeFileSync(`${dir}/client.txt`, `${su.clientId} ${su.clientSecret}\n`, { mode: 0o600 });
+  writeFileSync(`${dir}/accesskey.txt`, `${ak.accessKeyId} ${ak.secretAccessKey}\n`, { mode: 0o600 });
+  console.log(`${s.id} ${su.id} ${ak.accessKeyId}`);
+}
+
+function readPair(file) {
+  const [a, b] = readFileSync(file, 'utf8').trim().split(' ');
+  return [a, b];
+}
+
+async function jwt(base, dir) {
+  const [id, secret] = readPair(`${dir}/client.txt`);
+  const basic = Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
+  const r = await fetch(`${base}/oauth/token`, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+    signal: AbortSignal.timeout(15000),
+  });
+  const body = await r.json();
+  if (r.status !== 200 || typeof body.access_token !== 'string') throw new Error(`oauth/token: ${r.status}`);
+  writeFileSync(`${dir}/jwt.txt`, `${body.access_token}\n`, { mode: 0o600 });
+}
+
+function hmac(dir, n, out) {
+  const [id, secret] = readPair(`${dir}/accesskey.txt`);
+  const ts = Math.floor(Date.now() / 1000);
+  const rnd = randomBytes(18 * n);
+  const lines = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const nonce = rnd.subarray(18 * i, 18 * i + 18).toString('base64url'); // 24 of [A-Za-z0-9_-]
+    const signature = createHmac('sha256', secret).update(`${id}.${ts}.${nonce}`).digest('base64');
+    lines[i] = JSON.stringify({ accessKeyId: id, timestamp: ts, nonce, signature });
+  }
+  writeFileSync(out, lines.join('\n') + '\n', { mode: 0o600 });
+}
+
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'setup') await setup(args[0], Number(args[1]), args[2]);
 else if (cmd === 'load') await load(args[0], args[1], Number(args[2]), Number(args[3]));
 else if (cmd === 'propagation') await propagation(args[0], args[1], args[2], args[3], Number(args[4]));
+else if (cmd === 'machine') await machine(args[0], args[1]);
+else if (cmd === 'jwt') await jwt(args[0], args[1]);
+else if (cmd === 'hmac') hmac(args[0], Number(args[1]), args[2]);
 else throw new Error(`unknown command ${cmd}`);
