@@ -418,6 +418,7 @@ describe('console', () => {
 
   test('a service admin manages members but not keys, and sees only their services', async () => {
     const page = await loggedIn('adam');
+    await page.waitForSelector('.service-card'); // the heading shows before the list has loaded
     assert.deepEqual(await page.$$eval('.service-name', (els) => els.map((e) => e.textContent)), ['Acme onboarding']);
     assert.match(await page.textContent('.service-card'), /Admin/);
     await page.click('.service-card');
@@ -588,6 +589,31 @@ describe('console', () => {
     await page.waitForSelector('#login-submit');
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 390);
     await shot(page, 'narrow-login');
+  });
+
+  test('a route that finishes after a newer one leaves the newer page alone', async () => {
+    const page = await loggedIn('admin');
+    await page.waitForSelector('.service-card'); // the sign-in route has settled
+    // Hold the service page's own request: its route is still loading when the next one starts.
+    let release, held;
+    const gate = new Promise((r) => { release = r; });
+    const seen = new Promise((r) => { held = r; });
+    await page.route(`**/api/v1/services/${svc.id}`, async (r) => { held(); await gate; await r.continue(); });
+    await page.goto(`${s.url}/console/#/services/${svc.id}/keys`);
+    await seen;
+    await page.goto(`${s.url}/console/#/people`);
+    await page.waitForSelector('#people-table');
+    release();
+    // aria-busy is on <main> while any route runs: gone once the held one has finished too.
+    await page.waitForSelector('main#app:not([aria-busy])');
+    assert.equal(await page.textContent('main h1'), 'People', 'the older route did not overwrite the page');
+    assert.equal(await page.title(), 'People · keyward');
+    assert.ok(await page.$('#people-table'));
+    await page.unroute(`**/api/v1/services/${svc.id}`);
+    // The same service opens normally afterwards.
+    await page.goto(`${s.url}/console/#/services/${svc.id}/keys`);
+    await page.waitForFunction(() => document.querySelector('.tab-body') && !document.querySelector('.tab-body .loading'));
+    assert.match(await page.textContent('main h1'), /Acme onboarding/);
   });
 
   test('the console is served with a strict content security policy', async () => {

@@ -43,6 +43,13 @@ function sqliteCount(db, sql) {
   return Number(r.stdout.trim());
 }
 
+// Every stored audit seq, newest first (the list's order).
+function sqliteSeqs(db) {
+  const r = spawnSync('sqlite3', [db, 'SELECT seq FROM audit ORDER BY seq DESC'], { encoding: 'utf8' });
+  if (r.error) throw new Error(`the sqlite3 CLI is needed for this test: ${r.error.message}`);
+  return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
 describe('strict contract', () => {
   let s, port, svc, key, reader;
   before(async () => {
@@ -93,8 +100,17 @@ describe('strict contract', () => {
     await new Promise((r) => setTimeout(r, 700)); // longer than a write-behind interval
     const db = join(s.dataDir, 'keyward.db');
     assert.equal(sqliteCount(db, 'SELECT count(*) FROM audit'), before, 'malformed ids are not audited');
+    // Reading the list is itself audited (written behind), so its own events may land while it is read:
+    // compare by seq. Every event stored before the read is listed, and every stored event up to the
+    // newest one listed is listed.
+    const storedBefore = sqliteSeqs(db);
     const listed = await allEvents();
-    assert.equal(listed.length, sqliteCount(db, 'SELECT count(*) FROM audit'), 'the list shows every stored event');
+    const storedAfter = sqliteSeqs(db);
+    const listedSeqs = listed.map((e) => e.seq);
+    const newest = Math.max(...listedSeqs);
+    assert.ok(storedBefore.length >= before && storedBefore.length > 0);
+    assert.deepEqual(listedSeqs, storedAfter.filter((q) => q <= newest), 'the list shows every stored event');
+    assert.ok(storedBefore.every((q) => listedSeqs.includes(q)), 'every event stored before the read is listed');
     for (const e of listed) if (e.target) assert.match(e.target.id, /^[A-Za-z0-9._-]+$/, JSON.stringify(e));
   });
 

@@ -94,8 +94,11 @@ describe('durability', () => {
     const graceNew = (await s.api('POST', `/api/v1/keys/${graced.id}/roll`, { expireOldAfterSeconds: 3600 })).json;
     const before = {};
     for (const k of [active, disabled, revoked, old, rolled, graced, graceNew]) before[k.id] = (await s.api('GET', `/api/v1/keys/${k.id}`)).json;
-    // Used, then stopped at once: well inside the 1 s flush interval.
-    assert.equal((await verify(s, active.key)).code, 'VALID');
+    // Used, then stopped at once: well inside the 1 s flush interval. The request id names this
+    // verification's event: the restarted server audits its own verifications below, and those may
+    // land (write-behind) before the audit is read.
+    const v = await api(s.url, 'POST', '/api/v1/keys/verify', { key: active.key }, { token: s.rootToken, headers: { 'X-Request-Id': 'durability-last-verify' } });
+    assert.equal(v.json.code, 'VALID');
     await s.stop();
 
     const again = await startServer({ dataDir: s.dataDir, rootToken: s.rootToken, keepDir: true });
@@ -111,14 +114,74 @@ describe('durability', () => {
       const a = (await again.api('GET', `/api/v1/keys/${active.id}`)).json;
       assert.notEqual(a.lastUsedAt, null, 'lastUsedAt of a verify just before shutdown was flushed');
       assert.equal(a.lastUsedIp, '127.0.0.1');
-      const ev = (await again.api('GET', `/api/v1/audit?action=key.verify`)).json.items;
-      assert.equal(ev.length, 1, 'the key.verify audit event was flushed at shutdown');
+      const ev = (await again.api('GET', `/api/v1/audit?action=key.verify&limit=200`)).json.items;
+      const mine = ev.filter((e) => e.requestId === 'durability-last-verify');
+      assert.equal(mine.length, 1, 'the key.verify audit event was flushed at shutdown (once)');
+      assert.equal(mine[0].outcome, 'success');
       assert.match((await createKeyRaw(again, svc.id)).key, /^rs_/, 'the service prefix survived');
     } finally {
       await again.stop();
     }
     const chain = run(['audit', 'verify', '--data-dir', s.dataDir, ...s.storeArgs]);
     assert.equal(chain.status, 0, chain.stdout + chain.stderr);
+  });
+
+  test('SIGTERM under verify traffic: every answered verification has its audit event after the stop', async (t) => {
+    // Write-behind events of requests answered right up to (and during) the drain must reach the store:
+    // on-loop verifications (a key with keys:verify) and off-loop ones (the root token) at once.
+    const s = await startServer({ keepDir: true, args: ['--flush-interval-ms', '1000'] });
+    t.after(async () => {
+      await s.kill9();
+      rmSync(s.dataDir, { recursive: true, force: true });
+      rmSync(s.logFile, { force: true });
+    });
+    const svc = await createService(s, { name: 'sigterm-traffic' });
+    const target = (await s.api('POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata' })).json;
+    const checker = (await s.api('POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata', permissions: ['keys:verify'] })).json;
+    const answered = [];
+    let n = 0, refused = 0;
+    const worker = (token, tag) => async () => {
+      for (;;) {
+        const rid = `sigterm-${tag}-${n++}`;
+        let r;
+        try {
+          r = await api(s.url, 'POST', '/api/v1/keys/verify', { key: target.key }, { token, headers: { 'X-Request-Id': rid } });
+        } catch (e) {
+          if (e instanceof TypeError) return; /* fetch failed: the server has stopped listening, not answered */
+          throw e;
+        }
+        if (r.status === 200) {
+          assert.equal(r.json.code, 'VALID');
+          answered.push(rid);
+        } else {
+          refused++;
+        }
+      }
+    };
+    const workers = [1, 2, 3].map((i) => worker(checker.key, `key${i}`)).concat([1, 2].map((i) => worker(s.rootToken, `root${i}`)));
+    const running = workers.map((w) => w());
+    while (answered.length < 50) await new Promise((r) => setTimeout(r, 5));
+    const ex = await s.stop();
+    await Promise.all(running);
+    assert.deepEqual(ex, { code: 0, sig: null });
+    assert.doesNotMatch(s.logs(), /write-behind data (lost|dropped)/);
+    assert.ok(answered.length >= 50, `${answered.length} answered`);
+
+    const again = await startServer({ dataDir: s.dataDir, rootToken: s.rootToken, keepDir: true });
+    try {
+      const seen = new Set();
+      let cursor = null;
+      do {
+        const r = await again.api('GET', `/api/v1/audit?action=key.verify&limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        assert.equal(r.status, 200);
+        for (const e of r.json.items) seen.add(e.requestId);
+        cursor = r.json.nextCursor;
+      } while (cursor);
+      const lost = answered.filter((rid) => !seen.has(rid));
+      assert.deepEqual(lost, [], `${lost.length} of ${answered.length} answered verifications have no audit event (${refused} refused)`);
+    } finally {
+      await again.stop();
+    }
   });
 
   test('SIGTERM with client connections open exits 0 after a clean shutdown', async () => {

@@ -21,24 +21,39 @@ function navigate(hash) {
   else location.hash = hash;
 }
 
+// Routes overlap: a hash change while a view is still loading starts a newer one. Each route gets
+// alive(), true while it is the newest; a view checks it after every await before it writes the page, so
+// an older route that finishes last cannot overwrite a newer one. <main> is aria-busy while any route runs.
+let pending = 0;
+
 async function route({ focus = false } = {}) {
   const seq = ++routing;
-  const [page, id, tab] = parseHash();
+  const alive = () => seq === routing;
+  pending++;
+  app.setAttribute('aria-busy', 'true');
+  try {
+    await show(parseHash(), { focus, alive });
+  } finally {
+    if (--pending === 0) app.removeAttribute('aria-busy');
+  }
+}
+
+async function show([page, id, tab], { focus, alive }) {
   if (!session.user && !(await refreshSession())) {
-    if (seq !== routing) return;
+    if (!alive()) return;
     if (page && page !== 'login') returnTo = location.hash;
     return showLogin();
   }
-  if (seq !== routing) return;
+  if (!alive()) return;
   if (page === 'login') return navigate(returnTo || '#/services');
   const view = page === 'people' && isSysadmin() ? 'people' : 'services';
   updateChrome(view);
   try {
-    if (view === 'services' && page === 'services' && id) await viewService(app, id, tab || 'keys', { focus });
-    else if (view === 'people') await viewPeople(app, { focus });
-    else await viewServices(app, { focus });
+    if (view === 'services' && page === 'services' && id) await viewService(app, id, tab || 'keys', { focus, alive });
+    else if (view === 'people') await viewPeople(app, { focus, alive });
+    else await viewServices(app, { focus, alive });
   } catch (err) {
-    if (err.status === 401) return; // onSessionLost shows the sign-in form
+    if (err.status === 401 || !alive()) return; // the sign-in form, or a newer route, has the page
     document.title = 'keyward';
     app.replaceChildren(errorPanel(err, () => route()));
   }

@@ -6,7 +6,8 @@ import { badge, button, confirmStep, emptyState, loading, modal, restoreFocus, t
 const ROLES = [['user', 'User'], ['sysadmin', 'System Administrator']];
 const roleName = (r) => ROLES.find(([v]) => v === r)?.[1] || r;
 
-export async function viewPeople(app, { focus } = {}) {
+// alive(): false once a newer route has started (app.js); then this one leaves the page alone.
+export async function viewPeople(app, { focus, alive = () => true } = {}) {
   document.title = 'People · keyward';
   const area = h('div', {}, loading('Loading people…'));
   const page = h('div', { class: 'page' },
@@ -21,6 +22,7 @@ export async function viewPeople(app, { focus } = {}) {
 
   async function render() {
     const users = await listAll('/api/v1/users');
+    if (!alive()) return;
     if (!users.length) {
       area.replaceChildren(h('div', { class: 'card' }, emptyState('No people yet', 'Add the people who manage services and keys.')));
       return;

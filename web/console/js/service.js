@@ -25,11 +25,13 @@ const ROLE_TEXT = { admin: 'You are an admin here', operator: 'You are an operat
 // The page currently shown, so that switching tabs only swaps the tab's panel.
 let current = null;
 
-export async function viewService(app, id, tabName, { focus } = {}) {
+// alive(): false once a newer route has started (app.js); then this one leaves the page alone.
+export async function viewService(app, id, tabName, { focus, alive = () => true } = {}) {
   const tab = TABS.find(([t]) => t === tabName) || TABS[0];
   if (!current || current.id !== id || !current.root.isConnected) {
     app.replaceChildren(loading('Loading service…'));
     const [svc] = await Promise.all([api('GET', `/api/v1/services/${enc(id)}`), refreshSession()]);
+    if (!alive()) return;
     current = { id, svc, root: renderShell(svc), panel: null };
     app.replaceChildren(current.root);
     if (focus) current.root.querySelector('h1').focus();

@@ -5,7 +5,8 @@ import { badge, button, confirmStep, emptyState, loading, modal, restoreFocus, t
 
 const MEMBER_ROLE = { sysadmin: null, admin: 'Admin', operator: 'Operator', viewer: 'Viewer' };
 
-export async function viewServices(app, { focus } = {}) {
+// alive(): false once a newer route has started (app.js); then this one leaves the page alone.
+export async function viewServices(app, { focus, alive = () => true } = {}) {
   document.title = 'Services · keyward';
   const list = h('div', { class: 'services-area' }, loading('Loading services…'));
   const page = h('div', { class: 'page' },
@@ -19,6 +20,7 @@ export async function viewServices(app, { focus } = {}) {
   if (focus) page.querySelector('h1').focus();
 
   const items = await listAll('/api/v1/services');
+  if (!alive()) return;
   if (!items.length) {
     list.replaceChildren(h('div', { class: 'card' }, isSysadmin()
       ? emptyState('No services yet', 'A service is one integration: it owns API keys, members and an audit trail.',
