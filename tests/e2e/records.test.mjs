@@ -236,3 +236,49 @@ function storeContains(s, bytes) {
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.includes(bytes.toString('hex'));
 }
+
+const pgBase = process.env.KEYWARD_TEST_STORE || '';
+const onPg = /^postgres(ql)?:\/\//.test(pgBase);
+
+describe('auto-archive on two nodes of one PostgreSQL', { skip: onPg ? false : 'runs on PostgreSQL only' }, () => {
+  let A, B;
+  before(async () => {
+    const db = `kw_rec_nodes_${process.pid}`;
+    psql(pgBase, `CREATE DATABASE ${db}`);
+    const u = new URL(pgBase);
+    u.pathname = `/${db}`;
+    const rootToken = 'r'.repeat(48);
+    delete process.env.KEYWARD_TEST_STORE; // the nodes name their store themselves
+    try {
+      A = await startServer({ rootToken, args: ['--store', u.toString()] });
+      B = await startServer({ rootToken, args: ['--store', u.toString()] });
+    } finally {
+      process.env.KEYWARD_TEST_STORE = pgBase;
+    }
+  });
+  after(async () => {
+    await A?.cleanup();
+    await B?.cleanup();
+  });
+
+  test('each due candidate is archived exactly once (one candidate.archive event each)', async () => {
+    const svc = await createService(A, { name: 'nodes' });
+    const k = await createKey(A, svc.id, { scope: 'attributes', archiveAfterExtractSeconds: 1 });
+    const refs = Array.from({ length: 6 }, (_, i) => `n-${i}`);
+    for (const ref of refs) {
+      assert.equal((await A.api('POST', `/api/v1/services/${svc.id}/candidates`, { refId: ref, attributes: { a: ref } })).status, 201);
+      const node = ref.endsWith('0') || ref.endsWith('2') || ref.endsWith('4') ? A : B;
+      const r = await api(node.url, 'GET', `/api/v1/candidates/${ref}`, undefined, { headers: { 'X-API-Key': k.key } });
+      assert.match(r.json.willArchiveAtDate, TIME_RE);
+    }
+    for (const ref of refs) {
+      await waitFor(async () => (await api(B.url, 'GET', `/api/v1/candidates/${ref}`, undefined,
+        { headers: { 'X-API-Key': k.key } })).json.isArchived, 15000, 100);
+    }
+    const ev = await A.api('GET', '/api/v1/audit?action=candidate.archive&limit=200');
+    assert.equal(ev.status, 200, ev.text);
+    const auto = ev.json.items.filter((e) => JSON.stringify(e).includes('auto-archive'));
+    assert.equal(auto.length, refs.length, JSON.stringify(auto));
+    assert.equal(new Set(auto.map((e) => JSON.stringify(e).match(/rec_[0-9A-Za-z]{16}/)?.[0])).size, refs.length);
+  });
+});
