@@ -17,6 +17,7 @@
 #include "domain/root.h"
 #include "domain/secrets.h"
 #include "domain/signing.h"
+#include "domain/enckeys.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -34,6 +35,7 @@ static void usage(FILE *out)
             "  audit verify        check the audit log's hash chain\n"
             "  store copy          move a deployment to another store (SQLite <-> PostgreSQL)\n"
             "  signing-key rotate  add a new JWT signing key; the old one stays published until its tokens expire\n"
+            "  encryption-key rotate  add a new response-encryption key; the old one works for --grace (24h)\n"
             "  rekey               re-wrap every sealed secret under a new master key (while serving)\n"
             "  users create        create a person (first sysadmin); password asked twice\n\n"
             "admin API clients (KEYWARD_ADDR, KEYWARD_TOKEN):\n"
@@ -100,6 +102,15 @@ static const char signing_key_usage[] =
     "margin). Works while the servers run: each picks the new key up within a second and signs with it\n"
     "once every node has had time to load it. Needs the deployment's master key (master-key-file or\n"
     "KEYWARD_MASTER_KEY). Prints the new key id (kid).\n\n" OFFLINE_SETTINGS;
+
+static const char encryption_key_usage[] =
+    "usage: keyward encryption-key rotate [--grace DURATION] [--data-dir DIR] [--store S] [settings]\n"
+    "\n"
+    "Adds a new RSA-3072 response-encryption key (GET /api/v1/encryption-key) and retires the active one,\n"
+    "which stays published and keeps opening clients' X-Keyward-Encryption-Key for the grace period\n"
+    "(DURATION: a number of seconds, or with a unit s, m, h or d; default 24h). Works while the servers\n"
+    "run: each picks the new key up within a second. Needs the deployment's master key. Prints the new\n"
+    "key id (kid).\n\n" OFFLINE_SETTINGS;
 
 static const char rekey_usage[] =
     "usage: keyward rekey [--new-master-key-file F] [--data-dir DIR] [--store S] [settings]\n"
@@ -280,6 +291,62 @@ static int cmd_signing_key(int argc, char **argv)
         printf("new signing key %s (EdDSA); the previous one stays published until its tokens expire\n", kid);
     else
         fprintf(stderr, "keyward: cannot rotate the signing key\n");
+    kw_secrets_free(app.secrets);
+    kw_store_free(app.store);
+    return rc;
+}
+
+/* "90", "90s", "30m", "24h", "7d" -> ms; -1 if not one of those (at most 365 days). */
+static int64_t parse_duration_ms(const char *s)
+{
+    char *end = NULL;
+    long long v;
+    int64_t unit = 1000;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    v = strtoll(s, &end, 10);
+    if (*end == 'm')
+        unit = 60000;
+    else if (*end == 'h')
+        unit = 3600000;
+    else if (*end == 'd')
+        unit = 86400000;
+    else if (*end != 's' && *end != '\0')
+        return -1;
+    if ((*end != '\0' && end[1] != '\0') || v < 0 || v > 365LL * 86400000 / unit)
+        return -1;
+    return (int64_t)v * unit;
+}
+
+static const char *take_flag(int *argc, char **argv, const char *flag);
+
+static int cmd_encryption_key(int argc, char **argv)
+{
+    static struct kw_config cfg;
+    static const struct kw_actor cli = {"system", "cli", NULL, NULL, NULL, NULL};
+    char kid[KW_KID_MAX];
+    const char *grace;
+    int64_t grace_ms = KW_ENCKEYS_GRACE_DEFAULT_MS;
+    struct kw_app app;
+    int rc;
+
+    if (wants_help(argc, argv) || argc < 1 || strcmp(argv[0], "rotate") != 0)
+        return print_usage(encryption_key_usage, wants_help(argc, argv));
+    argc--;
+    argv++;
+    if ((grace = take_flag(&argc, argv, "--grace")) != NULL && (grace_ms = parse_duration_ms(grace)) < 0) {
+        fprintf(stderr, "keyward: --grace must be a duration such as 3600, 90s, 30m, 24h or 7d\n");
+        return 2;
+    }
+    if ((rc = open_offline_app(&app, &cfg, argc, argv)) != 0)
+        return rc;
+    rc = kw_enckeys_rotate(&app, &cli, grace_ms, kid) == KW_OK ? 0 : 1;
+    if (rc == 0)
+        printf("new encryption key %s (RSA-OAEP-256); the previous one works for %lld s more\n", kid,
+               (long long)(grace_ms / 1000));
+    else
+        fprintf(stderr, "keyward: cannot rotate the encryption key\n");
     kw_secrets_free(app.secrets);
     kw_store_free(app.store);
     return rc;
@@ -648,6 +715,8 @@ int main(int argc, char **argv)
         rc = cmd_users(argc - 2, argv + 2);
     else if (strcmp(cmd, "signing-key") == 0)
         rc = cmd_signing_key(argc - 2, argv + 2);
+    else if (strcmp(cmd, "encryption-key") == 0)
+        rc = cmd_encryption_key(argc - 2, argv + 2);
     else if (strcmp(cmd, "rekey") == 0)
         rc = cmd_rekey(argc - 2, argv + 2);
     else if (strcmp(cmd, "services") == 0)

@@ -36,6 +36,9 @@ struct kw_api_req {
     size_t cookie_len;
     const char *csrf; /* X-CSRF-Token, or NULL */
     size_t csrf_len;
+    const char *encryption_key; /* X-Keyward-Encryption-Key (the first), or NULL (domain/enckeys.h) */
+    size_t encryption_key_len;
+    unsigned encryption_key_count;
     const char *authority; /* Host (HTTP/1.1) or :authority, or NULL */
     size_t authority_len;
     const char *scheme;    /* "http" or "https" (static) */

@@ -24,6 +24,10 @@ struct kw_api_ctx {
     char params[KW_API_PARAMS][KW_API_PARAM_MAX]; /* path parameters, "" if absent */
     struct kw_actor actor;
     const char *action; /* audit action for a failed write, set by the route */
+    /* Encrypted response (api/jwe.c): the client's AES key and the kid that opened it. */
+    int encrypt;
+    uint8_t enc_aes[32];
+    char enc_kid[KW_KID_MAX];
 };
 
 typedef void (*kw_api_handler_fn)(struct kw_api_ctx *c, struct kw_api_res *res);
@@ -97,6 +101,15 @@ json_t *kw_api_perms_json(uint32_t perms);
 const char *kw_api_scope_name(int scope);
 int kw_api_scope_parse(const char *s); /* -1 if unknown */
 int kw_api_perm_parse(const char *s, uint32_t *bit);
+
+/* Encrypted responses (api/jwe.c). begin: on an integrator route, opens X-Keyward-Encryption-Key when
+ * one came (c->encrypt = 1); 0 after answering 400 ENCRYPTION_KEY_INVALID. finish: replaces the body
+ * with its compact JWE when c->encrypt, wiping the plaintext. require: 0 after answering 400
+ * ENCRYPTION_REQUIRED when the credential has requireEncryption and the request is not encrypted. */
+int kw_api_jwe_begin(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_jwe_finish(struct kw_api_ctx *c, struct kw_api_res *res);
+int kw_api_require_encryption(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_encryption_key(struct kw_api_ctx *c, struct kw_api_res *res);
 
 /* Handlers. */
 void kw_api_services_create(struct kw_api_ctx *c, struct kw_api_res *res);

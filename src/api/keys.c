@@ -10,9 +10,9 @@
 #define KW_MAX_PERMS_IN_REQUEST 8
 
 static const char *const create_fields[] = {"description", "scope", "permissions",
-                                            "archiveAfterExtractSeconds", "expiresAt", NULL};
+                                            "archiveAfterExtractSeconds", "expiresAt", "requireEncryption", NULL};
 static const char *const update_fields[] = {"description", "scope", "permissions", "archiveAfterExtractSeconds",
-                                            "expiresAt", "enabled", NULL};
+                                            "expiresAt", "enabled", "requireEncryption", NULL};
 static const char *const roll_fields[] = {"expireOldAfterSeconds", NULL};
 
 static int read_perms(struct kw_api_ctx *c, struct kw_api_res *res, json_t *b, struct kw_key_params *p)
@@ -84,6 +84,9 @@ static int read_params(struct kw_api_ctx *c, struct kw_api_res *res, json_t *b, 
     if ((r = kw_api_bool(c, res, b, "enabled", &p->enabled)) < 0)
         return 0;
     p->set_enabled = r;
+    if ((r = kw_api_bool(c, res, b, "requireEncryption", &p->require_encryption)) < 0)
+        return 0;
+    p->set_require_encryption = r;
     return 1;
 }
 

@@ -99,5 +99,6 @@ json_t *kw_api_key_json(const struct kw_key *k, int64_t now_ms)
     json_object_set_new(o, "archiveAfterExtractSeconds",
                         k->archive_after_extract_s < 0 ? json_null() : json_integer(k->archive_after_extract_s));
     json_object_set_new(o, "rolledFrom", str_or_null(k->rolled_from));
+    json_object_set_new(o, "requireEncryption", json_boolean(k->require_encryption));
     return o;
 }

@@ -41,6 +41,7 @@ static const struct route routes[] = {
     {"GET", "/.well-known/oauth-authorization-server", kw_api_oauth_metadata, AUTH_NONE, NULL, 0},
     {"GET", "/api/v1/auth/check", kw_api_auth_check, AUTH_SELF, NULL, 0},
     {"POST", "/api/v1/keys/verify", kw_api_verify, AUTH_VERIFY, "key.verify", 0},
+    {"GET", "/api/v1/encryption-key", kw_api_encryption_key, AUTH_NONE, NULL, 0},
     {"POST", "/api/v1/session", kw_api_session_create, AUTH_NONE, NULL, 0},
     {"GET", "/api/v1/session", kw_api_session_get, AUTH_PERSON, NULL, 0},
     {"DELETE", "/api/v1/session", kw_api_session_delete, AUTH_PERSON, NULL, 0},
@@ -338,6 +339,36 @@ static void audit_verification(struct kw_api_ctx *c, const struct route *r, cons
                           res->verify_code == KW_VERIFY_VALID ? "success" : "denied", detail);
 }
 
+/* The integrator routes whose responses X-Keyward-Encryption-Key encrypts (api/jwe.c): the verify
+ * endpoint with a body, and every /api/v1/candidates route (the records an integrator extracts). */
+static int integrator_route(const struct route *r)
+{
+    static const char cand[] = "/api/v1/candidates";
+
+    return strcmp(r->pattern, "/api/v1/keys/verify") == 0 ||
+           (strncmp(r->pattern, cand, sizeof(cand) - 1) == 0 &&
+            (r->pattern[sizeof(cand) - 1] == '\0' || r->pattern[sizeof(cand) - 1] == '/'));
+}
+
+/* Authorises the route, runs its handler and audits what the handler did not. */
+static void run(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *res)
+{
+    if (!authorise(c, r, res))
+        return;
+    r->handler(c, res);
+    if (r->action == NULL || c->principal.kind == KW_PRINCIPAL_NONE)
+        return;
+    /* Successful writes were audited in their transaction; the rest is written behind. */
+    if (r->write && res->status < 400)
+        return;
+    if (res->verify_code >= 0) {
+        audit_verification(c, r, res);
+        return;
+    }
+    kw_domain_audit_async(c->app, &c->actor, r->action, NULL, c->params[0][0] ? c->params[0] : NULL, NULL,
+                          res->status < 400 ? "success" : "failure", NULL);
+}
+
 void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_api_res *res)
 {
     struct kw_api_ctx c;
@@ -376,18 +407,8 @@ void kw_api_handle(struct kw_app *app, const struct kw_api_req *req, struct kw_a
     }
     res->route = r->pattern;
     c.action = r->action;
-    if (!authorise(&c, r, res))
+    if (integrator_route(r) && !kw_api_jwe_begin(&c, res))
         return;
-    r->handler(&c, res);
-    if (r->action == NULL || c.principal.kind == KW_PRINCIPAL_NONE)
-        return;
-    /* Successful writes were audited in their transaction; the rest is written behind. */
-    if (r->write && res->status < 400)
-        return;
-    if (res->verify_code >= 0) {
-        audit_verification(&c, r, res);
-        return;
-    }
-    kw_domain_audit_async(app, &c.actor, r->action, NULL, c.params[0][0] ? c.params[0] : NULL, NULL,
-                          res->status < 400 ? "success" : "failure", NULL);
+    run(&c, r, res);
+    kw_api_jwe_finish(&c, res); /* every answer of an encrypted request, errors included */
 }

@@ -84,10 +84,13 @@ static void verify_jwt(struct kw_api_ctx *c, struct kw_api_res *res, const char 
 void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res)
 {
     const char *key = NULL;
-    json_t *b = kw_api_body(c, res, verify_fields, 0);
+    json_t *b;
     size_t len;
     int got;
 
+    if (!kw_api_require_encryption(c, res))
+        return;
+    b = kw_api_body(c, res, verify_fields, 0);
     if (b == NULL)
         return;
     got = kw_api_str(c, res, b, "key", 1, KW_JWT_MAX, &key);

@@ -46,6 +46,21 @@ struct kw_signing_key {
     int64_t version;
 };
 
+/* A response-encryption key (domain/enckeys.h, seed 001): RSA-3072, the public key as PEM, the private
+ * key (PKCS#8 DER) sealed under the master key. */
+#define KW_ENC_PEM_MAX 1024
+#define KW_ENC_SEALED_MAX 2560 /* sealed DER of about 1.8 kB */
+struct kw_enc_key {
+    char kid[KW_KID_MAX];
+    char public_pem[KW_ENC_PEM_MAX];
+    uint8_t sealed[KW_ENC_SEALED_MAX];
+    size_t sealed_len;
+    int64_t created_at;
+    int64_t retire_after; /* 0 while active; else published and opening clients' keys until then */
+    char status[16];      /* active | retired */
+    int64_t version;
+};
+
 /* Scopes: seed 000's three choices. */
 enum kw_scope {
     KW_SCOPE_METADATA = 0,            /* status and ids only */
@@ -91,6 +106,7 @@ struct kw_key {
     int owner_enabled;               /* 0 while the owning service user is disabled */
     uint8_t sealed[KW_SEALED_MAX];   /* access keys: the secret access key sealed (kw_secrets_seal) */
     size_t sealed_len;               /* 0 = none */
+    int require_encryption;          /* 1: record extracts only as encrypted responses (migration 0009) */
 };
 
 /* A machine identity of one source system (seed 002); an OAuth client (client_id = id). */

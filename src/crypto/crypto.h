@@ -94,4 +94,32 @@ size_t kw_crypto_base64url_encode(const void *in, size_t len, char *out, size_t 
 enum kw_err kw_crypto_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 enum kw_err kw_crypto_base64url_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
+/* RSA (RSA-3072 for keyward's response-encryption key, api/jwe) as opaque, immutable OpenSSL objects,
+ * usable from any thread. The private key travels as PKCS#8 DER (to be sealed under the master key);
+ * the public key as SubjectPublicKeyInfo PEM and as a JWK's n and e (base64url, RFC 7518 6.3.1).
+ * _free(NULL) is a no-op. */
+#define KW_RSA_BITS 3072
+#define KW_RSA_DER_MAX 2400  /* PKCS#8 DER of an RSA-3072 private key (about 1.8 kB) */
+#define KW_RSA_PEM_MAX 1024  /* SubjectPublicKeyInfo PEM of an RSA-3072 public key (about 625 bytes) */
+#define KW_RSA_N_B64_MAX 700 /* base64url of a modulus up to 4096 bits, NUL included */
+#define KW_RSA_E_B64_MAX 16
+struct kw_rsa;
+/* A fresh key pair of bits (2048..4096) with e = 65537. */
+enum kw_err kw_crypto_rsa_keygen(unsigned bits, struct kw_rsa **out);
+/* The private key from PKCS#8 DER: KW_ERR_MALFORMED if it is not an RSA private key. */
+enum kw_err kw_crypto_rsa_from_der(const uint8_t *der, size_t len, struct kw_rsa **out);
+void kw_crypto_rsa_free(struct kw_rsa *k);
+/* The private key as PKCS#8 DER into out (cap bytes); *len set. The caller wipes out. */
+enum kw_err kw_crypto_rsa_private_der(const struct kw_rsa *k, uint8_t *out, size_t cap, size_t *len);
+/* The public key as a NUL-terminated PEM ("-----BEGIN PUBLIC KEY-----..."). */
+enum kw_err kw_crypto_rsa_public_pem(const struct kw_rsa *k, char *out, size_t cap);
+/* The public key's modulus and exponent, base64url without padding, NUL-terminated. */
+enum kw_err kw_crypto_rsa_public_jwk(const struct kw_rsa *k, char n[KW_RSA_N_B64_MAX], char e[KW_RSA_E_B64_MAX]);
+/* RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label (JOSE "RSA-OAEP-256"). decrypt answers
+ * KW_ERR_MALFORMED for a ciphertext this key cannot open (wrong length, wrong key, bad padding). */
+enum kw_err kw_crypto_rsa_oaep256_encrypt(const struct kw_rsa *k, const void *in, size_t len, uint8_t *out,
+                                          size_t cap, size_t *out_len);
+enum kw_err kw_crypto_rsa_oaep256_decrypt(const struct kw_rsa *k, const void *in, size_t len, uint8_t *out,
+                                          size_t cap, size_t *out_len);
+
 #endif

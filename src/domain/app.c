@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "domain/commit_internal.h"
+#include "domain/enckeys.h"
 #include "domain/jobs.h"
 #include "domain/jwt.h"
 #include "domain/root.h"
@@ -111,6 +112,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         goto out;
     err = kw_signing_open(app, KW_SIGNING_POLL_MS, &app->signing);
     if (err == KW_OK)
+        err = kw_enckeys_open(app, KW_ENCKEYS_POLL_MS, &app->enckeys);
+    if (err == KW_OK)
         err = kw_jwt_cache_new(0, &app->jwt_cache);
     if (err != KW_OK)
         goto out;
@@ -172,6 +175,8 @@ void kw_app_close(struct kw_app *app)
     app->jobs = NULL;
     kw_signing_free(app->signing);
     app->signing = NULL;
+    kw_enckeys_free(app->enckeys);
+    app->enckeys = NULL;
     kw_jwt_cache_free(app->jwt_cache);
     app->jwt_cache = NULL;
     kw_sync_free(app->sync);

@@ -16,6 +16,7 @@ struct kw_sync;
 struct kw_jobs;
 struct kw_secrets;
 struct kw_signing;
+struct kw_enckeys;
 struct kw_jwt_cache;
 
 #define KW_SYNC_INTERVAL_MS 500 /* a shared store's changes are read at least this often */
@@ -33,6 +34,7 @@ struct kw_app {
     struct kw_root root;          /* the root token's hash, in memory (root.h) */
     struct kw_secrets *secrets;   /* owned: the master key (secrets.h) */
     struct kw_signing *signing;   /* owned: JWT signing keys (signing.h) */
+    struct kw_enckeys *enckeys;   /* owned: response-encryption keys (enckeys.h) */
     struct kw_jwt_cache *jwt_cache; /* owned: verified access tokens (jwt.h) */
     char issuer[300];             /* JWT iss / RFC 8414 issuer: cfg->issuer or http://<listen> */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */

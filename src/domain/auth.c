@@ -43,6 +43,7 @@ static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_princip
     out->perms = r->perms;
     out->scope = r->scope;
     out->expires_at = r->expires_at;
+    out->require_encryption = r->require_encryption;
     return 1;
 }
 
@@ -67,6 +68,7 @@ static int auth_token(struct kw_app *app, struct auth_input *in, struct kw_princ
     out->expires_at = r->expires_at;
     snprintf(out->credential_id, sizeof(out->credential_id), "%s", r->key_id);
     snprintf(out->credential_type, sizeof(out->credential_type), "token");
+    out->require_encryption = r->require_encryption;
     return 1;
 }
 

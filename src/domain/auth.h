@@ -43,6 +43,7 @@ struct kw_principal {
     /* NONE: the stable code of why a presented credential was refused when the verify code does not
      * say it ("SIGNATURE_STALE", "ACCESS_KEY_DISABLED", ...; static), or NULL. */
     const char *denial;
+    int require_encryption; /* KEY / SERVICE_USER by token: record extracts only as encrypted responses */
 };
 
 /* What a request carries. Pointers are borrowed; lengths exclude any NUL. */

@@ -63,6 +63,7 @@ struct kw_verify_result {
      * (else "") */
     char kind[KW_KIND_MAX];
     char service_user_id[KW_ID_MAX];
+    int require_encryption; /* the key's requireEncryption */
 };
 
 struct kw_keycache;

@@ -55,6 +55,10 @@ static void apply(struct kw_key *k, const struct kw_key_params *p, char *changed
         k->expires_at = p->expires_at;
         KW_CHANGED("expiresAt");
     }
+    if (p->set_require_encryption) {
+        k->require_encryption = p->require_encryption ? 1 : 0;
+        KW_CHANGED("requireEncryption");
+    }
 #undef KW_CHANGED
 }
 

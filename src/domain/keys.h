@@ -28,6 +28,8 @@ struct kw_key_params {
     int enabled;
     int set_expires;
     int64_t expires_at; /* 0 = never */
+    int set_require_encryption;
+    int require_encryption; /* record extracts only as encrypted responses (domain/enckeys.h) */
 };
 
 /* Status as the API shows it, at now_ms: "revoked" > "expired" > "disabled" > "active". */

@@ -23,9 +23,10 @@ struct kw_handler {
 #define KW_XFF_HEADERS_MAX 8 /* X-Forwarded-For header lines looked at (the last ones) */
 
 struct kw_req_headers {
-    const h2o_iovec_t *content_type, *authorization, *api_key, *cookie, *csrf, *request_id;
+    const h2o_iovec_t *content_type, *authorization, *api_key, *cookie, *csrf, *request_id, *encryption_key;
     size_t bytes;
     int authorization_count, api_key_count;         /* repeated credentials are refused as ambiguous */
+    int encryption_key_count;                       /* a repeated X-Keyward-Encryption-Key is refused */
     int signed_request;                             /* Signature or Signature-Input came (RFC 9421) */
     struct kw_netaddr_span xff[KW_XFF_HEADERS_MAX]; /* the right-most X-Forwarded-For lines, in order */
     size_t nxff;
@@ -65,6 +66,10 @@ static void scan_headers(h2o_req_t *req, struct kw_req_headers *out)
             slot = &out->csrf;
         else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-request-id")))
             slot = &out->request_id;
+        else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-keyward-encryption-key"))) {
+            slot = &out->encryption_key;
+            out->encryption_key_count++;
+        }
         else if (h2o_memis(n->base, n->len, H2O_STRLIT("signature")) ||
                  h2o_memis(n->base, n->len, H2O_STRLIT("signature-input")))
             out->signed_request = 1;
@@ -366,6 +371,8 @@ static void fill_api_req(h2o_req_t *req, const struct kw_req_headers *hs, int he
     SET(api_key, hs->api_key);
     SET(cookie, hs->cookie);
     SET(csrf, hs->csrf);
+    SET(encryption_key, hs->encryption_key);
+    a->encryption_key_count = (unsigned)hs->encryption_key_count;
     a->authority = req->input.authority.base;
     a->authority_len = req->input.authority.len;
     a->scheme = req->input.scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http";

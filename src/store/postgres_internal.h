@@ -51,7 +51,7 @@ struct kw_pg {
 
 /* Parameters of one statement. Text and bytea go in binary format with their lengths (so a record
  * field is read only up to its size even if unterminated), integers as decimal text. */
-#define KW_PG_MAXP 24
+#define KW_PG_MAXP 32
 struct kw_pg_params {
     int n;
     const char *v[KW_PG_MAXP];
@@ -186,7 +186,7 @@ enum kw_err kw_pg_row_put(struct kw_tx *tx, const struct kw_store_row *row);
 #define KW_PG_KEY_COLS                                                                                       \
     "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "         \
     "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, " \
-    "version, rolled_to, kind, service_user_id, owner_enabled, sealed"
+    "version, rolled_to, kind, service_user_id, owner_enabled, sealed, require_encryption"
 #define KW_PG_TOMB_INSERT                                                                                    \
     "INSERT INTO key_tombstones(id, service_id, hash, start, description, created_at, version, "             \
     "deleted_at, kind, service_user_id) SELECT id, service_id, hash, start, description, created_at, "       \
@@ -241,6 +241,12 @@ enum kw_err kw_pg_signing_key_list(struct kw_tx *tx, struct kw_signing_key *item
 enum kw_err kw_pg_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k);
 enum kw_err kw_pg_signing_key_delete(struct kw_tx *tx, const char *kid);
 enum kw_err kw_pg_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
+/* Response-encryption keys (postgres_enckeys.c). */
+enum kw_err kw_pg_enc_key_insert(struct kw_tx *tx, const struct kw_enc_key *k);
+enum kw_err kw_pg_enc_key_list(struct kw_tx *tx, struct kw_enc_key *items, size_t cap, size_t *n);
+enum kw_err kw_pg_enc_key_update(struct kw_tx *tx, const struct kw_enc_key *k);
+enum kw_err kw_pg_enc_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_pg_enc_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
 
 /* Identity records (postgres_records.c). */
 enum kw_err kw_pg_record_insert(struct kw_tx *tx, struct kw_record *r);

@@ -267,6 +267,7 @@ void kw_pg_key_row(const PGresult *res, int r, void *item)
     kw_pg_get_text(res, r, 21, k->service_user_id, sizeof(k->service_user_id));
     k->owner_enabled = (int)kw_pg_get_int(res, r, 22);
     k->sealed_len = kw_pg_get_bytes(res, r, 23, k->sealed, sizeof(k->sealed));
+    k->require_encryption = (int)kw_pg_get_int(res, r, 24);
 }
 
 enum kw_err kw_pg_key_insert(struct kw_tx *tx, struct kw_key *k)
@@ -296,12 +297,14 @@ enum kw_err kw_pg_key_insert(struct kw_tx *tx, struct kw_key *k)
     KW_PG_FIELD(&p, k->service_user_id);
     kw_pg_int(&p, k->owner_enabled);
     kw_pg_sealed(&p, k);
+    kw_pg_int(&p, k->require_encryption);
     return kw_pg_insert_seq(
         tx,
         "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, created_at, "
         "created_by, updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, "
-        "last_used_ip, rolled_from, version, rolled_to, kind, service_user_id, owner_enabled, sealed) VALUES "
-        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23) RETURNING seq",
+        "last_used_ip, rolled_from, version, rolled_to, kind, service_user_id, owner_enabled, sealed, "
+        "require_encryption) VALUES "
+        "($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24) RETURNING seq",
         &p, "key_insert", &k->seq);
 }
 
@@ -357,12 +360,13 @@ enum kw_err kw_pg_key_update(struct kw_tx *tx, const struct kw_key *k)
     KW_PG_FIELD(&p, k->rolled_to);
     kw_pg_int(&p, k->owner_enabled);
     kw_pg_sealed(&p, k);
+    kw_pg_int(&p, k->require_encryption);
     KW_PG_FIELD(&p, k->id);
     err = kw_pg_run_sp(
         tx,
         "UPDATE keys SET description = $1, scope = $2, perms = $3, enabled = $4, updated_at = $5, "
         "expires_at = $6, revoked_at = $7, archive_after_extract_s = $8, version = $9, rolled_to = $10, "
-        "owner_enabled = $11, sealed = $12 WHERE id = $13",
+        "owner_enabled = $11, sealed = $12, require_encryption = $13 WHERE id = $14",
         &p, "key_update", &changed);
     return err == KW_OK && changed == 0 ? KW_ERR_NOT_FOUND : err;
 }
@@ -445,7 +449,7 @@ static int change_row(void *ctx, const PGresult *res)
     struct kw_key k;
 
     kw_pg_key_row(res, 0, &k);
-    return w->cb(w->ctx, &k, (int)kw_pg_get_int(res, 0, 24));
+    return w->cb(w->ctx, &k, (int)kw_pg_get_int(res, 0, 25));
 }
 
 /* Live rows and tombstones above since, merged by version (column 19); the deleted flag last. */
@@ -458,7 +462,7 @@ enum kw_err kw_pg_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_c
     return kw_pg_each(tx,
                       "SELECT " KEY_COLS ", 0 FROM keys WHERE version > $1 UNION ALL "
                       "SELECT 0, id, service_id, hash, start, description, 0, 0, 0, created_at, '', 0, 0, 0, -1, 0, "
-                      "'', '', version, '', kind, service_user_id, 0, NULL::bytea, 1 FROM key_tombstones "
+                      "'', '', version, '', kind, service_user_id, 0, NULL::bytea, 0, 1 FROM key_tombstones "
                       "WHERE version > $1 ORDER BY 19",
                       &p, change_row, &w, "key_changes");
 }

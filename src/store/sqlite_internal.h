@@ -148,7 +148,7 @@ enum kw_err kw_sq_service_user_delete(struct kw_tx *tx, const char *id);
 #define KW_SQ_KEY_COLS                                                                                       \
     "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, created_by, "   \
     "updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, last_used_ip, rolled_from, "  \
-    "version, rolled_to, kind, service_user_id, owner_enabled, sealed"
+    "version, rolled_to, kind, service_user_id, owner_enabled, sealed, require_encryption"
 /* Tombstones of the keys a WHERE clause appended to this selects (parameters: version, now, the WHERE's). */
 #define KW_SQ_TOMB_INSERT                                                                                    \
     "INSERT OR REPLACE INTO key_tombstones(id, service_id, hash, start, description, created_at, "     \
@@ -183,6 +183,12 @@ enum kw_err kw_sq_signing_key_list(struct kw_tx *tx, struct kw_signing_key *item
 enum kw_err kw_sq_signing_key_update(struct kw_tx *tx, const struct kw_signing_key *k);
 enum kw_err kw_sq_signing_key_delete(struct kw_tx *tx, const char *kid);
 enum kw_err kw_sq_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
+/* Response-encryption keys (sqlite_enckeys.c). */
+enum kw_err kw_sq_enc_key_insert(struct kw_tx *tx, const struct kw_enc_key *k);
+enum kw_err kw_sq_enc_key_list(struct kw_tx *tx, struct kw_enc_key *items, size_t cap, size_t *n);
+enum kw_err kw_sq_enc_key_update(struct kw_tx *tx, const struct kw_enc_key *k);
+enum kw_err kw_sq_enc_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_sq_enc_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
 
 /* Identity records (sqlite_records.c). */
 enum kw_err kw_sq_scrub(struct kw_store *st);

@@ -233,6 +233,7 @@ void kw_sq_key_row_at(sqlite3_stmt *q, int c0, struct kw_key *k)
         memcpy(k->sealed, sqlite3_column_blob(q, C(23)), (size_t)n);
         k->sealed_len = (size_t)n;
     }
+    k->require_encryption = sqlite3_column_int(q, C(24));
 #undef C
 }
 
@@ -256,8 +257,8 @@ enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *k)
                                   "INSERT INTO keys(id, service_id, hash, start, description, scope, perms, enabled, "
                                   "created_at, created_by, updated_at, expires_at, revoked_at, "
                                   "archive_after_extract_s, last_used_at, last_used_ip, rolled_from, version, "
-                                  "rolled_to, kind, service_user_id, owner_enabled, sealed) "
-                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                  "rolled_to, kind, service_user_id, owner_enabled, sealed, require_encryption) "
+                                  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     enum kw_err err;
 
     if (q == NULL)
@@ -286,6 +287,7 @@ enum kw_err kw_sq_key_insert(struct kw_tx *tx, struct kw_key *k)
     KW_SQ_FIELD(q, 21, k->service_user_id);
     sqlite3_bind_int(q, 22, k->owner_enabled);
     bind_sealed(q, 23, k);
+    sqlite3_bind_int(q, 24, k->require_encryption);
     err = kw_sq_done(SQ(tx->st), q, "key_insert");
     if (err == KW_OK)
         k->seq = sqlite3_last_insert_rowid(SQ(tx->st)->db);
@@ -334,7 +336,7 @@ enum kw_err kw_sq_key_update(struct kw_tx *tx, const struct kw_key *k)
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_UPDATE,
                                   "UPDATE keys SET description = ?, scope = ?, perms = ?, enabled = ?, updated_at = ?, "
                                   "expires_at = ?, revoked_at = ?, archive_after_extract_s = ?, version = ?, "
-                                  "rolled_to = ?, owner_enabled = ?, sealed = ? WHERE id = ?");
+                                  "rolled_to = ?, owner_enabled = ?, sealed = ?, require_encryption = ? WHERE id = ?");
     enum kw_err err;
 
     if (q == NULL)
@@ -351,7 +353,8 @@ enum kw_err kw_sq_key_update(struct kw_tx *tx, const struct kw_key *k)
     KW_SQ_FIELD(q, 10, k->rolled_to);
     sqlite3_bind_int(q, 11, k->owner_enabled);
     bind_sealed(q, 12, k);
-    KW_SQ_FIELD(q, 13, k->id);
+    sqlite3_bind_int(q, 13, k->require_encryption);
+    KW_SQ_FIELD(q, 14, k->id);
     err = kw_sq_done(SQ(tx->st), q, "key_update");
     if (err == KW_OK && sqlite3_changes(SQ(tx->st)->db) == 0)
         err = KW_ERR_NOT_FOUND;
@@ -437,7 +440,7 @@ enum kw_err kw_sq_key_changes(struct kw_tx *tx, int64_t since, kw_store_change_c
     sqlite3_stmt *q = kw_sq_begin(SQ(tx->st), SQ_KEY_CHANGES,
                                   "SELECT 0, " KEY_COLS " FROM keys WHERE version > ?1 UNION ALL "
                                   "SELECT 1, 0, id, service_id, hash, start, description, 0, 0, 0, created_at, '', "
-                                  "0, 0, 0, -1, 0, '', '', version, '', kind, service_user_id, 0, NULL FROM key_tombstones "
+                                  "0, 0, 0, -1, 0, '', '', version, '', kind, service_user_id, 0, NULL, 0 FROM key_tombstones "
                                   "WHERE version > ?1 "
                                   "ORDER BY 20");
     struct kw_key k;

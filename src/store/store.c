@@ -248,8 +248,8 @@ const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
                        "seq, id, service_id, hash, start, description, scope, perms, enabled, created_at, "
                        "created_by, updated_at, expires_at, revoked_at, archive_after_extract_s, last_used_at, "
                        "last_used_ip, rolled_from, version, rolled_to, kind, service_user_id, owner_enabled, "
-                       "sealed",
-                       "ittbttiiiitiiiiittitttib", "seq", NULL, 1},
+                       "sealed, require_encryption",
+                       "ittbttiiiitiiiiittitttibi", "seq", NULL, 1},
     [KW_TABLE_KEY_TOMBSTONES] = {"key_tombstones",
                                  "id, service_id, hash, start, description, created_at, version, deleted_at, "
                                  "kind, service_user_id",
@@ -267,6 +267,9 @@ const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
     [KW_TABLE_SIGNING_KEYS] = {"signing_keys",
                                "kid, alg, public_key, private_sealed, created_at, retire_after, status, version",
                                "ttbbiiti", "kid", NULL, 0},
+    [KW_TABLE_ENCRYPTION_KEYS] = {"encryption_keys",
+                                  "kid, public_pem, private_sealed, created_at, retire_after, status, version",
+                                  "ttbiiti", "kid", NULL, 0},
 };
 
 const char *kw_store_table_name(enum kw_store_table t)
@@ -399,3 +402,11 @@ enum kw_err kw_store_scrub(struct kw_store *st)
 {
     return st->ops->scrub != NULL ? st->ops->scrub(st) : KW_OK;
 }
+
+/* ---- response-encryption keys ---- */
+
+KW_TXW(enc_key_insert, (struct kw_tx * tx, const struct kw_enc_key *k), (tx, k))
+KW_TXD(enc_key_list, (struct kw_tx * tx, struct kw_enc_key *items, size_t cap, size_t *n), (tx, items, cap, n))
+KW_TXW(enc_key_update, (struct kw_tx * tx, const struct kw_enc_key *k), (tx, k))
+KW_TXW(enc_key_delete, (struct kw_tx * tx, const char *kid), (tx, kid))
+KW_TXD(enc_key_stamp, (struct kw_tx * tx, int64_t *max_version, int64_t *count), (tx, max_version, count))

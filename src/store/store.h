@@ -251,6 +251,16 @@ enum kw_err kw_store_signing_key_update(struct kw_tx *tx, const struct kw_signin
 enum kw_err kw_store_signing_key_delete(struct kw_tx *tx, const char *kid);
 enum kw_err kw_store_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
 
+/* Response-encryption keys (domain/enckeys.h), with the signing keys' contract: insert KW_ERR_EXISTS on
+ * a duplicate kid; list newest first, at most cap; update writes private_sealed, status, retire_after
+ * and version of the row kid (KW_ERR_NOT_FOUND if none); delete KW_ERR_NOT_FOUND if none; stamp is the
+ * highest version and the row count. */
+enum kw_err kw_store_enc_key_insert(struct kw_tx *tx, const struct kw_enc_key *k);
+enum kw_err kw_store_enc_key_list(struct kw_tx *tx, struct kw_enc_key *items, size_t cap, size_t *n);
+enum kw_err kw_store_enc_key_update(struct kw_tx *tx, const struct kw_enc_key *k);
+enum kw_err kw_store_enc_key_delete(struct kw_tx *tx, const char *kid);
+enum kw_err kw_store_enc_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
+
 /* Moving a deployment between stores (domain/copy.c): every table's rows exactly as stored, ids,
  * seqs, versions, hashes and times included; text and blobs travel as their bytes with their length,
  * never truncated to a record's field size. The tables come in an order where a row's parents (a
@@ -269,9 +279,10 @@ enum kw_store_table {
     KW_TABLE_MEMBERS,
     KW_TABLE_AUDIT,
     KW_TABLE_SIGNING_KEYS,
+    KW_TABLE_ENCRYPTION_KEYS,
     KW_TABLE_COUNT
 };
-#define KW_STORE_ROW_MAX 24 /* columns of the widest table (keys) */
+#define KW_STORE_ROW_MAX 25 /* columns of the widest table (keys) */
 /* One column's value: integer columns use i; text and blob columns p and len. */
 struct kw_store_value {
     int64_t i;

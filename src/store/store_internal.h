@@ -90,6 +90,12 @@ struct kw_store_ops {
     enum kw_err (*signing_key_update)(struct kw_tx *tx, const struct kw_signing_key *k);
     enum kw_err (*signing_key_delete)(struct kw_tx *tx, const char *kid);
     enum kw_err (*signing_key_stamp)(struct kw_tx *tx, int64_t *max_version, int64_t *count);
+    /* response-encryption keys: sqlite_enckeys.c, postgres_enckeys.c */
+    enum kw_err (*enc_key_insert)(struct kw_tx *tx, const struct kw_enc_key *k);
+    enum kw_err (*enc_key_list)(struct kw_tx *tx, struct kw_enc_key *items, size_t cap, size_t *n);
+    enum kw_err (*enc_key_update)(struct kw_tx *tx, const struct kw_enc_key *k);
+    enum kw_err (*enc_key_delete)(struct kw_tx *tx, const char *kid);
+    enum kw_err (*enc_key_stamp)(struct kw_tx *tx, int64_t *max_version, int64_t *count);
     /* shared state (throttle, jobs): sqlite_shared.c, postgres_shared.c */
     int shared; /* 1: other nodes may use the same database */
     enum kw_err (*throttle_reserve)(struct kw_tx *tx, const char *key, int limit, int64_t now_ms,

@@ -130,11 +130,28 @@ describe('secrets', () => {
       await s.api('DELETE', `/api/v1/service-users/${gone.id}`);
       await verify(s, gtok.token);
 
+      // Encrypted responses (issue 9): the client's AES key sent wrapped in X-Keyward-Encryption-Key, and
+      // keyward's RSA private key, whose modulus in binary only the (sealed) private key's DER holds.
+      const enc = (await api(s.url, 'GET', '/api/v1/encryption-key')).json.keys[0];
+      const rsa = await crypto.subtle.importKey('jwk', enc, { name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['encrypt']);
+      const aes = crypto.getRandomValues(new Uint8Array(32));
+      const wrapped = Buffer.from(await crypto.subtle.encrypt({ name: 'RSA-OAEP' }, rsa, aes)).toString('base64url');
+      const encr = await api(s.url, 'POST', '/api/v1/keys/verify', { key: 'not-a-key' },
+        { token: s.rootToken, headers: { 'X-Keyward-Encryption-Key': wrapped } });
+      assert.equal(encr.headers.get('content-type'), 'application/jose');
+      secrets.push(['client AES key', Buffer.from(aes).toString('base64url')]);
+      secrets.push(['client AES key (hex)', Buffer.from(aes).toString('hex')]);
+      const rawNeedles = [['client AES key bytes', Buffer.from(aes)], ['RSA modulus bytes', Buffer.from(enc.n, 'base64url')]];
+      const assertNoRaw = (label, bytes) => {
+        for (const [name, b] of rawNeedles) assert.equal(bytes.indexOf(b), -1, `${label} contains ${name}`);
+      };
+
       // Files as they are while running (WAL present), then after a clean stop.
       const scan = (label) => {
         const files = filesUnder(s.dataDir);
         assert.ok(files.length >= 1);
         for (const f of files) assertClean(`${label}: ${relative(s.dataDir, f)}`, readFileSync(f), secrets);
+        for (const f of files) assertNoRaw(`${label}: ${relative(s.dataDir, f)}`, readFileSync(f));
         return files;
       };
       await sleep(1100); // let the write-behind flush (default 500 ms)

@@ -794,6 +794,9 @@ static void test_rows_copy(void **state)
     struct kw_signing_key sk = {.kid = "kid-copy", .alg = "EdDSA", .public_key = {1, 2, 3}, .sealed = {4, 5},
                                 .sealed_len = 129, .created_at = 8, .status = "active", .version = 40};
     assert_int_equal(AUTO(f->st, kw_store_signing_key_insert(tx_, &sk)), KW_OK);
+    static struct kw_enc_key xk = {.kid = "kid-enc", .public_pem = "-----BEGIN PUBLIC KEY-----", .sealed = {6, 7},
+                                   .sealed_len = 1900, .created_at = 9, .status = "active", .version = 39};
+    assert_int_equal(AUTO(f->st, kw_store_enc_key_insert(tx_, &xk)), KW_OK);
     kw_audit_event_init(&ev, "root", "root", "key.create", "key", k.id, s.id, "success");
     assert_int_equal(AUTO(f->st, kw_audit_chain(tx_, &ev, 1)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v1)), KW_OK);
