@@ -1,5 +1,5 @@
 // keyward console: a small single-page app over the keyward HTTP API. Plain ES modules, no framework, no build.
-// Routes live in the URL hash: #/services, #/services/<id>/<tab>, #/people, #/login.
+// Routes live in the URL hash: #/services, #/services/<id>/<tab>[/<item>], #/people, #/login.
 import { session, refreshSession, logout, onSessionLost, isSysadmin } from './js/api.js';
 import { errorPanel } from './js/ui.js';
 import { viewLogin } from './js/login.js';
@@ -23,7 +23,7 @@ function navigate(hash) {
 
 async function route({ focus = false } = {}) {
   const seq = ++routing;
-  const [page, id, tab] = parseHash();
+  const [page, id, tab, sub] = parseHash();
   if (!session.user && !(await refreshSession())) {
     if (seq !== routing) return;
     if (page && page !== 'login') returnTo = location.hash;
@@ -34,7 +34,7 @@ async function route({ focus = false } = {}) {
   const view = page === 'people' && isSysadmin() ? 'people' : 'services';
   updateChrome(view);
   try {
-    if (view === 'services' && page === 'services' && id) await viewService(app, id, tab || 'keys', { focus });
+    if (view === 'services' && page === 'services' && id) await viewService(app, id, tab || 'keys', { focus, sub });
     else if (view === 'people') await viewPeople(app, { focus });
     else await viewServices(app, { focus });
   } catch (err) {
