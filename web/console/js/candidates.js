@@ -140,13 +140,25 @@ async function viewCandidate(svc, body, refId) {
     body.replaceChildren(back, h('div', { class: 'card' }, emptyState('No such candidate', `This service has no candidate with the ref ID “${refId}”.`)));
     return;
   }
-  const rerender = async ({ focusHead = false } = {}) => {
-    r = await api('GET', url);
-    render(focusHead);
+  // Reads the record again after a change; a failure leaves the page as it was, with a toast.
+  const rerender = async ({ focusHead = false, quiet = false } = {}) => {
+    let fresh;
+    try {
+      fresh = await api('GET', url);
+    } catch (err) {
+      if (err.status !== 401 && !quiet) toast(err.message, { error: true });
+      else if (quiet) arm(body.querySelector('#cand-title'));
+      return;
+    }
+    const same = JSON.stringify(fresh) === JSON.stringify(r);
+    r = fresh;
+    if (quiet && same) arm(body.querySelector('#cand-title'));
+    else render(focusHead);
   };
   let timer = null;
+  let polls = 0;
   function render(focusHead) {
-    clearTimeout(timer);
+    const comment = body.querySelector('#cand-comment')?.value; // a comment being typed survives a refresh
     const head = h('h2', { tabindex: -1, id: 'cand-title' }, h('span', { class: 'sr-only', text: 'Candidate ' }), r.refId);
     body.replaceChildren(back,
       h('div', { class: 'cand-head' }, head,
@@ -159,17 +171,21 @@ async function viewCandidate(svc, body, refId) {
           historyCard(r)),
         canHandle(svc) ? actionsCard(svc, r, url, rerender) : null));
     if (focusHead) head.focus();
-    // When the scheduled archive passes, show it: the record is read again shortly after that time.
-    if (r.willArchiveAtDate && !r.isArchived) {
-      const wait = Math.max(0, new Date(r.willArchiveAtDate).getTime() - Date.now()) + 1500;
-      if (wait < 2 ** 31 - 1) {
-        timer = setTimeout(async function again(tries = 0) {
-          if (!head.isConnected) return;
-          try { await rerender(); } catch { /* shown on the next visit */ }
-          if (!r.isArchived && tries < 10 && head.isConnected) timer = setTimeout(() => again(tries + 1), 2000);
-        }, wait);
-      }
-    }
+    if (comment) body.querySelector('#cand-comment')?.setRangeText(comment, 0, 0, 'end');
+    arm(head);
+  }
+  // When the scheduled archive passes, show it: the record is read again shortly after that time, and
+  // every 2 s after it for a while if the scheduler has not got to it yet.
+  function arm(head) {
+    clearTimeout(timer);
+    if (!head || !r.willArchiveAtDate || r.isArchived || polls >= 15) return;
+    const wait = Math.max(0, new Date(r.willArchiveAtDate).getTime() - Date.now()) + (polls ? 2000 : 1000);
+    if (wait >= 2 ** 31 - 1) return;
+    timer = setTimeout(() => {
+      if (!head.isConnected) return;
+      polls += 1;
+      rerender({ quiet: true });
+    }, wait);
   }
   render(true);
 }
@@ -192,7 +208,7 @@ function summaryCard(r) {
       dateRow('Waiting since', r.waitingDate, 'cand-waiting'),
       dateRow('In review since', r.inreviewDate, 'cand-inreview'),
       dateRow('Approved', r.approvedDate, 'cand-approved'),
-      h('div', { class: 'cand-archive-row' }, h('dt', { text: 'Scheduled archive' }), archive),
+      h('div', { class: 'cand-archive-row' }, h('dt', { text: r.isArchived ? 'Archive' : 'Scheduled archive' }), archive),
       dateRow('Created', r.createdAt),
       dateRow('Updated', r.updatedAt)));
 }
@@ -305,6 +321,7 @@ function actionsCard(svc, r, url, rerender) {
         showError(form, err);
         return;
       }
+      comment.value = ''; // it is in the history now
       toast(`${r.refId} is now ${statusText(to).toLowerCase()}`);
       await rerender({ focusHead: true });
     });
@@ -331,7 +348,6 @@ function actionsCard(svc, r, url, rerender) {
     } }, 'danger secondary'));
   return h('aside', { class: 'card cand-side', 'aria-labelledby': 'cand-actions-title' },
     h('h3', { id: 'cand-actions-title', text: 'Status' }),
-    h('p', { class: 'cand-current' }, 'Now ', statusBadge(r.status)),
     form, archive);
 }
 
