@@ -13,14 +13,15 @@
 
 #define KW_API_LIST_DEFAULT 50
 #define KW_API_LIST_MAX 200
-#define KW_API_PARAM_MAX 72
+#define KW_API_PARAM_MAX 136 /* a refId: 128 bytes */
+#define KW_API_PARAMS 3
 
-/* What a handler gets: the request, the caller, and up to two path parameters. */
+/* What a handler gets: the request, the caller, and up to three path parameters. */
 struct kw_api_ctx {
     struct kw_app *app;
     const struct kw_api_req *req;
     struct kw_principal principal;
-    char params[2][KW_API_PARAM_MAX]; /* path parameters, "" if absent */
+    char params[KW_API_PARAMS][KW_API_PARAM_MAX]; /* path parameters, "" if absent */
     struct kw_actor actor;
     const char *action; /* audit action for a failed write, set by the route */
 };
@@ -151,5 +152,15 @@ void kw_api_access_keys_delete(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_readyz(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_jwks(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_oauth_metadata(struct kw_api_ctx *c, struct kw_api_res *res);
+/* Identity records (api/records.c): the operator API and the integrator API. */
+void kw_api_candidates_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_picture(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_status(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_extract_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_extract_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_extract_archive(struct kw_api_ctx *c, struct kw_api_res *res);
 
 #endif

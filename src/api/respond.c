@@ -160,6 +160,8 @@ static const struct {
     {"SOURCE_SYSTEM_TAKEN", "The service already has a service user for this source system."},
     {"PERMISSION_NOT_HELD", "A credential cannot have a permission its service user does not hold."},
     {"SERVICE_USER_DISABLED", "The service user is disabled: enable it first."},
+    {"REF_ID_TAKEN", "The service already has a candidate with this refId."},
+    {"RECORD_ARCHIVED", "The candidate is archived: its data is gone and it cannot change."},
     {"ACCESS_KEY_LIMIT", "A service user has at most 2 active access keys: disable or delete one first."},
 };
 

@@ -8,6 +8,7 @@
 #include "domain/commit_internal.h"
 #include "domain/access_keys.h"
 #include "domain/keys.h"
+#include "domain/records.h"
 #include "domain/service_users.h"
 #include "domain/writer.h"
 
@@ -21,6 +22,7 @@ enum route_auth {
     AUTH_SVC_ADMIN, /* an admin member of the service in param 0 */
     AUTH_KEY_READ,  /* any member of the service owning the key in param 0 */
     AUTH_SU_READ,   /* any member of the service owning the service user in param 0 */
+    AUTH_INTEGRATOR, /* an integrator credential (API key, or a service user's): its own service */
 };
 
 struct route {
@@ -84,6 +86,21 @@ static const struct route routes[] = {
     {"GET", "/api/v1/services/{serviceId}/access-keys", kw_api_access_keys_list, AUTH_SVC_READ, "access_key.list", 0},
     {"PATCH", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_update, AUTH_ROOT, "access_key.update", 1},
     {"DELETE", "/api/v1/access-keys/{accessKeyId}", kw_api_access_keys_delete, AUTH_ROOT, "access_key.delete", 1},
+    /* identity records: the operator API (handlers narrow by role) and the integrator API */
+    {"POST", "/api/v1/services/{serviceId}/candidates", kw_api_candidates_create, AUTH_SVC_READ, "candidate.create",
+     1},
+    {"GET", "/api/v1/services/{serviceId}/candidates", kw_api_candidates_list, AUTH_SVC_READ, "candidate.list", 0},
+    {"GET", "/api/v1/services/{serviceId}/candidates/{refId}", kw_api_candidates_get, AUTH_SVC_READ,
+     "candidate.read", 0},
+    {"PATCH", "/api/v1/services/{serviceId}/candidates/{refId}", kw_api_candidates_update, AUTH_SVC_READ,
+     "candidate.update", 1},
+    {"PUT", "/api/v1/services/{serviceId}/candidates/{refId}/pictures/{pictureName}", kw_api_candidates_picture,
+     AUTH_SVC_READ, "candidate.update", 1},
+    {"POST", "/api/v1/services/{serviceId}/candidates/{refId}/status", kw_api_candidates_status, AUTH_SVC_READ,
+     "candidate.status", 1},
+    {"POST", "/api/v1/candidates/archive", kw_api_extract_archive, AUTH_INTEGRATOR, "candidate.archive", 1},
+    {"GET", "/api/v1/candidates", kw_api_extract_list, AUTH_INTEGRATOR, "candidate.extract", 0},
+    {"GET", "/api/v1/candidates/{refId}", kw_api_extract_get, AUTH_INTEGRATOR, "candidate.extract", 0},
     /* OAuth 2.0 and seed 004: the handlers authenticate the client (or check the HMAC) themselves */
     {"POST", "/oauth/token", kw_api_oauth_token, AUTH_NONE, "oauth.token", 0},
     {"POST", "/oauth/introspect", kw_api_oauth_introspect, AUTH_NONE, "oauth.introspect", 0},
@@ -108,6 +125,10 @@ static int param_valid(const char *name, size_t nlen, const char *v)
         return kw_id_valid(v, "tok");
     if (nlen == sizeof("{accessKeyId}") - 1 && memcmp(name, "{accessKeyId}", nlen) == 0)
         return kw_access_keys_id_valid(v);
+    if (nlen == sizeof("{refId}") - 1 && memcmp(name, "{refId}", nlen) == 0)
+        return kw_records_ref_valid(v);
+    if (nlen == sizeof("{pictureName}") - 1 && memcmp(name, "{pictureName}", nlen) == 0)
+        return strlen(v) < KW_PICTURE_NAME_MAX && strspn(v, "abcdefghijklmnopqrstuvwxyz_") == strlen(v);
     return 0; /* a parameter without a grammar matches nothing */
 }
 
@@ -116,7 +137,7 @@ enum match_result { NO_MATCH = 0, MATCHED, BAD_PARAM };
 /* Matches path against pattern segment by segment; fills params (valid ones only). BAD_PARAM when
  * the literal segments match but a parameter does not fit its grammar. */
 static enum match_result match(const char *pattern, const char *path, size_t len,
-                               char params[2][KW_API_PARAM_MAX])
+                               char params[KW_API_PARAMS][KW_API_PARAM_MAX])
 {
     const char *p = pattern, *end = path + len;
     int np = 0, bad = 0;
@@ -132,7 +153,7 @@ static enum match_result match(const char *pattern, const char *path, size_t len
             path++;
         size_t plen = (size_t)(p - pseg), slen = (size_t)(path - seg);
         if (plen > 0 && pseg[0] == '{') {
-            if (slen == 0 || np >= 2)
+            if (slen == 0 || np >= KW_API_PARAMS)
                 return NO_MATCH;
             if (slen >= KW_API_PARAM_MAX || memchr(seg, '\0', slen) != NULL) {
                 bad = 1;
@@ -150,7 +171,7 @@ static enum match_result match(const char *pattern, const char *path, size_t len
     if (*p != '\0' || path != end)
         return NO_MATCH;
     if (bad) {
-        memset(params, 0, 2 * KW_API_PARAM_MAX);
+        memset(params, 0, KW_API_PARAMS * KW_API_PARAM_MAX);
         return BAD_PARAM;
     }
     return MATCHED;
@@ -272,6 +293,13 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     case AUTH_VERIFY:
         if (!kw_auth_allows(&c->principal, NULL, KW_PERM_KEYS_VERIFY))
             return refuse(c, r, res, 403, "FORBIDDEN", "This credential lacks the keys:verify permission.");
+        return 1;
+    case AUTH_INTEGRATOR:
+        if (c->principal.kind != KW_PRINCIPAL_KEY && c->principal.kind != KW_PRINCIPAL_SERVICE_USER)
+            return refuse(c, r, res, 403, "FORBIDDEN",
+                          "The integrator API takes an integrator credential (an API key, or a service user's "
+                          "token, access token or signed request); operators use /api/v1/services/{serviceId}/"
+                          "candidates.");
         return 1;
     case AUTH_PERSON:
         if (c->principal.kind == KW_PRINCIPAL_KEY || c->principal.kind == KW_PRINCIPAL_SERVICE_USER)

@@ -141,6 +141,8 @@ static const struct setting settings[] = {
      "threads that run requests which may wait on the store, off the event loops"},
     {"max-body-bytes", T_INT64, S(max_body_bytes), 1024, 16777216, "65536", 0, NULL, NULL,
      "largest request body accepted (413 above)"},
+    {"picture-max-bytes", T_INT64, S(picture_max_bytes), 1024, 67108864, "5242880", 0, NULL, NULL,
+     "largest candidate picture accepted (PUT .../pictures/{name}; 413 above)"},
     {"max-header-bytes", T_INT64, S(max_header_bytes), 1024, 65536, "8192", 0, NULL, NULL,
      "largest total size of request headers (431 above)"},
     {"idle-timeout", T_INT, S(idle_timeout_s), 1, 3600, "10", 0, NULL, NULL,

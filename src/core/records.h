@@ -167,6 +167,63 @@ struct kw_usage_point {
     char description[KW_KEY_DESC_MAX];
 };
 
+/* An identity record (a candidate, seed 000/001; domain/records.h), one per (service, ref_id). The
+ * attributes are AES-256-GCM under the record's data key (attributes_ct: IV | ciphertext | tag), the
+ * data key sealed under the master key (sealed_dek); both NULL (len 0) once archived. attributes_ct and
+ * certificates are owned (malloc'd) by the struct: release with kw_record_free. */
+#define KW_REF_ID_MAX 129       /* 128 + NUL */
+#define KW_IDENTITY_MAX 129     /* 128 + NUL */
+#define KW_STATUS_MAX 16
+#define KW_RECORD_DEK_SEALED_MAX 160 /* a sealed 32-byte data key: 32 + 97 */
+#define KW_RECORD_COMMENT_MAX 501    /* 500 + NUL */
+#define KW_PICTURE_NAME_MAX 24
+#define KW_MEDIA_TYPE_MAX 32
+struct kw_record {
+    int64_t seq;
+    int64_t version;                 /* 1 at insert, +1 each write (optimistic concurrency) */
+    char id[KW_ID_MAX];              /* rec_... */
+    char service_id[KW_ID_MAX];
+    char ref_id[KW_REF_ID_MAX];
+    char identity_id[KW_IDENTITY_MAX]; /* "" when not set */
+    char status[KW_STATUS_MAX];      /* incomplete | waiting | inreview | approved | rejected | blocked */
+    int is_archived;
+    int64_t inreview_date, waiting_date, approved_date; /* 0 = never */
+    int64_t will_archive_at;         /* 0 = not scheduled */
+    int64_t created_at;
+    int64_t updated_at;
+    char created_by[KW_ACTOR_MAX];
+    uint8_t sealed_dek[KW_RECORD_DEK_SEALED_MAX];
+    size_t sealed_dek_len;           /* 0 = none (archived) */
+    uint8_t *attributes_ct;          /* owned; NULL = none */
+    size_t attributes_ct_len;
+    char *certificates;              /* owned JSON array text; NULL reads as "[]" */
+};
+/* Frees the owned buffers (zeroed first) and clears r; NULL is a no-op. */
+void kw_record_free(struct kw_record *r);
+
+/* A picture of a record: ct (owned) is IV | ciphertext | tag under the record's data key; NULL once
+ * archived (the name, media type and size stay). */
+struct kw_record_picture {
+    char name[KW_PICTURE_NAME_MAX];  /* selfie | document_front | document_back | proof_of_address */
+    char media_type[KW_MEDIA_TYPE_MAX];
+    int64_t size;                    /* plaintext bytes */
+    int64_t updated_at;
+    uint8_t *ct;                     /* owned; NULL when not loaded or archived */
+    size_t ct_len;
+};
+void kw_record_picture_free(struct kw_record_picture *p);
+
+/* One status move (or archive) of a record, in order (seq 1, 2, ...). */
+struct kw_record_history {
+    int64_t seq;
+    int64_t at;
+    char actor_type[16];
+    char actor_id[KW_ACTOR_MAX];
+    char from_status[KW_STATUS_MAX];
+    char to_status[KW_STATUS_MAX];   /* a status, or "archived" */
+    char comment[KW_RECORD_COMMENT_MAX];
+};
+
 /* List rendering (api/ kw_api_page_reply) reads the keyset cursor from the first member. */
 #include <stddef.h>
 _Static_assert(offsetof(struct kw_service, seq) == 0, "seq first");
@@ -175,5 +232,6 @@ _Static_assert(offsetof(struct kw_audit_event, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_user, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_member, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_service_user, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_record, seq) == 0, "seq first");
 
 #endif

@@ -85,6 +85,12 @@ int kw_crypto_equal(const void *a, const void *b, size_t len)
     return CRYPTO_memcmp(a, b, len) == 0;
 }
 
+void kw_crypto_wipe(void *p, size_t n)
+{
+    if (p != NULL && n > 0)
+        OPENSSL_cleanse(p, n);
+}
+
 void kw_crypto_hex(const uint8_t *in, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";

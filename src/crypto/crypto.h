@@ -23,6 +23,8 @@ enum kw_err kw_crypto_sha256_2(const void *a, size_t alen, const void *b, size_t
 enum kw_err kw_crypto_random(void *out, size_t n);
 /* Constant-time equality of two equal-length buffers: 1 if equal. */
 int kw_crypto_equal(const void *a, const void *b, size_t len);
+/* Overwrites n bytes with zeros in a way the compiler keeps (OPENSSL_cleanse); NULL is a no-op. */
+void kw_crypto_wipe(void *p, size_t n);
 /* Lowercase hex of len bytes into out (2*len+1 bytes, NUL-terminated). */
 void kw_crypto_hex(const uint8_t *in, size_t len, char *out);
 /* Parses 2*len hex chars into out. Returns 0 or -1. */

@@ -196,11 +196,38 @@ static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *r
     h2o_send_inline(req, res->body ? res->body : "", res->body_len);
 }
 
-static void body_too_large(struct kw_server *srv, struct kw_api_res *res, const char *rid)
+/* 1 for PUT /api/v1/services/{serviceId}/candidates/{refId}/pictures/{name}: its body is a picture,
+ * capped by picture-max-bytes instead of max-body-bytes. */
+static int is_picture_upload(h2o_req_t *req)
 {
-    char detail[128];
+    static const char pre[] = "/api/v1/services/";
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    const char *p = req->path.base, *end = p + plen, *q;
+    int slashes = 0;
 
-    snprintf(detail, sizeof(detail), "The request body exceeds the limit of %lld bytes.",
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("PUT")) || plen < sizeof(pre) - 1 ||
+        memcmp(p, pre, sizeof(pre) - 1) != 0)
+        return 0;
+    for (q = p + sizeof(pre) - 1; q < end; q++)
+        slashes += *q == '/';
+    q = p + sizeof(pre) - 1;
+    q = memchr(q, '/', (size_t)(end - q));
+    return slashes == 4 && q != NULL && (size_t)(end - q) > sizeof("/candidates/") &&
+           memcmp(q, "/candidates/", sizeof("/candidates/") - 1) == 0 &&
+           h2o_strstr(q, (size_t)(end - q), H2O_STRLIT("/pictures/")) != SIZE_MAX;
+}
+
+static void body_too_large(struct kw_server *srv, h2o_req_t *req, struct kw_api_res *res, const char *rid)
+{
+    char detail[160];
+
+    if (is_picture_upload(req)) {
+        snprintf(detail, sizeof(detail), "The picture exceeds the limit of %lld bytes (picture-max-bytes).",
+                 (long long)srv->cfg->picture_max_bytes);
+        kw_api_problem(res, 413, "PICTURE_TOO_LARGE", detail, NULL, rid);
+        return;
+    }
+    snprintf(detail, sizeof(detail), "The request body exceeds the limit of %lld bytes (max-body-bytes).",
              (long long)srv->cfg->max_body_bytes);
     kw_api_problem(res, 413, "BODY_TOO_LARGE", detail, NULL, rid);
 }
@@ -217,8 +244,9 @@ static int within_limits(struct kw_server *srv, h2o_req_t *req, size_t header_by
         kw_api_problem(res, 431, "HEADERS_TOO_LARGE", detail, NULL, rid);
         return 0;
     }
-    if (req->entity.base != NULL && req->entity.len > (size_t)srv->cfg->max_body_bytes) {
-        body_too_large(srv, res, rid);
+    if (req->entity.base != NULL &&
+        req->entity.len > (size_t)(is_picture_upload(req) ? srv->cfg->picture_max_bytes : srv->cfg->max_body_bytes)) {
+        body_too_large(srv, req, res, rid);
         return 0;
     }
     return 1;
@@ -452,7 +480,7 @@ static void problem_rewrite(struct kw_server *srv, h2o_req_t *req, struct kw_api
 {
     switch (req->res.status) {
     case 413:
-        body_too_large(srv, res, rid);
+        body_too_large(srv, req, res, rid);
         break;
     default:
         kw_api_problem(res, 400, "MALFORMED_REQUEST",

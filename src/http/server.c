@@ -270,8 +270,10 @@ static void setup_globalconf(struct kw_server *srv)
     /* No Server header: it is one sprintf per response in h2o's flatten_headers, and a fingerprint. */
     srv->globalconf.server_name = h2o_iovec_init(NULL, 0);
     /* h2o refuses a declared Content-Length over this before reading the body, and a chunked body as soon
-     * as it grows past it; the filter on the fallback path turns its 413 into keyward's problem. */
-    srv->globalconf.max_request_entity_size = (size_t)cfg->max_body_bytes;
+     * as it grows past it; the filter on the fallback path turns its 413 into keyward's problem. The larger
+     * of the two caps: handler.c applies max-body-bytes to every body but a picture's. */
+    srv->globalconf.max_request_entity_size =
+        (size_t)(cfg->picture_max_bytes > cfg->max_body_bytes ? cfg->picture_max_bytes : cfg->max_body_bytes);
     srv->globalconf.http1.req_timeout = (uint64_t)cfg->idle_timeout_s * 1000;
     srv->globalconf.http1.upgrade_to_http2 = 0;
     host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);

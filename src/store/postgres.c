@@ -554,6 +554,17 @@ const struct kw_store_ops kw_pg_ops = {
     .job_get = kw_pg_job_get,
     .nonce_insert = kw_pg_nonce_insert,
     .nonce_purge = kw_pg_nonce_purge,
+    .record_insert = kw_pg_record_insert,
+    .record_get = kw_pg_record_get,
+    .record_get_id = kw_pg_record_get_id,
+    .record_list = kw_pg_record_list,
+    .record_update = kw_pg_record_update,
+    .record_due = kw_pg_record_due,
+    .record_picture_put = kw_pg_record_picture_put,
+    .record_picture_list = kw_pg_record_picture_list,
+    .record_picture_wipe = kw_pg_record_picture_wipe,
+    .record_history_append = kw_pg_record_history_append,
+    .record_history_list = kw_pg_record_history_list,
 };
 
 static enum kw_err pg_new(const char *uri, int pool, int timeout_ms, int relaxed, struct kw_store **out)

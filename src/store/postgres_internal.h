@@ -242,4 +242,20 @@ enum kw_err kw_pg_signing_key_update(struct kw_tx *tx, const struct kw_signing_k
 enum kw_err kw_pg_signing_key_delete(struct kw_tx *tx, const char *kid);
 enum kw_err kw_pg_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
 
+/* Identity records (postgres_records.c). */
+enum kw_err kw_pg_record_insert(struct kw_tx *tx, struct kw_record *r);
+enum kw_err kw_pg_record_get(struct kw_tx *tx, const char *service_id, const char *ref_id, struct kw_record *out);
+enum kw_err kw_pg_record_get_id(struct kw_tx *tx, const char *id, struct kw_record *out);
+enum kw_err kw_pg_record_list(struct kw_tx *tx, const struct kw_record_filter *f, struct kw_record *items,
+                              size_t cap, size_t *n);
+enum kw_err kw_pg_record_update(struct kw_tx *tx, const struct kw_record *r);
+enum kw_err kw_pg_record_due(struct kw_tx *tx, int64_t now_ms, char (*ids)[KW_ID_MAX], size_t cap, size_t *n);
+enum kw_err kw_pg_record_picture_put(struct kw_tx *tx, const char *record_id, const struct kw_record_picture *p);
+enum kw_err kw_pg_record_picture_list(struct kw_tx *tx, const char *record_id, int with_data,
+                                      struct kw_record_picture *items, size_t cap, size_t *n);
+enum kw_err kw_pg_record_picture_wipe(struct kw_tx *tx, const char *record_id);
+enum kw_err kw_pg_record_history_append(struct kw_tx *tx, const char *record_id, struct kw_record_history *h);
+enum kw_err kw_pg_record_history_list(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
+                                      size_t cap, size_t *n);
+
 #endif

@@ -365,6 +365,17 @@ const struct kw_store_ops kw_sqlite_ops = {
     .job_get = kw_sq_job_get,
     .nonce_insert = kw_sq_nonce_insert,
     .nonce_purge = kw_sq_nonce_purge,
+    .record_insert = kw_sq_record_insert,
+    .record_get = kw_sq_record_get,
+    .record_get_id = kw_sq_record_get_id,
+    .record_list = kw_sq_record_list,
+    .record_update = kw_sq_record_update,
+    .record_due = kw_sq_record_due,
+    .record_picture_put = kw_sq_record_picture_put,
+    .record_picture_list = kw_sq_record_picture_list,
+    .record_picture_wipe = kw_sq_record_picture_wipe,
+    .record_history_append = kw_sq_record_history_append,
+    .record_history_list = kw_sq_record_history_list,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */
@@ -382,9 +393,9 @@ static int is_wal(struct kw_sqlite *s)
 static enum kw_err open_db(struct kw_sqlite *s, const char *path, int relaxed)
 {
     const char *pragmas = relaxed ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                                    "PRAGMA busy_timeout=5000;"
+                                    "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;"
                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                                    "PRAGMA busy_timeout=5000;";
+                                    "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;";
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
     enum kw_err err;

@@ -369,3 +369,28 @@ KW_TXD(signing_key_list, (struct kw_tx * tx, struct kw_signing_key *items, size_
 KW_TXW(signing_key_update, (struct kw_tx * tx, const struct kw_signing_key *k), (tx, k))
 KW_TXW(signing_key_delete, (struct kw_tx * tx, const char *kid), (tx, kid))
 KW_TXD(signing_key_stamp, (struct kw_tx * tx, int64_t *max_version, int64_t *count), (tx, max_version, count))
+
+/* ---- identity records ---- */
+
+KW_TXW(record_insert, (struct kw_tx * tx, struct kw_record *r), (tx, r))
+KW_TXD(record_get, (struct kw_tx * tx, const char *service_id, const char *ref_id, struct kw_record *out),
+       (tx, service_id, ref_id, out))
+KW_TXD(record_get_id, (struct kw_tx * tx, const char *id, struct kw_record *out), (tx, id, out))
+KW_TXD(record_list,
+       (struct kw_tx * tx, const struct kw_record_filter *f, struct kw_record *items, size_t cap, size_t *n),
+       (tx, f, items, cap, n))
+KW_TXW(record_update, (struct kw_tx * tx, const struct kw_record *r), (tx, r))
+KW_TXD(record_due, (struct kw_tx * tx, int64_t now_ms, char (*ids)[KW_ID_MAX], size_t cap, size_t *n),
+       (tx, now_ms, ids, cap, n))
+KW_TXW(record_picture_put, (struct kw_tx * tx, const char *record_id, const struct kw_record_picture *p),
+       (tx, record_id, p))
+KW_TXD(record_picture_list,
+       (struct kw_tx * tx, const char *record_id, int with_data, struct kw_record_picture *items, size_t cap,
+        size_t *n),
+       (tx, record_id, with_data, items, cap, n))
+KW_TXW(record_picture_wipe, (struct kw_tx * tx, const char *record_id), (tx, record_id))
+KW_TXW(record_history_append, (struct kw_tx * tx, const char *record_id, struct kw_record_history *h),
+       (tx, record_id, h))
+KW_TXD(record_history_list,
+       (struct kw_tx * tx, const char *record_id, struct kw_record_history *items, size_t cap, size_t *n),
+       (tx, record_id, items, cap, n))

@@ -367,4 +367,41 @@ enum kw_err kw_store_job_get(struct kw_tx *tx, const char *name, struct kw_job *
 enum kw_err kw_store_nonce_insert(struct kw_tx *tx, const char *scope, const char *value, int64_t created_at);
 enum kw_err kw_store_nonce_purge(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
 
+/* ---- identity records (store/sqlite_records.c, store/postgres_records.c; domain/records.h) ----
+ * Records carry owned buffers (attributes_ct, certificates; pictures' ct): a get or list fills them
+ * with malloc'd copies, and the caller releases each item with kw_record_free / kw_record_picture_free
+ * (also after a failure: items are cleared first). In a write transaction the rows read are locked
+ * (PostgreSQL: FOR UPDATE) until it ends, so a read-check-update of one record is exactly once across
+ * nodes. */
+struct kw_record_filter {
+    const char *service_id;
+    const char *status;     /* NULL or "": any */
+    int64_t updated_since;  /* 0: any; else updated_at >= this */
+    int64_t after_seq;      /* keyset cursor */
+};
+/* insert assigns r->seq; KW_ERR_EXISTS when (service_id, ref_id) or id is taken. */
+enum kw_err kw_store_record_insert(struct kw_tx *tx, struct kw_record *r);
+enum kw_err kw_store_record_get(struct kw_tx *tx, const char *service_id, const char *ref_id,
+                                struct kw_record *out);
+enum kw_err kw_store_record_get_id(struct kw_tx *tx, const char *id, struct kw_record *out);
+/* Ascending seq, at most cap. */
+enum kw_err kw_store_record_list(struct kw_tx *tx, const struct kw_record_filter *f, struct kw_record *items,
+                                 size_t cap, size_t *n);
+/* Writes identity_id, status, is_archived, the dates, will_archive_at, updated_at, version, sealed_dek
+ * (NULL when sealed_dek_len is 0), attributes_ct (NULL when none) and certificates of the row id.
+ * KW_ERR_NOT_FOUND if none. */
+enum kw_err kw_store_record_update(struct kw_tx *tx, const struct kw_record *r);
+/* Ids of records not archived whose will_archive_at is set and <= now_ms, earliest first, at most cap. */
+enum kw_err kw_store_record_due(struct kw_tx *tx, int64_t now_ms, char (*ids)[KW_ID_MAX], size_t cap, size_t *n);
+/* Pictures: put inserts or replaces (record_id, p->name); list fills up to cap, by name, with ct only
+ * when with_data; wipe sets every picture's ct of the record to NULL (the metadata stays). */
+enum kw_err kw_store_record_picture_put(struct kw_tx *tx, const char *record_id, const struct kw_record_picture *p);
+enum kw_err kw_store_record_picture_list(struct kw_tx *tx, const char *record_id, int with_data,
+                                         struct kw_record_picture *items, size_t cap, size_t *n);
+enum kw_err kw_store_record_picture_wipe(struct kw_tx *tx, const char *record_id);
+/* History: append assigns h->seq (the record's next); list in seq order, at most cap. */
+enum kw_err kw_store_record_history_append(struct kw_tx *tx, const char *record_id, struct kw_record_history *h);
+enum kw_err kw_store_record_history_list(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
+                                         size_t cap, size_t *n);
+
 #endif

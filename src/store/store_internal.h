@@ -107,6 +107,21 @@ struct kw_store_ops {
     /* single-use values: sqlite_nonces.c, postgres_nonces.c */
     enum kw_err (*nonce_insert)(struct kw_tx *tx, const char *scope, const char *value, int64_t created_at);
     enum kw_err (*nonce_purge)(struct kw_tx *tx, int64_t before_ms, int64_t *deleted);
+    /* identity records: sqlite_records.c, postgres_records.c */
+    enum kw_err (*record_insert)(struct kw_tx *tx, struct kw_record *r);
+    enum kw_err (*record_get)(struct kw_tx *tx, const char *service_id, const char *ref_id, struct kw_record *out);
+    enum kw_err (*record_get_id)(struct kw_tx *tx, const char *id, struct kw_record *out);
+    enum kw_err (*record_list)(struct kw_tx *tx, const struct kw_record_filter *f, struct kw_record *items,
+                               size_t cap, size_t *n);
+    enum kw_err (*record_update)(struct kw_tx *tx, const struct kw_record *r);
+    enum kw_err (*record_due)(struct kw_tx *tx, int64_t now_ms, char (*ids)[KW_ID_MAX], size_t cap, size_t *n);
+    enum kw_err (*record_picture_put)(struct kw_tx *tx, const char *record_id, const struct kw_record_picture *p);
+    enum kw_err (*record_picture_list)(struct kw_tx *tx, const char *record_id, int with_data,
+                                       struct kw_record_picture *items, size_t cap, size_t *n);
+    enum kw_err (*record_picture_wipe)(struct kw_tx *tx, const char *record_id);
+    enum kw_err (*record_history_append)(struct kw_tx *tx, const char *record_id, struct kw_record_history *h);
+    enum kw_err (*record_history_list)(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
+                                       size_t cap, size_t *n);
 };
 
 struct kw_store {
