@@ -245,7 +245,8 @@ function pictures(r, url) {
         const label = PICTURES[p.name] || p.name;
         const media = p.mediaType === 'application/pdf'
           ? h('span', { class: 'thumb-doc', 'aria-hidden': 'true', text: 'PDF' })
-          : h('img', { src, alt: label, loading: 'lazy', onerror: (e) => e.target.replaceWith(h('span', { class: 'thumb-doc', text: '?' })) });
+          : h('img', { src, alt: label, loading: 'lazy',
+            onerror: (e) => e.target.replaceWith(h('span', { class: 'thumb-doc small', text: 'No preview' })) });
         return h('li', { dataset: { picture: p.name } },
           h('a', { href: src, target: '_blank', rel: 'noopener', class: 'thumb', 'aria-label': `${label} (${p.mediaType}), opens in a new tab` }, media),
           h('div', { class: 'small' }, label), h('div', { class: 'small muted', text: `${p.mediaType} · ${fmtSize(p.size)}` }));
