@@ -164,7 +164,7 @@ async function viewCandidate(svc, body, refId) {
       h('div', { class: 'cand-head' }, head,
         h('div', { class: 'cand-badges' }, statusBadge(r.status), r.isArchived ? h('span', { class: 'badge archived-badge', text: 'Archived' }) : null),
         h('p', { class: 'muted cand-status-text', text: STATUSES.find(([v]) => v === r.status)?.[2] || '' })),
-      h('div', { class: 'cand-grid' },
+      h('div', { class: canHandle(svc) ? 'cand-grid' : 'cand-grid solo' },
         h('div', { class: 'cand-main' },
           summaryCard(r),
           dataCard(svc, r, url),
@@ -284,7 +284,7 @@ function historyCard(r) {
     items.length
       ? h('ol', { class: 'history', id: 'cand-history' }, items.map((e) => h('li', { dataset: { to: e.to || '' } },
         h('div', { class: 'history-move' },
-          e.from ? statusBadge(e.from) : null,
+          e.from ? statusBadge(e.from) : h('span', { class: 'muted small', text: 'Created as ' }),
           e.from ? h('span', { class: 'muted', 'aria-label': 'to', text: ' → ' }) : null,
           e.to ? statusBadge(e.to) : null),
         h('div', { class: 'small muted' }, h('time', { datetime: e.at, text: fmtTime(e.at) }), ' · by ', h('span', { class: 'history-actor', text: actorName(e.actor) })),
