@@ -59,14 +59,15 @@ static void announce_root(const char *token, const struct kw_config *cfg)
     fflush(stdout);
 }
 
-/* The once-per-deployment jobs (expired sessions, throttle windows), leased through the store. */
+/* The once-per-deployment jobs (expired sessions, throttle windows, auto-archive), leased through the
+ * store; polled every KW_JOBS_ARCHIVE_MS so auto-archive meets its time. */
 static enum kw_err start_jobs(struct kw_app *app)
 {
     struct kw_job_def defs[KW_JOBS_MAX];
     size_t n = kw_jobs_builtin(app, defs);
     enum kw_err err = kw_jobs_new(app->store, NULL, KW_JOBS_LEASE_MS, defs, n, &app->jobs);
 
-    return err == KW_OK ? kw_jobs_start(app->jobs, KW_JOBS_POLL_MS) : err;
+    return err == KW_OK ? kw_jobs_start(app->jobs, KW_JOBS_ARCHIVE_MS) : err;
 }
 
 enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)

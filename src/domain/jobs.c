@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "domain/app.h"
+#include "domain/records.h"
 #include "domain/throttle.h"
 
 struct kw_jobs {
@@ -242,10 +243,18 @@ static enum kw_err purge_nonces(void *ctx, struct kw_store *st, int64_t now_ms)
     return err;
 }
 
+/* Auto-archive (domain/records.h): each due record in its own transaction that re-checks it. */
+static enum kw_err archive_records(void *ctx, struct kw_store *st, int64_t now_ms)
+{
+    (void)st;
+    return kw_records_archive_due(ctx, now_ms, NULL);
+}
+
 size_t kw_jobs_builtin(struct kw_app *app, struct kw_job_def *defs)
 {
     defs[0] = (struct kw_job_def){"sessions.purge", KW_JOBS_PURGE_MS, purge_sessions, app};
     defs[1] = (struct kw_job_def){"throttle.purge", KW_JOBS_PURGE_MS, purge_throttle, app};
     defs[2] = (struct kw_job_def){"nonces.purge", KW_JOBS_PURGE_MS, purge_nonces, app};
-    return 3;
+    defs[3] = (struct kw_job_def){"records.archive", KW_JOBS_ARCHIVE_MS, archive_records, app};
+    return 4;
 }

@@ -25,6 +25,9 @@
 #define KW_JOBS_POLL_MS 1000         /* default poll interval */
 #define KW_JOBS_LEASE_MS (30 * 1000) /* default lease: a dead node's job is taken over after this */
 #define KW_JOBS_PURGE_MS (60 * 1000) /* how often the built-in purges run */
+/* Auto-archive runs this often, and the server's runner polls this often, so a due record is archived
+ * within about this long of its time (the 1 s target of issue 9). */
+#define KW_JOBS_ARCHIVE_MS 250
 /* Single-use values (nonces, signatures seen) are kept this long: the exchange's timestamp and a
  * signature's created may each be 300 s off either way, so one value can come back up to 600 s after it
  * was first seen; a minute more for clocks between nodes. */
@@ -60,7 +63,8 @@ const char *kw_jobs_node(const struct kw_jobs *j);
 
 /* The deployment's own jobs: "sessions.purge" (sessions past their absolute or idle expiry),
  * "throttle.purge" (login-throttle windows that are over) and "nonces.purge" (single-use values older
- * than KW_JOBS_NONCE_KEEP_MS). defs must hold 3; returns the count. */
+ * than KW_JOBS_NONCE_KEEP_MS) and "records.archive" (auto-archive of due identity records, every
+ * KW_JOBS_ARCHIVE_MS). defs must hold 4; returns the count. */
 struct kw_app;
 size_t kw_jobs_builtin(struct kw_app *app, struct kw_job_def *defs);
 

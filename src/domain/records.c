@@ -627,9 +627,13 @@ enum kw_err kw_records_archive(struct kw_app *app, const struct kw_actor *actor,
 {
     struct archive_ctx c = {actor, service_id, ref_ids, n, results, now_ms()};
     struct kw_write w;
+    enum kw_err err;
 
     kw_write_init(&w, actor, "candidate.archive", "service", service_id, service_id);
-    return kw_domain_write(app, &w, archive_body, &c);
+    err = kw_domain_write(app, &w, archive_body, &c);
+    if (err == KW_OK)
+        kw_store_scrub(app->store); /* best effort: a failure is logged, the next archive catches up */
+    return err;
 }
 
 struct schedule_ctx {
@@ -737,6 +741,8 @@ enum kw_err kw_records_archive_due(struct kw_app *app, int64_t now, size_t *arch
             err = KW_OK;
         }
     } while (err == KW_OK && n == 64);
+    if (done > 0)
+        kw_store_scrub(app->store); /* best effort, as in kw_records_archive */
     if (archived != NULL)
         *archived = done;
     return err;

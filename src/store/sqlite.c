@@ -376,6 +376,7 @@ const struct kw_store_ops kw_sqlite_ops = {
     .record_picture_wipe = kw_sq_record_picture_wipe,
     .record_history_append = kw_sq_record_history_append,
     .record_history_list = kw_sq_record_history_list,
+    .scrub = kw_sq_scrub,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */

@@ -185,6 +185,7 @@ enum kw_err kw_sq_signing_key_delete(struct kw_tx *tx, const char *kid);
 enum kw_err kw_sq_signing_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count);
 
 /* Identity records (sqlite_records.c). */
+enum kw_err kw_sq_scrub(struct kw_store *st);
 enum kw_err kw_sq_record_insert(struct kw_tx *tx, struct kw_record *r);
 enum kw_err kw_sq_record_get(struct kw_tx *tx, const char *service_id, const char *ref_id, struct kw_record *out);
 enum kw_err kw_sq_record_get_id(struct kw_tx *tx, const char *id, struct kw_record *out);

@@ -419,3 +419,20 @@ enum kw_err kw_sq_record_history_list(struct kw_tx *tx, const char *record_id, s
     fin(s, q);
     return err;
 }
+
+/* A TRUNCATE checkpoint: every frame goes into the database file and the log is cut to zero bytes, so
+ * the pages an archive rewrote have no older copy left in keyward.db-wal. Waits for readers through the
+ * busy handler; busy after that is KW_ERR_RETRY (the next archive's checkpoint catches up). */
+enum kw_err kw_sq_scrub(struct kw_store *st)
+{
+    struct kw_sqlite *s = SQ(st);
+    enum kw_err err = KW_OK;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK)
+        err = kw_sq_fail(s, "scrub", rc);
+    pthread_mutex_unlock(&s->mu);
+    return err;
+}

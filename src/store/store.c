@@ -394,3 +394,8 @@ KW_TXW(record_history_append, (struct kw_tx * tx, const char *record_id, struct 
 KW_TXD(record_history_list,
        (struct kw_tx * tx, const char *record_id, struct kw_record_history *items, size_t cap, size_t *n),
        (tx, record_id, items, cap, n))
+
+enum kw_err kw_store_scrub(struct kw_store *st)
+{
+    return st->ops->scrub != NULL ? st->ops->scrub(st) : KW_OK;
+}

@@ -403,5 +403,10 @@ enum kw_err kw_store_record_picture_wipe(struct kw_tx *tx, const char *record_id
 enum kw_err kw_store_record_history_append(struct kw_tx *tx, const char *record_id, struct kw_record_history *h);
 enum kw_err kw_store_record_history_list(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
                                          size_t cap, size_t *n);
+/* After an archive has committed (outside any transaction): makes the old row versions unreadable from
+ * the database files. SQLite: a TRUNCATE checkpoint, so the write-ahead log's copies of the pages are
+ * gone from keyward.db-wal (secure_delete=ON zeroes what the pages freed). PostgreSQL: nothing to do here
+ * (the dead row versions go at the next autovacuum; no dump or query sees them). */
+enum kw_err kw_store_scrub(struct kw_store *st);
 
 #endif

@@ -122,6 +122,7 @@ struct kw_store_ops {
     enum kw_err (*record_history_append)(struct kw_tx *tx, const char *record_id, struct kw_record_history *h);
     enum kw_err (*record_history_list)(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
                                        size_t cap, size_t *n);
+    enum kw_err (*scrub)(struct kw_store *st); /* NULL: nothing to do */
 };
 
 struct kw_store {
