@@ -14,7 +14,8 @@ export const STATUSES = [
   ['rejected', 'Rejected', 'Rejected; the person can resubmit'],
   ['blocked', 'Blocked', 'Blocked; the person cannot resubmit'],
 ];
-const statusText = (s) => STATUSES.find(([v]) => v === s)?.[1] || s;
+// History entries name archiving as a move to "archived".
+const statusText = (s) => STATUSES.find(([v]) => v === s)?.[1] || (s === 'archived' ? 'Archived' : s);
 // The life cycle: which moves an operator may make from each status (blocked is final).
 const MOVES = {
   incomplete: ['waiting'],
