@@ -1,5 +1,5 @@
 // keyward console: a small single-page app over the keyward HTTP API. Plain ES modules, no framework, no build.
-// Routes live in the URL hash: #/services, #/services/<id>/<tab>, #/people, #/login.
+// Routes live in the URL hash: #/services, #/services/<id>/<tab>[/<item>], #/people, #/login.
 import { session, refreshSession, logout, onSessionLost, isSysadmin } from './js/api.js';
 import { errorPanel } from './js/ui.js';
 import { viewLogin } from './js/login.js';
@@ -38,7 +38,7 @@ async function route({ focus = false } = {}) {
   }
 }
 
-async function show([page, id, tab], { focus, alive }) {
+async function show([page, id, tab, sub], { focus, alive }) {
   if (!session.user && !(await refreshSession())) {
     if (!alive()) return;
     if (page && page !== 'login') returnTo = location.hash;
@@ -49,7 +49,7 @@ async function show([page, id, tab], { focus, alive }) {
   const view = page === 'people' && isSysadmin() ? 'people' : 'services';
   updateChrome(view);
   try {
-    if (view === 'services' && page === 'services' && id) await viewService(app, id, tab || 'keys', { focus, alive });
+    if (view === 'services' && page === 'services' && id) await viewService(app, id, tab || 'keys', { focus, alive, sub });
     else if (view === 'people') await viewPeople(app, { focus, alive });
     else await viewServices(app, { focus, alive });
   } catch (err) {

@@ -1,9 +1,10 @@
-// A service's page: header, then tabs API Keys | Service users | Tokens | Access keys | Members | Audit | Usage.
+// A service's page: header, then tabs API Keys | Candidates | Service users | Tokens | Access keys | Members | Audit | Usage.
 import { api, enc, isSysadmin, refreshSession, roleOn } from './api.js';
 import { h } from './dom.js';
 import { badge, button, errorPanel, loading } from './ui.js';
 import { serviceDialog } from './services.js';
 import { tabKeys } from './keys.js';
+import { tabCandidates } from './candidates.js';
 import { tabServiceUsers } from './serviceusers.js';
 import { tabTokens } from './tokens.js';
 import { tabAccessKeys } from './accesskeys.js';
@@ -13,6 +14,7 @@ import { tabUsage } from './usage.js';
 
 const TABS = [
   ['keys', 'API Keys', tabKeys],
+  ['candidates', 'Candidates', tabCandidates],
   ['service-users', 'Service users', tabServiceUsers],
   ['tokens', 'Tokens', tabTokens],
   ['access-keys', 'Access keys', tabAccessKeys],
@@ -26,7 +28,7 @@ const ROLE_TEXT = { admin: 'You are an admin here', operator: 'You are an operat
 let current = null;
 
 // alive(): false once a newer route has started (app.js); then this one leaves the page alone.
-export async function viewService(app, id, tabName, { focus, alive = () => true } = {}) {
+export async function viewService(app, id, tabName, { focus, alive = () => true, sub } = {}) {
   const tab = TABS.find(([t]) => t === tabName) || TABS[0];
   if (!current || current.id !== id || !current.root.isConnected) {
     app.replaceChildren(loading('Loading service…'));
@@ -38,7 +40,7 @@ export async function viewService(app, id, tabName, { focus, alive = () => true 
   } else if (focus) {
     current.root.querySelector(`[data-tab="${tab[0]}"]`)?.focus();
   }
-  await showTab(tab);
+  await showTab(tab, sub);
 }
 
 function renderShell(svc) {
@@ -64,7 +66,8 @@ function renderShell(svc) {
     h('section', { class: 'tab-panel', id: 'tab-panel' }));
 }
 
-async function showTab([name, label, render]) {
+// sub: the item within the tab the hash names (a candidate's refId), or undefined.
+async function showTab([name, label, render], sub) {
   const { root, svc } = current;
   for (const a of root.querySelectorAll('.tabs a')) {
     if (a.dataset.tab === name) a.setAttribute('aria-current', 'page');
@@ -81,9 +84,9 @@ async function showTab([name, label, render]) {
   panel.setAttribute('aria-label', label);
   const body = h('div', { class: 'tab-body' }, loading());
   panel.replaceChildren(body);
-  const reload = () => showTab([name, label, render]);
+  const reload = () => showTab([name, label, render], sub);
   try {
-    await render(svc, body, reload);
+    await render(svc, body, reload, { sub });
   } catch (err) {
     if (err.status === 401) return; // the sign-in form has taken over
     body.replaceChildren(errorPanel(err, reload));
