@@ -465,8 +465,10 @@ static int cmd_rekey(int argc, char **argv)
         fprintf(stderr, "keyward: cannot write %s\n", path);
         goto out;
     }
-    printf("re-wrapped %lld access key(s) and %lld signing key(s); %lld already under the new key; %lld failed\n",
-           (long long)st.access_keys, (long long)st.signing_keys, (long long)st.already, (long long)st.failed);
+    printf("re-wrapped %lld access key(s), %lld signing key(s), %lld encryption key(s) and %lld record data "
+           "key(s); %lld already under the new key; %lld failed\n",
+           (long long)st.access_keys, (long long)st.signing_keys, (long long)st.encryption_keys,
+           (long long)st.records, (long long)st.already, (long long)st.failed);
     rc = st.failed == 0 ? 0 : 1;
 out:
     explicit_bzero(key, sizeof(key));

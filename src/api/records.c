@@ -513,6 +513,8 @@ out:
 
 void kw_api_extract_list(struct kw_api_ctx *c, struct kw_api_res *res)
 {
+    if (!kw_api_require_encryption(c, res))
+        return;
     list_page(c, res, c->principal.service_id, c->principal.scope, 0);
 }
 
@@ -524,6 +526,8 @@ void kw_api_extract_get(struct kw_api_ctx *c, struct kw_api_res *res)
     unsigned load = 0;
     enum kw_err err;
 
+    if (!kw_api_require_encryption(c, res))
+        return;
     if (scope >= KW_SCOPE_ATTRIBUTES)
         load |= KW_RECORD_LOAD_ATTRIBUTES;
     if (scope >= KW_SCOPE_ATTRIBUTES_PICTURES)

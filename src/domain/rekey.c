@@ -139,6 +139,143 @@ static enum kw_err signing_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     return err == KW_OK && b->done == 0 ? KW_ERR_NOT_FOUND : err;
 }
 
+/* The response-encryption keys' private keys (domain/enckeys.h), like the signing keys. */
+static enum kw_err enckeys_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct batch *b = ctx;
+    struct kw_enc_key *rows = calloc(16, sizeof(*rows));
+    uint8_t want[KW_SECRETS_ID_LEN], *out = malloc(KW_ENC_SEALED_MAX);
+    size_t n = 0, i, len;
+    int64_t v = 0;
+    enum kw_err err = rows && out ? kw_store_enc_key_list(tx, rows, 16, &n) : KW_ERR_NOMEM;
+
+    b->done = b->failed = 0;
+    kw_secrets_current_id(b->to, want);
+    for (i = 0; err == KW_OK && i < n; i++) {
+        if (under(rows[i].sealed, rows[i].sealed_len, want))
+            continue;
+        err = kw_secrets_rewrap(b->app->secrets, b->to, rows[i].sealed, rows[i].sealed_len, out,
+                                KW_ENC_SEALED_MAX, &len);
+        if (err == KW_ERR_NOT_FOUND || err == KW_ERR_MALFORMED) {
+            kw_log_error("cannot open an encryption key with the current master key", "kid=%s", rows[i].kid);
+            b->failed++;
+            err = KW_OK;
+            continue;
+        }
+        if (err == KW_OK && v == 0)
+            err = kw_store_version_next(tx, &v);
+        if (err == KW_OK) {
+            memcpy(rows[i].sealed, out, len);
+            rows[i].sealed_len = len;
+            rows[i].version = v;
+            err = kw_store_enc_key_update(tx, &rows[i]);
+        }
+        b->done += err == KW_OK;
+    }
+    snprintf(w->detail, sizeof(w->detail), "{\"encryptionKeys\":%lld}", (long long)b->done);
+    if (rows != NULL)
+        explicit_bzero(rows, 16 * sizeof(*rows));
+    free(rows);
+    free(out);
+    return err == KW_OK && b->done == 0 ? KW_ERR_NOT_FOUND : err;
+}
+
+/* One batch of identity records' data keys: the ids in b, each re-read in the write transaction (locked
+ * FOR UPDATE on PostgreSQL) so a concurrent change to the record is never overwritten. */
+static enum kw_err records_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
+{
+    struct batch *b = ctx;
+    uint8_t want[KW_SECRETS_ID_LEN], out[KW_RECORD_DEK_SEALED_MAX];
+    enum kw_err err = KW_OK;
+    size_t i, len;
+
+    b->done = b->failed = 0;
+    kw_secrets_current_id(b->to, want);
+    for (i = 0; err == KW_OK && i < b->n; i++) {
+        struct kw_record r;
+
+        memset(&r, 0, sizeof(r));
+        err = kw_store_record_get_id(tx, b->ids[i], &r);
+        if (err == KW_ERR_NOT_FOUND) {
+            err = KW_OK;
+            continue;
+        }
+        if (err == KW_OK && r.sealed_dek_len > 0 && !under(r.sealed_dek, r.sealed_dek_len, want)) {
+            err = kw_secrets_rewrap(b->app->secrets, b->to, r.sealed_dek, r.sealed_dek_len, out, sizeof(out),
+                                    &len);
+            if (err == KW_ERR_NOT_FOUND || err == KW_ERR_MALFORMED) {
+                kw_log_error("cannot open a record's data key with the current master key", "record=%s", r.id);
+                b->failed++;
+                err = KW_OK;
+            } else if (err == KW_OK) {
+                memcpy(r.sealed_dek, out, len);
+                r.sealed_dek_len = len;
+                r.version++;
+                err = kw_store_record_update(tx, &r);
+                b->done += err == KW_OK;
+            }
+        }
+        kw_record_free(&r);
+    }
+    explicit_bzero(out, sizeof(out));
+    snprintf(w->detail, sizeof(w->detail), "{\"records\":%lld}", (long long)b->done);
+    return err == KW_OK && b->done == 0 ? KW_ERR_NOT_FOUND : err;
+}
+
+/* Ids of every record whose data key is not under want (archived ones have none), service by service. */
+static enum kw_err collect_records(struct kw_app *app, struct pending *p)
+{
+    struct kw_service *svcs = calloc(100, sizeof(*svcs));
+    struct kw_record *recs = calloc(100, sizeof(*recs));
+    int64_t svc_after = 0;
+    size_t ns = 0, nr, i, j;
+    enum kw_err err = svcs && recs ? KW_OK : KW_ERR_NOMEM;
+
+    while (err == KW_OK) {
+        KW_DOMAIN_READ(app->store, err, tx, kw_store_service_list(tx, svc_after, svcs, 100, &ns));
+        for (i = 0; err == KW_OK && i < ns; i++) {
+            struct kw_record_filter f = {svcs[i].id, NULL, 0, 0};
+
+            for (;;) {
+                nr = 0;
+                KW_DOMAIN_READ(app->store, err, tx, kw_store_record_list(tx, &f, recs, 100, &nr));
+                for (j = 0; err == KW_OK && j < nr; j++) {
+                    if (recs[j].sealed_dek_len == 0 || recs[j].is_archived)
+                        continue;
+                    if (under(recs[j].sealed_dek, recs[j].sealed_dek_len, p->want)) {
+                        p->stats->already++;
+                        continue;
+                    }
+                    if (p->n == p->cap) {
+                        size_t cap = p->cap ? p->cap * 2 : 64;
+                        void *ids = realloc(p->ids, cap * sizeof(*p->ids));
+
+                        if (ids == NULL) {
+                            err = KW_ERR_NOMEM;
+                            break;
+                        }
+                        p->ids = ids;
+                        p->cap = cap;
+                    }
+                    snprintf(p->ids[p->n++], KW_ID_MAX, "%s", recs[j].id);
+                }
+                if (nr > 0)
+                    f.after_seq = recs[nr - 1].seq;
+                for (j = 0; j < nr; j++)
+                    kw_record_free(&recs[j]);
+                if (err != KW_OK || nr < 100)
+                    break;
+            }
+        }
+        if (err != KW_OK || ns < 100)
+            break;
+        svc_after = svcs[ns - 1].seq;
+    }
+    free(svcs);
+    free(recs);
+    return err;
+}
+
 enum kw_err kw_rekey_run(struct kw_app *app, struct kw_secrets *to, const struct kw_actor *actor,
                          struct kw_rekey_stats *stats)
 {
@@ -156,6 +293,29 @@ enum kw_err kw_rekey_run(struct kw_app *app, struct kw_secrets *to, const struct
         stats->failed += b.failed;
         err = KW_OK;
     }
+    if (err == KW_OK) {
+        kw_write_init(&w, actor, "secrets.rekey", "encryption_key", NULL, NULL);
+        err = kw_domain_write(app, &w, enckeys_body, &b);
+        if (err == KW_OK || err == KW_ERR_NOT_FOUND) {
+            stats->encryption_keys += b.done;
+            stats->failed += b.failed;
+            err = KW_OK;
+        }
+    }
+    if (err == KW_OK)
+        err = collect_records(app, &p);
+    for (i = 0; err == KW_OK && i < p.n; i += KW_REKEY_BATCH) {
+        b.ids = p.ids + i;
+        b.n = p.n - i < KW_REKEY_BATCH ? p.n - i : KW_REKEY_BATCH;
+        kw_write_init(&w, actor, "secrets.rekey", "record", NULL, NULL);
+        err = kw_domain_write(app, &w, records_body, &b);
+        if (err == KW_OK || err == KW_ERR_NOT_FOUND) {
+            stats->records += b.done;
+            stats->failed += b.failed;
+            err = KW_OK;
+        }
+    }
+    p.n = 0;
     if (err == KW_OK)
         KW_DOMAIN_READ(app->store, err, tx, kw_store_key_each(tx, collect, &p));
     for (i = 0; err == KW_OK && i < p.n; i += KW_REKEY_BATCH) {

@@ -21,6 +21,8 @@ struct kw_secrets;
 struct kw_rekey_stats {
     int64_t access_keys; /* re-wrapped */
     int64_t signing_keys;
+    int64_t encryption_keys; /* response-encryption keys' private keys */
+    int64_t records;         /* identity records' data keys */
     int64_t already; /* under the new key already */
     int64_t failed;  /* could not be opened with any key of app->secrets (logged by id) */
 };

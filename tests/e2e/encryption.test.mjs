@@ -214,4 +214,42 @@ describe('encrypted responses', () => {
       await s.cleanup();
     }
   });
+  test('a candidate extract comes encrypted; a requireEncryption key cannot extract in plain', async () => {
+    const s = await startServer();
+    try {
+      const [jwk] = (await encKey(s)).keys;
+      const svc = await createService(s);
+      const c = await s.api('POST', `/api/v1/services/${svc.id}/candidates`,
+        { refId: 'enc-1', attributes: { givenName: 'Ada', documentNumber: 'X1234567' } });
+      assert.equal(c.status, 201, c.text);
+      const key = await createKey(s, svc.id, { scope: 'attributes' });
+      const [raw, hdr] = await wrapFor(jwk);
+      const one = await api(s.url, 'GET', '/api/v1/candidates/enc-1', undefined, { token: key.key, headers: { 'X-Keyward-Encryption-Key': hdr } });
+      assert.equal(one.status, 200);
+      assert.ok(!one.text.includes('X1234567'), 'the attributes are not in the clear');
+      const { body } = await openJwe(one, raw);
+      assert.equal(body.refId, 'enc-1');
+      assert.equal(body.attributes.documentNumber, 'X1234567');
+      const [raw2, hdr2] = await wrapFor(jwk);
+      const list = await api(s.url, 'GET', '/api/v1/candidates', undefined, { token: key.key, headers: { 'X-Keyward-Encryption-Key': hdr2 } });
+      assert.equal((await openJwe(list, raw2)).body.items[0].attributes.givenName, 'Ada');
+      const [raw3, hdr3] = await wrapFor(jwk);
+      const missing = await api(s.url, 'GET', '/api/v1/candidates/nobody', undefined, { token: key.key, headers: { 'X-Keyward-Encryption-Key': hdr3 } });
+      assert.equal(missing.status, 404);
+      assert.equal((await openJwe(missing, raw3)).body.code, 'NOT_FOUND');
+
+      const strict = await createKey(s, svc.id, { scope: 'attributes', requireEncryption: true });
+      for (const path of ['/api/v1/candidates/enc-1', '/api/v1/candidates']) {
+        const plain = await api(s.url, 'GET', path, undefined, { token: strict.key });
+        assert.equal(plain.status, 400);
+        assert.equal(plain.json.code, 'ENCRYPTION_REQUIRED');
+        assert.ok(!plain.text.includes('X1234567'));
+      }
+      const [raw4, hdr4] = await wrapFor(jwk);
+      const ok = await api(s.url, 'GET', '/api/v1/candidates/enc-1', undefined, { token: strict.key, headers: { 'X-Keyward-Encryption-Key': hdr4 } });
+      assert.equal((await openJwe(ok, raw4)).body.attributes.givenName, 'Ada');
+    } finally {
+      await s.cleanup();
+    }
+  });
 });

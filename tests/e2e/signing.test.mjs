@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { api, filesUnder, run, startServer, tempDir, waitFor } from './lib/server.mjs';
+import { compactDecrypt } from 'jose';
+import { api, createKey, createService, filesUnder, run, startServer, tempDir, waitFor } from './lib/server.mjs';
 
 const jwks = async (s) => {
   const r = await api(s.url, 'GET', '/.well-known/jwks.json');
@@ -104,6 +105,11 @@ describe('signing keys and the master key', () => {
       const oldKey = readFileSync(keyFile);
       assert.equal(oldKey.length, 32);
       const before = kids(await jwks(s));
+      // an identity record's data key and the response-encryption key are sealed too
+      const svc = await createService(s);
+      const made = await s.api('POST', `/api/v1/services/${svc.id}/candidates`, { refId: 'rk-1', attributes: { givenName: 'Grace' } });
+      assert.equal(made.status, 201, made.text);
+      const reader = await createKey(s, svc.id, { scope: 'attributes' });
       const newFile = join(tempDir('kw-newkey'), 'new.key');
       let stop = false, answered = 0, failures = 0;
       const load = (async () => {
@@ -117,7 +123,7 @@ describe('signing keys and the master key', () => {
       stop = true;
       await load;
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /re-wrapped \d+ access key\(s\) and 1 signing key\(s\)/);
+      assert.match(r.stdout, /re-wrapped \d+ access key\(s\), 1 signing key\(s\), 1 encryption key\(s\) and 1 record data key\(s\)/);
       assert.equal(failures, 0);
       assert.ok(answered > 0);
       const newKey = readFileSync(newFile);
@@ -128,14 +134,28 @@ describe('signing keys and the master key', () => {
       // a second run finds nothing left to do
       const again = run(['rekey', '--data-dir', dir, ...s.storeArgs]);
       assert.equal(again.status, 0, again.stderr);
-      assert.match(again.stdout, /re-wrapped 0 access key\(s\) and 0 signing key\(s\)/);
+      assert.match(again.stdout, /re-wrapped 0 access key\(s\), 0 signing key\(s\), 0 encryption key\(s\) and 0 record data key\(s\)/);
       // rotating now seals a private key under the new master key, and a restart opens everything
       assert.equal(run(['signing-key', 'rotate', '--data-dir', dir, ...s.storeArgs]).status, 0);
       await s.stop();
       const s2 = await startServer({ dataDir: dir, rootToken: s.rootToken, keepDir: true });
       try {
         assert.equal(kids(await jwks(s2)).length, 2);
-        assert.doesNotMatch(s2.logs(), /cannot open a signing key/);
+        // only the new master key is left: the record's attributes still open
+        const got = await api(s2.url, 'GET', '/api/v1/candidates/rk-1', undefined, { token: reader.key });
+        assert.equal(got.status, 200, got.text);
+        assert.equal(got.json.attributes.givenName, 'Grace');
+        // and the response-encryption key's private key: an encrypted extract opens
+        const [jwk] = (await api(s2.url, 'GET', '/api/v1/encryption-key')).json.keys;
+        const aes = randomBytes(32);
+        const pub = await globalThis.crypto.subtle.importKey('jwk', jwk, { name: 'RSA-OAEP', hash: 'SHA-256' }, false, ['encrypt']);
+        const wrapped = Buffer.from(await globalThis.crypto.subtle.encrypt({ name: 'RSA-OAEP' }, pub, aes)).toString('base64url');
+        const sealed = await api(s2.url, 'GET', '/api/v1/candidates/rk-1', undefined,
+          { token: reader.key, headers: { 'X-Keyward-Encryption-Key': wrapped } });
+        assert.equal(sealed.status, 200, sealed.text);
+        const opened = JSON.parse(new TextDecoder().decode((await compactDecrypt(sealed.text, aes)).plaintext));
+        assert.equal(opened.attributes.givenName, 'Grace');
+        assert.doesNotMatch(s2.logs(), /cannot open (a signing key|an encryption key|a record)/);
       } finally {
         await s2.stop();
       }
