@@ -270,6 +270,16 @@ const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
     [KW_TABLE_ENCRYPTION_KEYS] = {"encryption_keys",
                                   "kid, public_pem, private_sealed, created_at, retire_after, status, version",
                                   "ttbiiti", "kid", NULL, 0},
+    [KW_TABLE_RECORDS] = {"records",
+                          "seq, id, service_id, ref_id, identity_id, status, is_archived, inreview_date, "
+                          "waiting_date, approved_date, will_archive_at, created_at, updated_at, created_by, "
+                          "version, sealed_dek, attributes_ct, certificates",
+                          "itttttiiiiiiitibbt", "seq", NULL, 1},
+    [KW_TABLE_RECORD_PICTURES] = {"record_pictures", "record_id, name, media_type, size, ct, updated_at", "tttibi",
+                                  "record_id, name", NULL, 0},
+    [KW_TABLE_RECORD_HISTORY] = {"record_history",
+                                 "record_id, seq, at, actor_type, actor_id, from_status, to_status, comment",
+                                 "tiittttt", "record_id, seq", NULL, 0},
 };
 
 const char *kw_store_table_name(enum kw_store_table t)

@@ -280,6 +280,9 @@ enum kw_store_table {
     KW_TABLE_AUDIT,
     KW_TABLE_SIGNING_KEYS,
     KW_TABLE_ENCRYPTION_KEYS,
+    KW_TABLE_RECORDS,
+    KW_TABLE_RECORD_PICTURES,
+    KW_TABLE_RECORD_HISTORY,
     KW_TABLE_COUNT
 };
 #define KW_STORE_ROW_MAX 25 /* columns of the widest table (keys) */

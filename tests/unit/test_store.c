@@ -797,6 +797,23 @@ static void test_rows_copy(void **state)
     static struct kw_enc_key xk = {.kid = "kid-enc", .public_pem = "-----BEGIN PUBLIC KEY-----", .sealed = {6, 7},
                                    .sealed_len = 1900, .created_at = 9, .status = "active", .version = 39};
     assert_int_equal(AUTO(f->st, kw_store_enc_key_insert(tx_, &xk)), KW_OK);
+    /* an identity record with a sealed data key, its ciphertexts, a picture and a history entry (0008) */
+    static uint8_t ct[700], pic[900];
+    struct kw_record rec = {.ref_id = "ref-copy", .status = "waiting", .waiting_date = 11, .created_at = 10,
+                            .updated_at = 11, .created_by = "root", .version = 1, .sealed_dek_len = 129,
+                            .attributes_ct = ct, .attributes_ct_len = sizeof(ct)};
+    struct kw_record_picture rp = {.name = "selfie", .media_type = "image/png", .size = 800, .updated_at = 12,
+                                   .ct = pic, .ct_len = sizeof(pic)};
+    struct kw_record_history rh = {.at = 11, .actor_type = "root", .actor_id = "root", .from_status = "incomplete",
+                                   .to_status = "waiting", .comment = "copied"};
+    memset(ct, 0xC7, sizeof(ct));
+    memset(pic, 0x9A, sizeof(pic));
+    memset(rec.sealed_dek, 0x5D, rec.sealed_dek_len);
+    snprintf(rec.service_id, sizeof(rec.service_id), "%s", s.id);
+    assert_int_equal(kw_id_new("rec", rec.id), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_record_insert(tx_, &rec)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_record_picture_put(tx_, rec.id, &rp)), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_record_history_append(tx_, rec.id, &rh)), KW_OK);
     kw_audit_event_init(&ev, "root", "root", "key.create", "key", k.id, s.id, "success");
     assert_int_equal(AUTO(f->st, kw_audit_chain(tx_, &ev, 1)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v1)), KW_OK);
