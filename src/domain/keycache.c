@@ -61,8 +61,8 @@ struct kc_entry {
 };
 
 /* The kinds of keys rows (records.h), as one byte in the entry. */
-enum kc_kind { KC_API_KEY = 0, KC_TOKEN, KC_ACCESS_KEY, KC_BAN, KC_OTHER };
-static const char *const kind_names[] = {"api_key", "token", "access_key", "ban", "other"};
+enum kc_kind { KC_API_KEY = 0, KC_TOKEN, KC_ACCESS_KEY, KC_BAN, KC_CLIENT_SECRET, KC_OTHER };
+static const char *const kind_names[] = {"api_key", "token", "access_key", "ban", "client_secret", "other"};
 
 static uint8_t kind_of(const char *kind)
 {
@@ -461,7 +461,7 @@ static enum kw_verify_code decide(const struct kc_entry *e, int64_t now_ms)
         return KW_VERIFY_EXPIRED;
     if (!e->enabled)
         return KW_VERIFY_DISABLED;
-    if ((e->kind == KC_TOKEN || e->kind == KC_ACCESS_KEY) && !e->owner_enabled)
+    if ((e->kind == KC_TOKEN || e->kind == KC_ACCESS_KEY || e->kind == KC_CLIENT_SECRET) && !e->owner_enabled)
         return KW_VERIFY_DISABLED; /* the owning service user is disabled */
     return KW_VERIFY_VALID;
 }
@@ -676,5 +676,23 @@ void kw_keycache_access_key(struct kw_keycache *kc, const char *access_key_id, s
         record_use(e, out->code, now_ms, ip);
         mark_dirty(kc, e);
     }
+    pthread_rwlock_unlock(&sh->lock);
+}
+
+void kw_keycache_client_secret(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN], int64_t now_ms,
+                               struct kw_verify_result *out)
+{
+    struct kc_shard *sh = &kc->shards[hash[0]];
+    struct kc_entry *e;
+
+    result_clear(out);
+    memcpy(out->hash, hash, KW_HASH_LEN);
+    out->hashed = 1;
+    out->code = KW_VERIFY_NOT_FOUND;
+    pthread_rwlock_rdlock(&sh->lock);
+    e = shard_find(sh, hash);
+    /* No last use for a client secret: the issuance audit (write-behind) already records each use. */
+    if (e != NULL && !e->dead && e->kind == KC_CLIENT_SECRET)
+        result_fill(e, NULL, now_ms, out);
     pthread_rwlock_unlock(&sh->lock);
 }

@@ -94,7 +94,7 @@ size_t kw_keycache_count(struct kw_keycache *kc);
 void kw_keycache_verify(struct kw_keycache *kc, const char *secret, size_t len, int64_t now_ms, const char *ip,
                         const char *only_service, struct kw_verify_result *out);
 
-/* Machine credentials (keys rows of kind token, access_key, ban; records.h). kw_keycache_verify
+/* Machine credentials (keys rows of kind token, access_key, ban, client_secret; records.h). kw_keycache_verify
  * answers api keys and tokens only (an access key or ban entry is NOT_FOUND there); a token (or access
  * key) whose owner is disabled (owner_enabled = 0) is DISABLED. */
 
@@ -107,6 +107,11 @@ int kw_keycache_banned(struct kw_keycache *kc, const char *what, int64_t now_ms)
  * (KW_SEALED_MAX bytes) with *sealed_len (0 when none); both may be NULL. */
 void kw_keycache_access_key(struct kw_keycache *kc, const char *access_key_id, size_t len, int64_t now_ms,
                             const char *ip, struct kw_verify_result *out, uint8_t *sealed, size_t *sealed_len);
+/* Looks up an OAuth client secret by hash (SHA-256 of the secret; keys row of kind client_secret whose
+ * service_user_id is the client): VALID, DISABLED (the owner is disabled) or NOT_FOUND, with the
+ * owner's service, perms and id in out. Records nothing. Thread-safe, read lock only. */
+void kw_keycache_client_secret(struct kw_keycache *kc, const uint8_t hash[KW_HASH_LEN], int64_t now_ms,
+                               struct kw_verify_result *out);
 
 /* Takes every entry touched since the last drain, resets its counters, and calls cb with what it
  * took. Called by one thread at a time (the write-behind thread); concurrent verifications are

@@ -52,13 +52,13 @@ enum kw_err kw_cred_batch_add(struct kw_cred_batch *b, const struct kw_key *k, i
 enum kw_err kw_cred_batch_owner(struct kw_cred_batch *b, struct kw_tx *tx, const char *service_id,
                                 const char *service_user_id, int deleted, int64_t version)
 {
-    static const char *const kinds[] = {"token", "access_key"};
+    static const char *const kinds[] = {"token", "access_key", "client_secret"};
     struct kw_key page[32];
     enum kw_err err = KW_OK;
     size_t i, j, n;
     int64_t after;
 
-    for (i = 0; err == KW_OK && i < 2; i++) {
+    for (i = 0; err == KW_OK && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         after = 0;
         do {
             err = kw_store_key_list_kind(tx, service_id, service_user_id, kinds[i], after, page, 32, &n);
@@ -107,6 +107,7 @@ struct create_ctx {
     const struct kw_actor *actor;
     struct kw_service_user su;
     char *secret;
+    struct kw_cred_batch batch;
 };
 
 static enum kw_err new_secret(struct kw_service_user *u, char secret[KW_KEYFMT_MAX])
@@ -118,6 +119,54 @@ static enum kw_err new_secret(struct kw_service_user *u, char secret[KW_KEYFMT_M
     return err;
 }
 
+/* The client secret as a keys row of kind client_secret (hash = the secret's SHA-256, owner u, u's perms
+ * and enabled flag as owner_enabled), so the key cache, its versions and sync carry it to every node and
+ * POST /oauth/token authenticates a client from memory (kw_service_users_authenticate_client). */
+static enum kw_err client_secret_row(struct kw_tx *tx, const struct kw_service_user *u, const char *secret,
+                                     const struct kw_actor *actor, struct kw_cred_batch *b)
+{
+    struct kw_key k;
+    enum kw_err err;
+
+    memset(&k, 0, sizeof(k));
+    err = kw_id_new("cs", k.id);
+    if (err != KW_OK)
+        return err;
+    k.version = u->version;
+    memcpy(k.service_id, u->service_id, sizeof(k.service_id));
+    memcpy(k.service_user_id, u->id, sizeof(k.service_user_id));
+    memcpy(k.hash, u->client_secret_hash, KW_HASH_LEN);
+    snprintf(k.kind, sizeof(k.kind), "client_secret");
+    kw_keyfmt_start(secret, k.start, sizeof(k.start));
+    snprintf(k.description, sizeof(k.description), "OAuth client secret");
+    k.scope = KW_SCOPE_METADATA;
+    k.perms = u->perms;
+    k.enabled = 1;
+    k.owner_enabled = u->enabled != 0;
+    k.archive_after_extract_s = -1;
+    k.created_at = k.updated_at = u->updated_at;
+    snprintf(k.created_by, sizeof(k.created_by), "%s", actor->id ? actor->id : "");
+    err = kw_store_key_insert(tx, &k);
+    return err == KW_OK ? kw_cred_batch_add(b, &k, 0) : err;
+}
+
+/* Deletes u's client-secret rows (tombstones at version), adding them to b as deleted. */
+static enum kw_err client_secret_drop(struct kw_tx *tx, const struct kw_service_user *u, int64_t version,
+                                      struct kw_cred_batch *b)
+{
+    struct kw_key page[4];
+    size_t i, n = 0;
+    enum kw_err err = kw_store_key_list_kind(tx, u->service_id, u->id, "client_secret", 0, page, 4, &n);
+
+    for (i = 0; err == KW_OK && i < n; i++) {
+        page[i].version = version;
+        err = kw_store_key_delete(tx, page[i].id, version);
+        if (err == KW_OK)
+            err = kw_cred_batch_add(b, &page[i], 1);
+    }
+    return err;
+}
+
 static enum kw_err create_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
 {
     struct create_ctx *c = ctx;
@@ -125,6 +174,7 @@ static enum kw_err create_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     struct kw_service_user *u = &c->su;
     enum kw_err err = kw_store_service_get(tx, c->service_id, &s);
 
+    kw_cred_batch_reset(&c->batch);
     memset(u, 0, sizeof(*u));
     if (err == KW_OK)
         err = kw_id_new("su", u->id);
@@ -146,6 +196,8 @@ static enum kw_err create_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
         w->conflict = "SOURCE_SYSTEM_TAKEN";
         err = KW_ERR_CONFLICT;
     }
+    if (err == KW_OK)
+        err = client_secret_row(tx, u, c->secret, c->actor, &c->batch);
     snprintf(w->target_id, sizeof(w->target_id), "%s", u->id);
     snprintf(w->detail, sizeof(w->detail), "{\"sourceSystem\":\"%s\"}", u->source_system);
     return err;
@@ -155,7 +207,7 @@ enum kw_err kw_service_users_create(struct kw_app *app, const struct kw_actor *a
                                     const struct kw_su_params *p, struct kw_service_user *out,
                                     char secret[KW_KEYFMT_MAX], const char **conflict)
 {
-    struct create_ctx c = {service_id, p, actor, {0}, secret};
+    struct create_ctx c = {service_id, p, actor, {0}, secret, {0}};
     struct kw_write w;
     enum kw_err err;
 
@@ -163,10 +215,13 @@ enum kw_err kw_service_users_create(struct kw_app *app, const struct kw_actor *a
     err = kw_domain_write(app, &w, create_body, &c);
     if (conflict != NULL)
         *conflict = w.conflict;
-    if (err == KW_OK)
+    if (err == KW_OK) {
+        kw_cred_batch_apply(&c.batch, app);
         *out = c.su;
-    else
+    } else {
         memset(secret, 0, KW_KEYFMT_MAX);
+    }
+    kw_cred_batch_free(&c.batch);
     return err;
 }
 
@@ -282,6 +337,10 @@ static enum kw_err modify_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
         err = kw_store_version_next(tx, &u->version);
     if (err == KW_OK)
         err = kw_store_service_user_update(tx, u);
+    if (err == KW_OK && c->reset_secret)
+        err = client_secret_drop(tx, u, u->version, &c->batch);
+    if (err == KW_OK && c->reset_secret)
+        err = client_secret_row(tx, u, c->secret, c->actor, &c->batch);
     if (err == KW_OK && (narrowed || (p != NULL && p->set_perms)))
         err = narrow_credentials(tx, u, u->version);
     if (err == KW_OK && was_enabled != u->enabled)
@@ -387,26 +446,25 @@ enum kw_err kw_service_users_delete(struct kw_app *app, const struct kw_actor *a
 enum kw_err kw_service_users_authenticate_client(struct kw_app *app, const char *client_id, const char *secret,
                                                  size_t secret_len, struct kw_service_user *out)
 {
-    struct kw_service_user u;
+    struct kw_verify_result vr;
     uint8_t hash[KW_HASH_LEN];
-    enum kw_err err;
-    int ok;
 
     memset(out, 0, sizeof(*out));
     if (client_id == NULL || !kw_id_valid(client_id, "su") || secret == NULL ||
         kw_keyfmt_check(secret, secret_len) != KW_OK ||
         strncmp(secret, KW_CLIENT_SECRET_PREFIX "_", sizeof(KW_CLIENT_SECRET_PREFIX)) != 0)
         return KW_ERR_UNAUTHORIZED;
-    KW_DOMAIN_READ(app->store, err, tx, kw_store_service_user_get(tx, client_id, &u));
-    if (err == KW_ERR_NOT_FOUND)
-        return KW_ERR_UNAUTHORIZED;
-    if (err != KW_OK)
-        return err;
     if (kw_crypto_sha256(secret, secret_len, hash) != KW_OK)
         return KW_ERR_INTERNAL;
-    ok = kw_crypto_equal(hash, u.client_secret_hash, KW_HASH_LEN);
-    if (!ok || !u.enabled)
+    /* The key cache, never the store: looked up by the secret's hash (as API keys are), so a wrong
+     * secret is simply not found; the row must also belong to this client and be live. */
+    kw_keycache_client_secret(app->keys, hash, kw_time_now_ms(), &vr);
+    if (vr.code != KW_VERIFY_VALID || strcmp(vr.service_user_id, client_id) != 0)
         return KW_ERR_UNAUTHORIZED;
-    *out = u;
+    snprintf(out->id, sizeof(out->id), "%s", vr.service_user_id);
+    snprintf(out->service_id, sizeof(out->service_id), "%s", vr.service_id);
+    memcpy(out->client_secret_hash, hash, KW_HASH_LEN);
+    out->perms = vr.perms;
+    out->enabled = 1;
     return KW_OK;
 }

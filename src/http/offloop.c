@@ -29,6 +29,7 @@ static const struct {
     {"GET", "/readyz", 0},
     {"GET", "/api/v1/auth/check", 0}, /* the key cache only, whatever the credential */
     {"POST", "/api/v1/keys/verify", 1},
+    {"POST", "/oauth/token", 0}, /* client secrets in the key cache, signing keys in memory, audit write-behind */
 };
 
 #define KW_ROOT_FORM KW_ROOT_PREFIX "_"

@@ -202,7 +202,7 @@ enum kw_err kw_pg_key_set_owner_enabled(struct kw_tx *tx, const char *service_us
     kw_pg_text(&p, service_user_id);
     return kw_pg_run(tx,
                      "UPDATE keys SET owner_enabled = $1, version = $2, updated_at = $3 WHERE service_user_id = $4 "
-                     "AND service_user_id <> '' AND kind IN ('token', 'access_key')",
+                     "AND service_user_id <> '' AND kind IN ('token', 'access_key', 'client_secret')",
                      &p, "key_set_owner_enabled", changed);
 }
 
@@ -215,13 +215,13 @@ enum kw_err kw_pg_key_delete_owner(struct kw_tx *tx, const char *service_user_id
         return err;
     err = kw_pg_key_tombstone(tx,
                               KW_PG_TOMB_INSERT "WHERE service_user_id = $3 AND service_user_id <> '' AND kind IN "
-                                                "('token', 'access_key')" KW_PG_TOMB_REPLACE,
+                                                "('token', 'access_key', 'client_secret')" KW_PG_TOMB_REPLACE,
                               service_user_id, version);
     if (err == KW_OK) {
         kw_pg_text(&p, service_user_id);
         err = kw_pg_run(tx,
                         "DELETE FROM keys WHERE service_user_id = $1 AND service_user_id <> '' AND kind IN "
-                        "('token', 'access_key')",
+                        "('token', 'access_key', 'client_secret')",
                         &p, "key_delete_owner", NULL);
     }
     return kw_pg_atomic_end(tx, err);

@@ -182,7 +182,7 @@ enum kw_err kw_sq_key_get_hash(struct kw_tx *tx, const uint8_t hash[KW_HASH_LEN]
     return err;
 }
 
-#define OWNED "service_user_id = ? AND service_user_id <> '' AND kind IN ('token', 'access_key')"
+#define OWNED "service_user_id = ? AND service_user_id <> '' AND kind IN ('token', 'access_key', 'client_secret')"
 
 enum kw_err kw_sq_key_set_owner_enabled(struct kw_tx *tx, const char *service_user_id, int enabled,
                                         int64_t version, int64_t now_ms, int64_t *changed)

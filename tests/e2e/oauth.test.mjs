@@ -331,4 +331,38 @@ describe('a revoked jti on another node', { skip: onPg ? false : 'runs on Postgr
     }
     console.log(`oauth: a revoked JWT refused on the other node after ${(performance.now() - t0).toFixed(0)} ms`);
   });
+
+  // Client secrets live in every node's key cache (keys rows of kind client_secret, carried by sync), so
+  // /oauth/token answers from memory: a reset, a disable and a delete on A must reach B's /oauth/token.
+  test('a client secret reset, a disabled or deleted client stops its client authentication on every node', async () => {
+    const [A, B] = cl.nodes;
+    const root = (n, m, p, b) => api(n.url, m, p, b, { token: cl.rootToken });
+    const svc = (await root(A, 'POST', '/api/v1/services', { name: 'T' })).json;
+    const su = (await root(A, 'POST', `/api/v1/services/${svc.id}/service-users`, { name: 'D', sourceSystem: 'doc_service', permissions: ['documents:read'] })).json;
+    // B authenticates the client for introspection exactly as for /oauth/token (from its key cache); the
+    // cluster's nodes do not share a master key, so B cannot sign with A's key and introspection shows it.
+    const onB = (secret) => form(B, '/oauth/introspect', 'token=unknown', { Authorization: basicOf(su.clientId, secret) });
+    const until = async (secret, status, what) => {
+      const t0 = performance.now();
+      let r;
+      while ((r = await onB(secret)).status !== status) {
+        assert.ok(r.status === 200 || r.status === 401, r.text);
+        assert.ok(performance.now() - t0 < 10000, `B: ${what} not in force after 10 s (${r.status})`);
+        await sleep(10);
+      }
+      return r;
+    };
+    assert.equal((await until(su.clientSecret, 200, 'a new client')).json.active, false);
+    const reset = await root(A, 'POST', `/api/v1/service-users/${su.id}/client-secret`);
+    assert.equal(reset.status, 200, reset.text);
+    const refused = await until(su.clientSecret, 401, 'the reset');
+    assert.equal(refused.json.error, 'invalid_client');
+    await until(reset.json.clientSecret, 200, 'the new secret');
+    assert.equal((await root(A, 'PATCH', `/api/v1/service-users/${su.id}`, { enabled: false })).status, 200);
+    await until(reset.json.clientSecret, 401, 'the disable');
+    assert.equal((await root(A, 'PATCH', `/api/v1/service-users/${su.id}`, { enabled: true })).status, 200);
+    await until(reset.json.clientSecret, 200, 'the re-enable');
+    assert.equal((await root(A, 'DELETE', `/api/v1/service-users/${su.id}`)).status, 204);
+    await until(reset.json.clientSecret, 401, 'the delete');
+  });
 });
