@@ -172,6 +172,8 @@ void kw_api_candidates_get(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_candidates_update(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_candidates_picture(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_candidates_status(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_picture_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_archive(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_get(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_archive(struct kw_api_ctx *c, struct kw_api_res *res);

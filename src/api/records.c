@@ -17,6 +17,7 @@ static const char *const create_fields[] = {"refId", "identityId", "attributes",
 static const char *const update_fields[] = {"identityId", "attributes", "certificates", NULL};
 static const char *const status_fields[] = {"status", "comment", NULL};
 static const char *const archive_fields[] = {"refIds", NULL};
+static const char *const no_fields[] = {NULL};
 
 /* ---- rendering ---- */
 
@@ -507,6 +508,95 @@ void kw_api_candidates_status(struct kw_api_ctx *c, struct kw_api_res *res)
     kw_record_view_free(&v);
 out:
     json_decref(b);
+}
+
+/* The static Content-Type string of a media type a picture may have. */
+static const char *media_static(const char *m)
+{
+    static const char *const types[] = {"image/jpeg", "image/png", "image/webp", "application/pdf"};
+    size_t i;
+
+    for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(m, types[i]) == 0)
+            return types[i];
+    return "application/octet-stream";
+}
+
+/* GET .../candidates/{refId}/pictures/{name}: the picture's bytes, for operators and admins. */
+void kw_api_candidates_picture_get(struct kw_api_ctx *c, struct kw_api_res *res)
+{
+    struct kw_record_view v;
+    size_t i = 0, n;
+    char role[16];
+    enum kw_err err;
+
+    if (!role_of(c, res, role))
+        return;
+    if (!can_read_data(role)) {
+        kw_api_fail(c, res, 403, "FORBIDDEN", "Viewers read candidates' metadata only; operators and admins see "
+                                              "their attributes and pictures.", NULL);
+        return;
+    }
+    if (!kw_records_picture_name_valid(c->params[2])) {
+        kw_api_fail(c, res, 400, "INVALID_PICTURE_NAME",
+                    "A picture is one of selfie, document_front, document_back, proof_of_address.", NULL);
+        return;
+    }
+    err = kw_records_picture_get(c->app, c->params[0], c->params[1], c->params[2], &v, &i);
+    if (err == KW_ERR_NOT_FOUND) {
+        kw_api_fail(c, res, 404, "NOT_FOUND", "No such candidate, no such picture, or the candidate is archived "
+                                              "(archiving deletes its pictures).", NULL);
+        return;
+    }
+    if (err != KW_OK) {
+        fail_record(c, res, err, NULL);
+        return;
+    }
+    n = (size_t)v.pictures[i].size;
+    kw_api_res_cleanup(res);
+    res->body = malloc(n > 0 ? n : 1);
+    if (res->body == NULL) {
+        kw_record_view_free(&v);
+        kw_api_fail_err(c, res, KW_ERR_NOMEM, "candidate", NULL, NULL);
+        return;
+    }
+    memcpy(res->body, v.picture_data[i], n);
+    res->body_len = n;
+    res->status = 200;
+    res->content_type = media_static(v.pictures[i].media_type);
+    kw_api_header(res, "Cache-Control", "no-store");
+    kw_api_header(res, "X-Content-Type-Options", "nosniff");
+    kw_record_view_free(&v);
+}
+
+/* POST .../candidates/{refId}/archive: archives one record as a person (operator, admin) -> the record;
+ * an already archived one answers 200 unchanged. */
+void kw_api_candidates_archive(struct kw_api_ctx *c, struct kw_api_res *res)
+{
+    struct kw_record_view v;
+    const char *ref = c->params[1];
+    int result = KW_ARCHIVE_NOT_FOUND;
+    char role[16];
+    json_t *b;
+    enum kw_err err;
+
+    if (!require_operator(c, res, role))
+        return;
+    b = kw_api_body(c, res, no_fields, 1); /* no body, or an empty object */
+    if (b == NULL)
+        return;
+    json_decref(b);
+    err = kw_records_archive(c->app, &c->actor, c->params[0], &ref, 1, &result);
+    if (err == KW_OK && result == KW_ARCHIVE_NOT_FOUND)
+        err = KW_ERR_NOT_FOUND;
+    if (err == KW_OK)
+        err = kw_records_get(c->app, c->params[0], ref, KW_RECORD_LOAD_HISTORY, &v);
+    if (err != KW_OK) {
+        fail_record(c, res, err, NULL);
+        return;
+    }
+    kw_api_json(res, 200, operator_json(&v, 1));
+    kw_record_view_free(&v);
 }
 
 /* ---- the integrator API ---- */

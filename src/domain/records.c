@@ -80,11 +80,11 @@ void kw_record_view_free(struct kw_record_view *v)
         free(v->attributes);
     }
     for (i = 0; i < KW_RECORD_PICTURES; i++) {
-        kw_record_picture_free(&v->pictures[i]);
-        if (v->picture_data[i] != NULL) {
+        if (v->picture_data[i] != NULL) { /* before the picture's metadata (its size) is cleared */
             kw_crypto_wipe(v->picture_data[i], (size_t)v->pictures[i].size);
             free(v->picture_data[i]);
         }
+        kw_record_picture_free(&v->pictures[i]);
     }
     free(v->history);
     memset(v, 0, sizeof(*v));
@@ -275,6 +275,57 @@ enum kw_err kw_records_list(struct kw_app *app, const struct kw_record_filter *f
     enum kw_err err;
 
     KW_DOMAIN_READ(app->store, err, tx, list_in(app, tx, f, load, items, cap, n));
+    return err;
+}
+
+/* Reads the record and its pictures' ciphertext, and opens only picture name. */
+static enum kw_err picture_in(struct kw_app *app, struct kw_tx *tx, const char *service_id, const char *ref_id,
+                              const char *name, struct kw_record_view *out, size_t *index)
+{
+    uint8_t dek[KW_AES_KEY_LEN];
+    char aad[KW_ID_MAX + 48];
+    struct kw_record_picture *p = NULL;
+    size_t i, len = 0;
+    enum kw_err err;
+
+    memset(out, 0, sizeof(*out));
+    err = kw_store_record_get(tx, service_id, ref_id, &out->rec);
+    if (err == KW_OK && out->rec.is_archived)
+        err = KW_ERR_NOT_FOUND; /* archiving destroyed the bytes */
+    if (err == KW_OK)
+        err = kw_store_record_picture_list(tx, out->rec.id, 1, out->pictures, KW_RECORD_PICTURES, &out->npictures);
+    for (i = 0; err == KW_OK && i < out->npictures; i++)
+        if (strcmp(out->pictures[i].name, name) == 0 && out->pictures[i].ct != NULL) {
+            p = &out->pictures[i];
+            *index = i;
+        }
+    if (err == KW_OK && p == NULL)
+        err = KW_ERR_NOT_FOUND;
+    if (err == KW_OK)
+        err = dek_open(app, &out->rec, dek);
+    if (err == KW_OK) {
+        snprintf(aad, sizeof(aad), "%s:picture:%s", out->rec.id, p->name);
+        err = dec(dek, aad, p->ct, p->ct_len, &out->picture_data[*index], &len);
+        kw_crypto_wipe(dek, sizeof(dek));
+        if (err == KW_OK)
+            p->size = (int64_t)len;
+    }
+    for (i = 0; i < out->npictures; i++) { /* the view keeps no ciphertext */
+        free(out->pictures[i].ct);
+        out->pictures[i].ct = NULL;
+        out->pictures[i].ct_len = 0;
+    }
+    if (err != KW_OK)
+        kw_record_view_free(out);
+    return err;
+}
+
+enum kw_err kw_records_picture_get(struct kw_app *app, const char *service_id, const char *ref_id,
+                                   const char *name, struct kw_record_view *out, size_t *index)
+{
+    enum kw_err err;
+
+    KW_DOMAIN_READ(app->store, err, tx, picture_in(app, tx, service_id, ref_id, name, out, index));
     return err;
 }
 

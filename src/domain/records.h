@@ -94,6 +94,12 @@ enum kw_err kw_records_move(struct kw_app *app, const struct kw_actor *actor, co
                             const char *ref_id, const char *to, const char *comment, struct kw_record_view *out,
                             const char **conflict, char from_out[KW_STATUS_MAX]);
 
+/* One picture's plaintext for the operator: out has the record's metadata and picture list, and
+ * out->picture_data[*index] the bytes of picture name (out->pictures[*index] its media type and size).
+ * KW_ERR_NOT_FOUND when the record, or that picture, does not exist or the record is archived. */
+enum kw_err kw_records_picture_get(struct kw_app *app, const char *service_id, const char *ref_id,
+                                   const char *name, struct kw_record_view *out, size_t *index);
+
 enum kw_record_archive_result { KW_ARCHIVED = 0, KW_ALREADY_ARCHIVED = 1, KW_ARCHIVE_NOT_FOUND = 2 };
 /* Archives ref_ids[0..n) of the service in one transaction (one audit event candidate.archive);
  * results[i] says what happened to each. */

@@ -231,13 +231,7 @@ describe('console: candidates', () => {
     assert.equal(await page.inputValue('#cand-status'), 'waiting');
   });
 
-  // The operator API of h-records' foundation has no way to read a picture's bytes back nor to archive one
-  // record as a person: these two run as todo until GET .../candidates/{refId}/pictures/{name} and
-  // POST .../candidates/{refId}/archive exist (their failures are reported, not counted).
-  const NEEDS_PICTURE_GET = 'needs GET /api/v1/services/{serviceId}/candidates/{refId}/pictures/{name}';
-  const NEEDS_ARCHIVE = 'needs POST /api/v1/services/{serviceId}/candidates/{refId}/archive';
-
-  test('an operator sees the selfie as a thumbnail', { todo: NEEDS_PICTURE_GET }, async () => {
+  test('an operator sees the selfie as a thumbnail', async () => {
     await candidate('thumb', { selfie: true });
     const page = await loggedIn('olga');
     await open(page, 'thumb');
@@ -246,7 +240,7 @@ describe('console: candidates', () => {
     assert.ok(await img.evaluate((el) => el.naturalWidth === 2), 'the selfie thumbnail shows the picture');
   });
 
-  test('Archive asks first; Cancel leaves the record, confirming deletes its attributes', { todo: NEEDS_ARCHIVE }, async () => {
+  test('Archive asks first; Cancel leaves the record, confirming deletes its attributes', async () => {
     await candidate('archive-me', { attributes: { given_name: 'Grace', family_name: 'Hopperton' } });
     const page = await loggedIn('olga');
     await open(page, 'archive-me');

@@ -10,10 +10,12 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TIME_RE, api, createKey, createService, startServer, waitFor } from './lib/server.mjs';
 import { psql } from './lib/cluster.mjs';
+import { assertContract } from './lib/openapi.mjs';
 
 const META = ['approvedDate', 'blockPassID', 'identityId', 'inreviewDate', 'isArchived', 'recordId', 'refId', 'status',
   'waitingDate'];
 const keysOf = (o) => Object.keys(o).sort();
+const PW = 'correct horse battery staple';
 const PNG = Buffer.from('89504e470d0a1a0a' + 'deadbeefcafe0102030405'.repeat(20), 'hex');
 
 describe('identity records', () => {
@@ -124,6 +126,78 @@ describe('identity records', () => {
     assert.equal((await op('PATCH', '/cand-3', { attributes: {} })).json.code, 'RECORD_ARCHIVED');
     assert.equal(sealedDek(s, rid).length, 0);
     assert.ok(!storeContains(s, dek), 'no trace of the data key after the archive');
+  });
+
+  test('operator: a picture read back by operators only; one candidate archived by a person', async () => {
+    for (const [username, role] of [['rec-oper', 'operator'], ['rec-view', 'viewer']]) {
+      assert.equal((await s.api('POST', '/api/v1/users', { username, password: PW, role: 'user' })).status, 201);
+      assert.equal((await s.api('POST', `/api/v1/services/${svc.id}/members`, { username, role })).status, 201);
+    }
+    const login = async (username) => {
+      const r = await api(s.url, 'POST', '/api/v1/session', { username, password: PW });
+      assert.equal(r.status, 200, r.text);
+      return { cookie: `kw_session=${r.headers.get('set-cookie').match(/kw_session=([^;]+)/)[1]}`, csrf: r.json.csrfToken };
+    };
+    const oper = await login('rec-oper'), view = await login('rec-view');
+    const person = (who, method, path, body) => api(s.url, method, `/api/v1/services/${svc.id}/candidates${path}`, body,
+      { headers: { Cookie: who.cookie, 'X-CSRF-Token': who.csrf } });
+    /* the bytes, read raw (the harness's api() reads text) and held to the contract by hand */
+    const picture = async (headers, path) => {
+      const r = await fetch(`${s.url}/api/v1/services/${svc.id}/candidates${path}`, { headers });
+      const bytes = Buffer.from(await r.arrayBuffer());
+      assertContract({ method: 'GET', path: new URL(r.url).pathname, status: r.status, headers: r.headers, text: bytes.toString('latin1') });
+      return { status: r.status, headers: r.headers, bytes, json: /json/.test(r.headers.get('content-type')) ? JSON.parse(bytes) : null };
+    };
+
+    assert.equal((await create('cand-4')).status, 201);
+    assert.equal((await op('PUT', '/cand-4/pictures/selfie', PNG, { contentType: 'image/png' })).status, 204);
+    assert.equal((await op('PUT', '/cand-4/pictures/proof_of_address', Buffer.from('%PDF-1.4 x'), { contentType: 'application/pdf' })).status, 204);
+    const got = await picture({ Cookie: oper.cookie }, '/cand-4/pictures/selfie');
+    assert.equal(got.status, 200);
+    assert.equal(got.headers.get('content-type'), 'image/png');
+    assert.equal(got.headers.get('cache-control'), 'no-store');
+    assert.deepEqual(got.bytes, PNG);
+    const pdf = await picture({ Authorization: `Bearer ${s.rootToken}` }, '/cand-4/pictures/proof_of_address');
+    assert.equal(pdf.status, 200);
+    assert.equal(pdf.headers.get('content-type'), 'application/pdf');
+    assert.equal(pdf.bytes.toString(), '%PDF-1.4 x');
+    const refused = await picture({ Cookie: view.cookie }, '/cand-4/pictures/selfie');
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.code, 'FORBIDDEN');
+    for (const [path, status, code] of [['/cand-4/pictures/document_back', 404, 'NOT_FOUND'], ['/ghost/pictures/selfie', 404, 'NOT_FOUND'],
+      ['/cand-4/pictures/passport', 400, 'INVALID_PICTURE_NAME']]) {
+      const r = await picture({ Cookie: oper.cookie }, path);
+      assert.equal(r.status, status, path);
+      assert.equal(r.json.code, code, path);
+    }
+    await waitFor(async () => (await s.api('GET', '/api/v1/audit?action=candidate.picture.read&limit=200')).json.items
+      .some((e) => JSON.stringify(e).includes('rec-oper')), 5000, 100);
+
+    const rid = (await op('GET', '/cand-4')).json.recordId;
+    const dek = sealedDek(s, rid);
+    assert.ok(dek.length > 100);
+    const viewerArchive = await person(view, 'POST', '/cand-4/archive');
+    assert.equal(viewerArchive.status, 403);
+    assert.equal(viewerArchive.json.code, 'FORBIDDEN');
+    assert.equal((await person(oper, 'POST', '/cand-4/archive', { reason: 'x' })).json.code, 'UNKNOWN_FIELD');
+    assert.equal((await op('GET', '/cand-4')).json.isArchived, false, 'refusals leave it alone');
+    const a = await person(oper, 'POST', '/cand-4/archive');
+    assert.equal(a.status, 200, a.text);
+    assert.equal(a.json.isArchived, true);
+    assert.equal(a.json.attributes, undefined);
+    assert.deepEqual(a.json.pictures.map((p) => p.name), ['proof_of_address', 'selfie']);
+    assert.equal(a.json.history.at(-1).to, 'archived');
+    assert.deepEqual(a.json.history.at(-1).actor, { type: 'user', id: 'rec-oper' });
+    assert.equal(sealedDek(s, rid).length, 0);
+    assert.ok(!storeContains(s, dek), 'no trace of the data key after the archive');
+    assert.equal((await as(keyPics, 'GET', '/api/v1/candidates/cand-4')).json.pictures, undefined);
+    assert.equal((await picture({ Cookie: oper.cookie }, '/cand-4/pictures/selfie')).status, 404, 'the bytes are gone');
+    const again = await person(oper, 'POST', '/cand-4/archive', {});
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json.history.length, a.json.history.length, 'already archived: unchanged');
+    assert.equal((await person(oper, 'POST', '/ghost/archive')).status, 404);
+    const ev = await s.api('GET', '/api/v1/audit?action=candidate.archive&limit=200');
+    assert.ok(ev.json.items.some((e) => JSON.stringify(e).includes('rec-oper') && e.outcome === 'success'), JSON.stringify(ev.json.items));
   });
 
   test('bad input: each a clear 4xx', async () => {
