@@ -178,11 +178,12 @@ static h2o_iovec_t x_request_id = {H2O_STRLIT("x-request-id")};
  * whose Allow lists GET gets HEAD added, as that method is answered too. */
 static void send_res(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len)
 {
+    int stream = res->stream.next != NULL; /* headers go out later: copy what res and rid hold */
     size_t i;
 
     req->res.status = res->status;
     req->res.reason = kw_api_status_title(res->status);
-    add_header(req, &x_request_id, rid, rid_len);
+    add_header(req, &x_request_id, stream ? h2o_strdup(&req->pool, rid, rid_len).base : rid, rid_len);
     for (i = 0; i < res->nheaders; i++) {
         const struct kw_api_header *h = &res->headers[i];
         size_t vlen = strlen(h->value);
@@ -192,6 +193,8 @@ static void send_res(h2o_req_t *req, struct kw_api_res *res, const char *rid, si
             v = h2o_concat(&req->pool, h2o_iovec_init(v, vlen), h2o_iovec_init(H2O_STRLIT(", HEAD"))).base;
             vlen += 6;
         }
+        if (stream && v == h->value)
+            v = h2o_strdup(&req->pool, v, vlen).base;
         h2o_add_header_by_str(&req->pool, &req->res.headers, h->name, strlen(h->name), 1, NULL, v, vlen);
     }
     if (res->content_type != NULL)
