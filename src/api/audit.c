@@ -18,7 +18,7 @@ static json_t *ref_json(const char *type, const char *id)
 
 /* Renders a stored event; its strings are made valid UTF-8 first (the chain keeps the stored bytes),
  * so json_pack cannot fail on them and no stored event drops out of a list. */
-static json_t *event_json(const struct kw_audit_event *stored)
+json_t *kw_api_audit_event_json(const struct kw_audit_event *stored)
 {
     char hash[2 * KW_HASH_LEN + 1], prev[2 * KW_HASH_LEN + 1];
     struct kw_audit_event v;
@@ -41,7 +41,7 @@ static json_t *event_json(const struct kw_audit_event *stored)
 
 static json_t *render_event(const void *item, int64_t now_ms)
 {
-    return event_json(item);
+    return kw_api_audit_event_json(item);
 }
 
 /* Reads an RFC 3339 query parameter; 1 ok (or absent), 0 after answering. */
@@ -59,48 +59,56 @@ static int query_time(struct kw_api_ctx *c, struct kw_api_res *res, const char *
     return 0;
 }
 
-void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res)
+int kw_api_audit_filter(struct kw_api_ctx *c, struct kw_api_res *res, struct kw_api_audit_query *q)
 {
-    char actor[KW_ACTOR_MAX], action[48], target[KW_ACTOR_MAX], service[KW_ID_MAX];
-    struct kw_audit_filter f;
-    struct kw_audit_event *items = NULL;
-    size_t limit, n = 0;
-    enum kw_err err;
+    struct kw_audit_filter *f = &q->f;
 
-    memset(&f, 0, sizeof(f));
-    if (!kw_api_page(c, res, &limit, &f.before_seq))
-        return;
-    if (!query_time(c, res, "since", &f.since) || !query_time(c, res, "until", &f.until))
-        return;
-    if (kw_api_query(c->req, "actor", actor, sizeof(actor)) < 0 ||
-        kw_api_query(c->req, "action", action, sizeof(action)) < 0 ||
-        kw_api_query(c->req, "target", target, sizeof(target)) < 0 ||
-        kw_api_query(c->req, "serviceId", service, sizeof(service)) < 0) {
+    memset(q, 0, sizeof(*q));
+    if (!query_time(c, res, "since", &f->since) || !query_time(c, res, "until", &f->until))
+        return 0;
+    if (kw_api_query(c->req, "actor", q->actor, sizeof(q->actor)) < 0 ||
+        kw_api_query(c->req, "action", q->action, sizeof(q->action)) < 0 ||
+        kw_api_query(c->req, "target", q->target, sizeof(q->target)) < 0 ||
+        kw_api_query(c->req, "serviceId", q->service, sizeof(q->service)) < 0) {
         kw_api_fail(c, res, 400, "INVALID_QUERY", "A filter is malformed or too long (at most 63 bytes).", NULL);
-        return;
+        return 0;
     }
-    f.actor_id = kw_api_query(c->req, "actor", actor, sizeof(actor)) > 0 ? actor : NULL;
-    f.action = kw_api_query(c->req, "action", action, sizeof(action)) > 0 ? action : NULL;
-    f.target_id = kw_api_query(c->req, "target", target, sizeof(target)) > 0 ? target : NULL;
-    f.service_id = kw_api_query(c->req, "serviceId", service, sizeof(service)) > 0 ? service : NULL;
+    f->actor_id = q->actor[0] != '\0' ? q->actor : NULL;
+    f->action = q->action[0] != '\0' ? q->action : NULL;
+    f->target_id = q->target[0] != '\0' ? q->target : NULL;
+    f->service_id = q->service[0] != '\0' ? q->service : NULL;
     if (!kw_auth_is_admin(&c->principal)) {
         char role[16] = "";
-        if (f.service_id == NULL) {
+        if (f->service_id == NULL) {
             kw_api_fail(c, res, 403, "FORBIDDEN", "Only a System Administrator reads the whole audit trail; "
                                                   "add serviceId= for a service you are a member of.", "serviceId");
-            return;
+            return 0;
         }
-        if (kw_auth_service_role(c->app, &c->principal, f.service_id, role) != KW_OK || role[0] == '\0') {
+        if (kw_auth_service_role(c->app, &c->principal, f->service_id, role) != KW_OK || role[0] == '\0') {
             kw_api_fail(c, res, 404, "NOT_FOUND", "No such service (or you are not a member of it).", "serviceId");
-            return;
+            return 0;
         }
     }
+    return 1;
+}
+
+void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res)
+{
+    struct kw_api_audit_query q;
+    struct kw_audit_event *items = NULL;
+    size_t limit, n = 0;
+    int64_t before;
+    enum kw_err err;
+
+    if (!kw_api_page(c, res, &limit, &before) || !kw_api_audit_filter(c, res, &q))
+        return;
+    q.f.before_seq = before;
     items = calloc(limit + 1, sizeof(*items));
     if (items == NULL) {
         kw_api_fail_err(c, res, KW_ERR_NOMEM, "event", NULL, NULL);
         return;
     }
-    err = kw_audit_query_list(c->app, &f, items, limit + 1, &n);
+    err = kw_audit_query_list(c->app, &q.f, items, limit + 1, &n);
     if (err != KW_OK) {
         kw_api_fail_err(c, res, err, "event", NULL, NULL);
         goto out;

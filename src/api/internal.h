@@ -127,6 +127,18 @@ void kw_api_keys_delete(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_verify(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_auth_check(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_audit_list(struct kw_api_ctx *c, struct kw_api_res *res);
+/* The audit list's filters (since, until, actor, action, target, serviceId) into q (q->f points into
+ * q: do not copy it), and who may read them (a sysadmin or root: all; a person: serviceId= of a service
+ * they are a member of). 1 ok, 0 after answering. api/audit.c; the export uses it too. */
+struct kw_api_audit_query {
+    char actor[KW_ACTOR_MAX], action[48], target[KW_ACTOR_MAX], service[KW_ID_MAX];
+    struct kw_audit_filter f;
+};
+int kw_api_audit_filter(struct kw_api_ctx *c, struct kw_api_res *res, struct kw_api_audit_query *q);
+json_t *kw_api_audit_event_json(const struct kw_audit_event *e);
+/* GET /api/v1/audit/export and GET /api/v1/services/{serviceId}/candidates/export (api/exports.c). */
+void kw_api_audit_export(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_candidates_export(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_session_create(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_session_get(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_session_delete(struct kw_api_ctx *c, struct kw_api_res *res);
@@ -168,6 +180,9 @@ void kw_api_oauth_metadata(struct kw_api_ctx *c, struct kw_api_res *res);
 /* Identity records (api/records.c): the operator API and the integrator API. */
 void kw_api_candidates_create(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_candidates_list(struct kw_api_ctx *c, struct kw_api_res *res);
+/* ?status= and ?updatedSince= of the candidates list (api/records.c); 1 ok, 0 after answering. */
+int kw_api_candidates_filter(struct kw_api_ctx *c, struct kw_api_res *res, char status[KW_STATUS_MAX],
+                             int64_t *updated_since);
 void kw_api_candidates_get(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_candidates_update(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_candidates_picture(struct kw_api_ctx *c, struct kw_api_res *res);

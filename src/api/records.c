@@ -273,8 +273,8 @@ out:
 }
 
 /* ?status= and ?updatedSince= (RFC 3339); 1 ok, 0 after answering. */
-static int read_filter(struct kw_api_ctx *c, struct kw_api_res *res, char status[KW_STATUS_MAX],
-                       int64_t *updated_since)
+int kw_api_candidates_filter(struct kw_api_ctx *c, struct kw_api_res *res, char status[KW_STATUS_MAX],
+                             int64_t *updated_since)
 {
     char v[64];
     int r;
@@ -310,7 +310,7 @@ static void list_page(struct kw_api_ctx *c, struct kw_api_res *res, const char *
     json_t *arr;
     enum kw_err err;
 
-    if (!kw_api_page(c, res, &limit, &f.after_seq) || !read_filter(c, res, status, &f.updated_since))
+    if (!kw_api_page(c, res, &limit, &f.after_seq) || !kw_api_candidates_filter(c, res, status, &f.updated_since))
         return;
     f.service_id = service_id;
     f.status = status;

@@ -69,6 +69,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/keys/{keyId}/revoke", kw_api_keys_revoke, AUTH_ROOT, "key.revoke", 1},
     {"POST", "/api/v1/keys/{keyId}/roll", kw_api_keys_roll, AUTH_ROOT, "key.roll", 1},
     {"GET", "/api/v1/audit", kw_api_audit_list, AUTH_PERSON, "audit.list", 0},
+    {"GET", "/api/v1/audit/export", kw_api_audit_export, AUTH_PERSON, "audit.export", 0},
     {"POST", "/api/v1/services/{serviceId}/service-users", kw_api_service_users_create, AUTH_ROOT,
      "service_user.create", 1},
     {"GET", "/api/v1/services/{serviceId}/service-users", kw_api_service_users_list, AUTH_SVC_READ,
@@ -91,6 +92,9 @@ static const struct route routes[] = {
     {"POST", "/api/v1/services/{serviceId}/candidates", kw_api_candidates_create, AUTH_SVC_READ, "candidate.create",
      1},
     {"GET", "/api/v1/services/{serviceId}/candidates", kw_api_candidates_list, AUTH_SVC_READ, "candidate.list", 0},
+    /* before .../{refId}: "export" is a valid refId, and this route wins for GET */
+    {"GET", "/api/v1/services/{serviceId}/candidates/export", kw_api_candidates_export, AUTH_SVC_READ,
+     "candidate.export", 0},
     {"GET", "/api/v1/services/{serviceId}/candidates/{refId}", kw_api_candidates_get, AUTH_SVC_READ,
      "candidate.read", 0},
     {"PATCH", "/api/v1/services/{serviceId}/candidates/{refId}", kw_api_candidates_update, AUTH_SVC_READ,
