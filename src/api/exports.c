@@ -245,7 +245,8 @@ static enum kw_err export_next(void *ctx, char *buf, size_t cap, size_t *len, in
         size_t k = x->row_len - x->row_off;
         if (k > cap - *len)
             k = cap - *len;
-        memcpy(buf + *len, x->row + x->row_off, k);
+        if (k > 0)
+            memcpy(buf + *len, x->row + x->row_off, k);
         x->row_off += k;
         *len += k;
         if (x->row_off < x->row_len)

@@ -13,7 +13,7 @@ import { api, createKey, createService, sleep, startServer } from './lib/server.
 import { psql } from './lib/cluster.mjs';
 
 const PW = 'correct horse battery staple';
-const SEED_ROWS = 1000000;
+const SEED_ROWS = Number(process.env.KW_EXPORT_ROWS || 1000000); // fewer for a quick sanitizer run
 const RSS_BOUND_KIB = 64 * 1024;
 
 // The cell keyward writes for a value: formula starters get a leading quote (csv-parse undoes the quoting).
