@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { api, createKey, createService, sleep, startServer } from './lib/server.mjs';
 import { psql } from './lib/cluster.mjs';
@@ -175,8 +175,11 @@ describe('exports', () => {
       assert.equal(r.status, 0, r.stderr);
     } else {
       const max = Number(psql(s.store, 'SELECT max(seq) FROM audit'));
-      psql(s.store, `INSERT INTO audit ${fill(max).replaceAll('%H', "decode(md5(i::text) || md5(i::text), 'hex')")} ` +
-        `FROM generate_series(1, ${SEED_ROWS}) AS i`);
+      const sql = `INSERT INTO audit ${fill(max).replaceAll('%H', "'\\x" + 'ab'.repeat(32) + "'::bytea")} ` +
+        `FROM generate_series(1, ${SEED_ROWS}) AS i`;
+      const psqlBin = existsSync('/usr/lib/postgresql/15/bin/psql') ? '/usr/lib/postgresql/15/bin/psql' : 'psql';
+      const r = spawnSync(psqlBin, [s.store, '-qAt', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8', timeout: 300_000 });
+      assert.equal(r.status, 0, `psql: ${r.stderr} ${r.error?.message ?? ''}`);
     }
     s = await startServer({ dataDir: s.dataDir, rootToken: s.rootToken, keepDir: true });
     const q = '/api/v1/audit/export?format=csv&action=seed.row';
