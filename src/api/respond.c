@@ -9,6 +9,9 @@
 
 void kw_api_res_cleanup(struct kw_api_res *res)
 {
+    if (res->stream.next != NULL && res->stream.free != NULL)
+        res->stream.free(res->stream.ctx);
+    memset(&res->stream, 0, sizeof(res->stream));
     free(res->body);
     res->body = NULL;
     res->body_len = 0;

@@ -185,7 +185,7 @@ static h2o_iovec_t x_request_id = {H2O_STRLIT("x-request-id")};
 
 /* HEAD is served as GET and h2o_send_inline drops the body (the Content-Length stays the GET's). A 405
  * whose Allow lists GET gets HEAD added, as that method is answered too. */
-static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len)
+static void send_res(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len)
 {
     size_t i;
 
@@ -206,6 +206,13 @@ static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *r
     if (res->content_type != NULL)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, res->content_type,
                        strlen(res->content_type));
+    if (res->stream.next != NULL) { /* a streamed body (stream.c); HEAD sends the headers only */
+        if (kw_http_stream_start(req, res, rid) == 0)
+            return;
+        kw_api_res_cleanup(res); /* out of memory: nothing went out yet */
+        req->res.status = 500;
+        req->res.reason = kw_api_status_title(500);
+    }
     req->res.content_length = res->body_len;
     h2o_send_inline(req, res->body ? res->body : "", res->body_len);
 }
@@ -436,7 +443,7 @@ static void log_request(const char *rid, const struct kw_api_res *res)
         kw_log_debug("request", "request_id=%s route=\"%s\" status=%d", rid, res->route, res->status);
 }
 
-void kw_http_respond(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len)
+void kw_http_respond(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len)
 {
     send_res(req, res, rid, rid_len);
     log_request(rid, res);

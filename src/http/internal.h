@@ -32,6 +32,8 @@ struct kw_worker {
     struct kw_metrics metrics;
     h2o_multithread_receiver_t done; /* off-loop jobs come back here (offloop.c) */
     int inflight;                    /* jobs of this loop not back yet; loop thread only */
+    h2o_multithread_receiver_t stream_done; /* streamed responses' chunks come back here (stream.c) */
+    h2o_timeout_t stream_retry;             /* a chunk the pool refused is asked for again (stream.c) */
 };
 
 struct kw_server {
@@ -60,8 +62,17 @@ void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf, h2o_pathc
  * DOCUMENT_TOO_LARGE, and handed to the pool without a copy (offloop.c). */
 int kw_http_is_ingest(h2o_req_t *req);
 
-/* Sends res on req (status, X-Request-Id, api's headers, body) and logs it. Loop thread of req. */
-void kw_http_respond(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len);
+/* Sends res on req (status, X-Request-Id, api's headers, body) and logs it. Loop thread of req. A
+ * streamed res (res->stream.next set) is taken over (res->stream cleared) and sent by stream.c. */
+void kw_http_respond(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len);
+
+/* stream.c. Starts the response on req (status and headers already in req->res) with res's stream,
+ * which it takes over (res->stream is cleared; stream.free runs exactly once from here on). 0 on
+ * success; -1 (out of memory) leaves res untouched and nothing sent. Loop thread of req. */
+int kw_http_stream_start(h2o_req_t *req, struct kw_api_res *res, const char *rid);
+/* Registers / unregisters w's stream receiver and retry timeout (with the off-loop ones). */
+void kw_http_stream_init(struct kw_worker *w);
+void kw_http_stream_cleanup(struct kw_worker *w);
 
 /* offloop.c. 1 if the request (as http/ filled it for api/) is answered on the loop: its route reads
  * only memory. One table decides, by method and path (and for verify, the kind of credential). */

@@ -270,9 +270,11 @@ void kw_http_offloop_busy(struct kw_api_res *res, const char *rid)
 void kw_http_offloop_init(struct kw_worker *w)
 {
     h2o_multithread_register_receiver(w->ctx.queue, &w->done, on_done);
+    kw_http_stream_init(w);
 }
 
 void kw_http_offloop_cleanup(struct kw_worker *w)
 {
+    kw_http_stream_cleanup(w);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->done);
 }
