@@ -106,6 +106,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/candidates/archive", kw_api_extract_archive, AUTH_INTEGRATOR, "candidate.archive", 1},
     {"GET", "/api/v1/candidates", kw_api_extract_list, AUTH_INTEGRATOR, "candidate.extract", 0},
     {"GET", "/api/v1/candidates/{refId}", kw_api_extract_get, AUTH_INTEGRATOR, "candidate.extract", 0},
+    {"POST", "/api/v1/ingest", kw_api_documents_ingest, AUTH_INTEGRATOR, "document.ingest", 1},
     /* OAuth 2.0 and seed 004: the handlers authenticate the client (or check the HMAC) themselves */
     {"POST", "/oauth/token", kw_api_oauth_token, AUTH_NONE, "oauth.token", 0},
     {"POST", "/oauth/introspect", kw_api_oauth_introspect, AUTH_NONE, "oauth.introspect", 0},
@@ -302,9 +303,13 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     case AUTH_INTEGRATOR:
         if (c->principal.kind != KW_PRINCIPAL_KEY && c->principal.kind != KW_PRINCIPAL_SERVICE_USER)
             return refuse(c, r, res, 403, "FORBIDDEN",
-                          "The integrator API takes an integrator credential (an API key, or a service user's "
-                          "token, access token or signed request); operators use /api/v1/services/{serviceId}/"
-                          "candidates.");
+                          strcmp(r->pattern, "/api/v1/ingest") == 0
+                              ? "Ingest takes an integrator credential with documents:write (a service user's "
+                                "token, access token or signed request, or an API key); people mint a service "
+                                "user's token (the console's Upload panel) and upload with it."
+                              : "The integrator API takes an integrator credential (an API key, or a service "
+                                "user's token, access token or signed request); operators use "
+                                "/api/v1/services/{serviceId}/candidates.");
         return 1;
     case AUTH_PERSON:
         if (c->principal.kind == KW_PRINCIPAL_KEY || c->principal.kind == KW_PRINCIPAL_SERVICE_USER)
