@@ -39,6 +39,13 @@ struct kw_api_req {
     const char *encryption_key; /* X-Keyward-Encryption-Key (the first), or NULL (domain/enckeys.h) */
     size_t encryption_key_len;
     unsigned encryption_key_count;
+    /* POST /api/v1/ingest's headers (api/documents_ingest.c): the first of each, NULL when absent; the
+     * counts say how many lines came (a repeated one is refused as ambiguous). */
+    const char *approver_department; /* X-Approver-Department */
+    size_t approver_department_len;
+    const char *idempotency_key; /* Idempotency-Key */
+    size_t idempotency_key_len;
+    unsigned approver_department_count, idempotency_key_count;
     const char *authority; /* Host (HTTP/1.1) or :authority, or NULL */
     size_t authority_len;
     const char *scheme;    /* "http" or "https" (static) */

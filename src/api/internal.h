@@ -197,5 +197,7 @@ void kw_api_candidates_archive(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_get(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_archive(struct kw_api_ctx *c, struct kw_api_res *res);
+/* documents_ingest.c */
+void kw_api_documents_ingest(struct kw_api_ctx *c, struct kw_api_res *res);
 
 #endif

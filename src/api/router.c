@@ -111,6 +111,7 @@ static const struct route routes[] = {
     {"POST", "/api/v1/candidates/archive", kw_api_extract_archive, AUTH_INTEGRATOR, "candidate.archive", 1},
     {"GET", "/api/v1/candidates", kw_api_extract_list, AUTH_INTEGRATOR, "candidate.extract", 0},
     {"GET", "/api/v1/candidates/{refId}", kw_api_extract_get, AUTH_INTEGRATOR, "candidate.extract", 0},
+    {"POST", "/api/v1/ingest", kw_api_documents_ingest, AUTH_INTEGRATOR, "document.ingest", 1},
     /* documents (api/documents.c): integrators by permission, people by role; handlers audit reads */
     {"GET", "/api/v1/documents", kw_api_documents_list, AUTH_ANY, "document.list", 0},
     {"GET", "/api/v1/documents/{documentId}", kw_api_documents_get, AUTH_ANY, "document.read", 0},
@@ -315,9 +316,13 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     case AUTH_INTEGRATOR:
         if (c->principal.kind != KW_PRINCIPAL_KEY && c->principal.kind != KW_PRINCIPAL_SERVICE_USER)
             return refuse(c, r, res, 403, "FORBIDDEN",
-                          "The integrator API takes an integrator credential (an API key, or a service user's "
-                          "token, access token or signed request); operators use /api/v1/services/{serviceId}/"
-                          "candidates.");
+                          strcmp(r->pattern, "/api/v1/ingest") == 0
+                              ? "Ingest takes an integrator credential with documents:write (a service user's "
+                                "token, access token or signed request, or an API key); people mint a service "
+                                "user's token (the console's Upload panel) and upload with it."
+                              : "The integrator API takes an integrator credential (an API key, or a service "
+                                "user's token, access token or signed request); operators use "
+                                "/api/v1/services/{serviceId}/candidates.");
         return 1;
     case AUTH_ANY:
         return 1;

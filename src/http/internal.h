@@ -56,6 +56,12 @@ struct kw_server {
  * the errors it answers before routing) the filter that turns those into problem+json. */
 void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback);
 
+#define KW_HTTP_INGEST_PATH "/api/v1/ingest"
+
+/* 1 for POST /api/v1/ingest (any query): its body is capped by max-document-bytes, refused as
+ * DOCUMENT_TOO_LARGE, and handed to the pool without a copy (offloop.c). */
+int kw_http_is_ingest(h2o_req_t *req);
+
 /* Sends res on req (status, X-Request-Id, api's headers, body) and logs it. Loop thread of req. A
  * streamed res (res->stream.next set) is taken over (res->stream cleared) and sent by stream.c. */
 void kw_http_respond(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len);
@@ -72,8 +78,8 @@ void kw_http_stream_cleanup(struct kw_worker *w);
  * only memory. One table decides, by method and path (and for verify, the kind of credential). */
 int kw_http_route_loop_safe(const struct kw_api_req *a);
 /* Hands the request to the pool; its response is sent later on w's loop (or dropped if the connection
- * closed first). Copies everything a points at. KW_ERR_RETRY when the pool's queue is full,
- * KW_ERR_NOMEM: the request stays the caller's to answer. Loop thread. */
+ * closed first). Copies everything a points at, but an HTTP/1 ingest's body (see offloop.c). KW_ERR_RETRY
+ * when the pool's queue is full, KW_ERR_NOMEM: the request stays the caller's to answer. Loop thread. */
 enum kw_err kw_http_offloop_submit(struct kw_worker *w, h2o_req_t *req, const struct kw_api_req *a,
                                    uint64_t t0);
 /* The answer when the pool refuses: 503 STORE_UNAVAILABLE with Retry-After. */
