@@ -113,7 +113,7 @@ function testStoreFor(dir) {
 
 // rootToken: undefined -> a random 48-character token in KEYWARD_ROOT_TOKEN; null -> none set
 // (first start generates and prints one); a string -> that token.
-export async function startServer({ dataDir, rootToken, env = {}, args = [], keepDir = false, readyTimeoutMs = 10000 } = {}) {
+export async function startServer({ dataDir, rootToken, env = {}, args = [], keepDir = false, readyTimeoutMs = 30000 } = {}) {
   const dir = dataDir || tempDir('kw-data');
   const token = rootToken === undefined ? randomToken(48) : rootToken;
   const port = await freePort();
