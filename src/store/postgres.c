@@ -570,6 +570,10 @@ const struct kw_store_ops kw_pg_ops = {
     .record_picture_wipe = kw_pg_record_picture_wipe,
     .record_history_append = kw_pg_record_history_append,
     .record_history_list = kw_pg_record_history_list,
+    .delivery_lease = kw_pg_delivery_lease,
+    .delivery_record = kw_pg_delivery_record,
+    .delivery_release = kw_pg_delivery_release,
+    .webhook_gone = kw_pg_webhook_gone,
 };
 
 static enum kw_err pg_new(const char *uri, int pool, int timeout_ms, int relaxed, struct kw_store **out)

@@ -207,4 +207,12 @@ enum kw_err kw_sq_record_history_append(struct kw_tx *tx, const char *record_id,
 enum kw_err kw_sq_record_history_list(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
                                       size_t cap, size_t *n);
 
+/* Webhook delivery leases (sqlite_deliver.c / postgres_deliver.c). */
+enum kw_err kw_sq_delivery_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
+                                 struct kw_delivery_lease *items, size_t cap, size_t *n);
+enum kw_err kw_sq_delivery_record(struct kw_tx *tx, const struct kw_delivery_lease *lease,
+                                  const struct kw_delivery_attempt *a);
+enum kw_err kw_sq_delivery_release(struct kw_tx *tx, const char *node, const char *id, int64_t *released);
+enum kw_err kw_sq_webhook_gone(struct kw_tx *tx, const char *webhook_id, int64_t now_ms, int64_t *failed);
+
 #endif
