@@ -41,18 +41,21 @@ static void lease_row(const PGresult *res, int r, void *item)
 }
 
 
-/* The outer WHERE repeats the due test, so a row another node leased and committed after this
- * statement's snapshot (READ COMMITTED re-checks a row it had to wait for) is not taken twice. */
+/* The due rows are picked once, in a MATERIALIZED CTE: as a plain "id IN (subquery ... LIMIT n)" the
+ * planner may rescan the subquery once per outer row (a semi join), and each rescan locks n more rows,
+ * so a lease of n would take every due row. The outer WHERE repeats the due test, so a row another
+ * node leased and committed after this statement's snapshot is re-checked (READ COMMITTED) and not
+ * taken twice. */
 enum kw_err kw_pg_delivery_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
                                  struct kw_delivery_lease *items, size_t cap, size_t *n)
 {
     static const char sql[] =
+        "WITH due AS MATERIALIZED (SELECT q.id FROM webhook_deliveries q JOIN webhooks qw ON qw.id = q.webhook_id "
+        "WHERE q.state = 'pending' AND q.next_attempt_at <= $1::bigint AND q.lease_until <= $1::bigint "
+        "AND qw.enabled = 1 ORDER BY q.next_attempt_at, q.seq LIMIT $4::bigint FOR UPDATE OF q SKIP LOCKED) "
         "UPDATE webhook_deliveries d SET lease_owner = $3::text, lease_until = $1::bigint + $2::bigint "
-        "FROM webhooks w WHERE w.id = d.webhook_id AND d.state = 'pending' AND d.next_attempt_at <= $1::bigint "
-        "AND d.lease_until <= $1::bigint AND d.id IN (SELECT q.id FROM webhook_deliveries q "
-        "JOIN webhooks qw ON qw.id = q.webhook_id WHERE q.state = 'pending' AND q.next_attempt_at <= $1::bigint "
-        "AND q.lease_until <= $1::bigint AND qw.enabled = 1 ORDER BY q.next_attempt_at, q.seq LIMIT $4::bigint "
-        "FOR UPDATE OF q SKIP LOCKED) "
+        "FROM due, webhooks w WHERE d.id = due.id AND w.id = d.webhook_id AND d.state = 'pending' "
+        "AND d.next_attempt_at <= $1::bigint AND d.lease_until <= $1::bigint "
         "RETURNING d.id, d.webhook_id, d.service_id, d.event_type, d.attempts, d.next_attempt_at, w.url, "
         "d.payload, w.secret_sealed, w.prev_secret_sealed, w.prev_secret_until, d.lease_owner, d.lease_until";
     struct kw_pg_params p = {0};
