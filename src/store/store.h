@@ -421,9 +421,9 @@ enum kw_err kw_store_record_history_list(struct kw_tx *tx, const char *record_id
  * The sender's side of the outbox (webhook_deliveries, migration 0012): lease due rows, record each
  * attempt only while the lease is still this node's, give leases back at shutdown, disable a webhook
  * whose endpoint answered 410. The rows themselves are written by h-hooks' functions (domain/webhooks.h). */
-#define KW_DELIVERY_URL_MAX 2049        /* a webhook URL (<= 2048 bytes) with its NUL */
+#define KW_DELIVERY_URL_MAX KW_WEBHOOK_URL_MAX /* a webhook URL (<= 2048 bytes) with its NUL */
 #define KW_DELIVERY_PAYLOAD_MAX 16384   /* the largest payload sent; a longer one is failed, never cut */
-#define KW_DELIVERY_SEALED_MAX 256      /* a sealed webhook secret */
+#define KW_DELIVERY_SEALED_MAX KW_WEBHOOK_SEALED_MAX /* a sealed webhook secret */
 #define KW_DELIVERY_ERROR_MAX 64
 #define KW_DELIVERY_EVENT_MAX 64
 struct kw_delivery_lease {
