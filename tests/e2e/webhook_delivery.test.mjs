@@ -299,7 +299,9 @@ describe('two PostgreSQL nodes', { skip: onPg ? false : 'runs on PostgreSQL only
   let pg, cl, rx;
   before(async () => {
     pg = startPostgres();
-    cl = await startCluster(pg, { n: 2, db: 'kw_hooks', args: ALLOW, env: FAST });
+    // one deployment, one master key: each node must open the webhook secrets the other sealed
+    const KEYWARD_MASTER_KEY = (await import('node:crypto')).randomBytes(32).toString('base64');
+    cl = await startCluster(pg, { n: 2, db: 'kw_hooks', args: ALLOW, env: { ...FAST, KEYWARD_MASTER_KEY } });
     rx = await receiver((req, body, n) => ({ status: n === 1 ? 500 : 200 })); // every event: 500, then 200
   });
   after(async () => {
@@ -317,7 +319,11 @@ describe('two PostgreSQL nodes', { skip: onPg ? false : 'runs on PostgreSQL only
     const keys = await Promise.all(Array.from({ length: N }, (_, i) =>
       root(i % 2 ? B : A, 'POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata' })));
     for (const k of keys) assert.equal(k.status, 201);
-    assert.ok(await waitFor(() => rx.got.length >= 2 * N, 15000), `got ${rx.got.length} of ${2 * N}`);
+    if (!(await waitFor(() => rx.got.length >= 2 * N, 15000))) {
+      const items = (await root(B, 'GET', `/api/v1/webhooks/${hook.id}/deliveries?limit=100`)).json.items;
+      const bad = items.filter((d) => d.state !== 'delivered');
+      assert.fail(`got ${rx.got.length} of ${2 * N}; not delivered: ${JSON.stringify(bad)}\n${A.logs().split('\n').filter((l) => /webhook|lease/.test(l)).slice(-20).join('\n')}\n${B.logs().split('\n').filter((l) => /webhook|lease/.test(l)).slice(-20).join('\n')}`);
+    }
     await sleep(1000); // anything sent twice would have arrived by now
     const byId = new Map();
     for (const req of rx.got) {
@@ -329,6 +335,10 @@ describe('two PostgreSQL nodes', { skip: onPg ? false : 'runs on PostgreSQL only
     const ids = new Set(keys.map((k) => k.json.id));
     assert.equal(new Set(rx.got.map((r) => JSON.parse(r.body).data.keyId)).size, N);
     for (const r of rx.got) assert.ok(ids.has(JSON.parse(r.body).data.keyId));
+    // both nodes sent (each wakes its own sender on its own writes), and between them once per attempt
+    const sent = (node) => (node.logs().match(/msg="webhook attempt"/g) || []).length;
+    assert.ok(sent(A) > 0 && sent(B) > 0, `attempts: A ${sent(A)}, B ${sent(B)}`);
+    assert.equal(sent(A) + sent(B), 2 * N);
     const items = (await root(B, 'GET', `/api/v1/webhooks/${hook.id}/deliveries?limit=100`)).json.items;
     assert.equal(items.length, N);
     for (const d of items) {
