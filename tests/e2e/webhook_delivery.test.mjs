@@ -74,7 +74,7 @@ async function deliveries(server, hookId) {
 describe('webhook delivery', () => {
   let server, svc;
   before(async () => {
-    server = await startServer({ args: ALLOW, env: FAST });
+    server = await startServer({ args: ALLOW, env: FAST, readyTimeoutMs: 60000 });
     svc = await createService(server, { name: 'Hooks' });
   });
   after(async () => { await server?.cleanup(); });
@@ -85,7 +85,7 @@ describe('webhook delivery', () => {
       const hook = await mkHook(server, svc.id, rx.url);
       assert.match(hook.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
       const key = await mkKey(server, svc.id);
-      assert.ok(await waitFor(() => rx.got.length >= 1, 5000), 'no delivery arrived');
+      assert.ok(await waitFor(() => rx.got.length >= 1, 20000), 'no delivery arrived');
       const req = rx.got[0];
       assert.equal(req.method, 'POST');
       assert.equal(req.headers['content-type'], 'application/json');
@@ -106,7 +106,7 @@ describe('webhook delivery', () => {
       const items = await waitFor(async () => {
         const d = await deliveries(server, hook.id);
         return d.length === 1 && d[0].state === 'delivered' ? d : null;
-      }, 3000);
+      }, 10000);
       assert.ok(items, 'delivery not recorded as delivered');
       assert.equal(items[0].id, req.headers['webhook-id']);
       assert.equal(items[0].attempts, 1);
@@ -126,14 +126,14 @@ describe('webhook delivery', () => {
     try {
       const hook = await mkHook(server, svc.id, rx.url);
       await mkKey(server, svc.id);
-      assert.ok(await waitFor(() => rx.got.length >= 2, 5000), `got ${rx.got.length} requests`);
+      assert.ok(await waitFor(() => rx.got.length >= 2, 20000), `got ${rx.got.length} requests`);
       assert.equal(rx.got[0].headers['webhook-id'], rx.got[1].headers['webhook-id']);
       for (const req of rx.got) verifyWith(hook.secret, req);
       assert.equal(rx.got[0].body, rx.got[1].body, 'the same payload every time');
       const d = await waitFor(async () => {
         const items = await deliveries(server, hook.id);
         return items[0]?.state === 'delivered' ? items[0] : null;
-      }, 3000);
+      }, 10000);
       assert.ok(d, 'not delivered');
       assert.equal(d.attempts, 2);
       assert.deepEqual(d.attemptLog.map((a) => [a.n, a.status]), [[1, 500], [2, 200]]);
@@ -151,15 +151,15 @@ describe('webhook delivery', () => {
       const first = await waitFor(async () => {
         const items = await deliveries(server, hook.id);
         return items[0]?.attempts === 1 ? items[0] : null;
-      }, 5000);
+      }, 20000);
       assert.ok(first, 'first attempt not recorded');
       assert.equal(first.state, 'pending');
       assert.equal(first.lastStatus, 503);
       // the schedule says ~200 ms; Retry-After says 2 s from the answer
       assert.ok(Date.parse(first.nextAttemptAt) - Date.parse(first.attemptLog[0].at) >= 2000, JSON.stringify(first));
-      assert.ok(await waitFor(() => rx.got.length >= 2, 6000), 'not retried');
+      assert.ok(await waitFor(() => rx.got.length >= 2, 20000), 'not retried');
       assert.ok(rx.got[1].at - rx.got[0].at >= 1900, `retried after ${rx.got[1].at - rx.got[0].at} ms`);
-      const done = await waitFor(async () => (await deliveries(server, hook.id))[0]?.state === 'delivered', 3000);
+      const done = await waitFor(async () => (await deliveries(server, hook.id))[0]?.state === 'delivered', 10000);
       assert.ok(done);
       await server.api('DELETE', `/api/v1/webhooks/${hook.id}`);
     } finally {
@@ -175,7 +175,7 @@ describe('webhook delivery', () => {
       const off = await waitFor(async () => {
         const r = await server.api('GET', `/api/v1/webhooks/${hook.id}`);
         return r.json.enabled === false ? r.json : null;
-      }, 5000);
+      }, 20000);
       assert.ok(off, 'still enabled');
       assert.equal(off.disabledReason, 'gone');
       const items = await deliveries(server, hook.id);
@@ -203,7 +203,7 @@ describe('webhook delivery', () => {
       assert.equal(rot.status, 200, rot.text);
       assert.notEqual(rot.json.secret, hook.secret);
       await mkKey(server, svc.id);
-      assert.ok(await waitFor(() => rx.got.length >= 1, 5000));
+      assert.ok(await waitFor(() => rx.got.length >= 1, 20000));
       const req = rx.got[0];
       const sigs = req.headers['webhook-signature'].split(' ');
       assert.equal(sigs.length, 2, req.headers['webhook-signature']);
@@ -226,7 +226,7 @@ describe('webhook delivery', () => {
     const port = await freePort(); // nothing listens yet: attempts fail with connect
     const dir = (await import('./lib/server.mjs')).tempDir('kw-hook9');
     const env = { KEYWARD_TEST_WEBHOOK_SCHEDULE_MS: '0,1500,1500,1500,1500,1500,1500,1500' };
-    let s1 = await startServer({ dataDir: dir, args: ALLOW, env });
+    let s1 = await startServer({ dataDir: dir, args: ALLOW, env, readyTimeoutMs: 60000 });
     let rx = null, s2 = null;
     try {
       const svc1 = await createService(s1, { name: 'Nine' });
@@ -235,20 +235,20 @@ describe('webhook delivery', () => {
       const d1 = await waitFor(async () => {
         const items = await deliveries(s1, hook.id);
         return items[0]?.attempts >= 1 ? items[0] : null;
-      }, 5000);
+      }, 20000);
       assert.ok(d1, 'no attempt');
       assert.equal(d1.state, 'pending');
       assert.equal(d1.attemptLog[0].error, 'connect');
       await s1.kill9();
       rx = await receiver(() => ({ status: 200 }), port);
-      s2 = await startServer({ dataDir: dir, rootToken: s1.rootToken, args: ALLOW, env });
-      assert.ok(await waitFor(() => rx.got.length >= 1, 8000), 'not delivered after the restart');
+      s2 = await startServer({ dataDir: dir, rootToken: s1.rootToken, args: ALLOW, env, readyTimeoutMs: 60000 });
+      assert.ok(await waitFor(() => rx.got.length >= 1, 30000), 'not delivered after the restart');
       assert.equal(rx.got[0].headers['webhook-id'], d1.id);
       verifyWith(hook.secret, rx.got[0]);
       const d2 = await waitFor(async () => {
         const items = await deliveries(s2, hook.id);
         return items[0]?.state === 'delivered' ? items[0] : null;
-      }, 3000);
+      }, 10000);
       assert.ok(d2);
       assert.ok(d2.attempts >= 2);
     } finally {
@@ -262,7 +262,7 @@ describe('webhook delivery', () => {
 describe('the SSRF guard (--webhook-allow-private false, the default)', () => {
   let server, svc, rx;
   before(async () => {
-    server = await startServer({ env: FAST });
+    server = await startServer({ env: FAST, readyTimeoutMs: 60000 });
     svc = await createService(server, { name: 'Guarded' });
     rx = await receiver();
   });
@@ -282,7 +282,7 @@ describe('the SSRF guard (--webhook-allow-private false, the default)', () => {
     const d = await waitFor(async () => {
       const items = await deliveries(server, hook.id);
       return items[0]?.state === 'failed' ? items[0] : null;
-    }, 5000);
+    }, 20000);
     assert.ok(d, 'not failed');
     assert.equal(d.attempts, 3); // the shortened schedule: 3 attempts
     for (const a of d.attemptLog) {
@@ -319,7 +319,7 @@ describe('two PostgreSQL nodes', { skip: onPg ? false : 'runs on PostgreSQL only
     const keys = await Promise.all(Array.from({ length: N }, (_, i) =>
       root(i % 2 ? B : A, 'POST', `/api/v1/services/${svc.id}/keys`, { scope: 'metadata' })));
     for (const k of keys) assert.equal(k.status, 201);
-    if (!(await waitFor(() => rx.got.length >= 2 * N, 15000))) {
+    if (!(await waitFor(() => rx.got.length >= 2 * N, 60000))) {
       const items = (await root(B, 'GET', `/api/v1/webhooks/${hook.id}/deliveries?limit=100`)).json.items;
       const bad = items.filter((d) => d.state !== 'delivered');
       assert.fail(`got ${rx.got.length} of ${2 * N}; not delivered: ${JSON.stringify(bad)}\n${A.logs().split('\n').filter((l) => /webhook|lease/.test(l)).slice(-20).join('\n')}\n${B.logs().split('\n').filter((l) => /webhook|lease/.test(l)).slice(-20).join('\n')}`);
