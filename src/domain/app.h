@@ -14,6 +14,7 @@
 struct kw_writer;
 struct kw_sync;
 struct kw_jobs;
+struct kw_webhook_sender;
 struct kw_secrets;
 struct kw_signing;
 struct kw_enckeys;
@@ -31,6 +32,7 @@ struct kw_app {
     struct kw_throttle *throttle; /* owned: failed-login counters */
     struct kw_sync *sync;         /* owned: follows other nodes' changes (shared stores only), or NULL */
     struct kw_jobs *jobs;         /* owned: runner of the once-per-deployment jobs (domain/jobs.h) */
+    struct kw_webhook_sender *sender; /* owned: the webhook delivery thread (domain/webhook_sender.h) */
     struct kw_root root;          /* the root token's hash, in memory (root.h) */
     struct kw_secrets *secrets;   /* owned: the master key (secrets.h) */
     struct kw_signing *signing;   /* owned: JWT signing keys (signing.h) */
@@ -38,6 +40,10 @@ struct kw_app {
     struct kw_jwt_cache *jwt_cache; /* owned: verified access tokens (jwt.h) */
     char issuer[300];             /* JWT iss / RFC 8414 issuer: cfg->issuer or http://<listen> */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
+    /* Set by the webhook sender before traffic starts (or NULL): called, on the writing thread, after a
+     * write that enqueued webhook deliveries committed (domain/webhooks.h), so it sends them now. */
+    void (*webhooks_wake)(void *ctx);
+    void *webhooks_wake_ctx;
     /* Tests only (NULL otherwise): called after each domain write commits and before its caller
      * applies it to the cache, so a test can hold a write right in that window. */
     void (*after_commit)(void *ctx, const char *action);
