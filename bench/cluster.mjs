@@ -21,6 +21,15 @@
 //                              (status approved for every other one); writes DIR/records-key.txt (the key,
 //                              mode 0600) and DIR/refs.txt (the refIds, in creation order); prints
 //                              "SERVICE_ID ATTRIBUTE_BYTES" (the mean attributes JSON size)
+//   documents URL DIR          issue 10: one service and a service user with documents:write, and a token of
+//                              it into DIR/doc-token.txt (mode 0600); prints "SERVICE_ID SERVICE_USER_ID"
+//   hooks URL N RECEIVER DIR   issue 10: one service, N candidates, a key with candidates:archive and a
+//                              webhook to RECEIVER (http://127.0.0.1:PORT/...) for candidate.archived; then
+//                              archives the N in calls of 1000 (one outbox row per candidate, enqueued in
+//                              the archive's transaction) and waits (at most 300 s) until the receiver
+//                              has N distinct deliveries; prints "hooks N unique U duplicates D missing M
+//                              enqueue_ms E total_ms T delivery_ms L" (E: the archive calls; T: from the
+//                              first archive call to the last delivery; L: first to last delivery)
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -211,6 +220,56 @@ async function records(base, n, dir) {
   console.log(`${s.id} ${Math.round(bytes / n)}`);
 }
 
+async function documents(base, dir) {
+  const s = must(await call(base, 'POST', '/api/v1/services', { name: 'bench documents' }), 201, 'service create');
+  const u = must(await call(base, 'POST', `/api/v1/services/${s.id}/service-users`,
+    { name: 'vkyc', sourceSystem: 'vkyc', permissions: ['documents:write', 'documents:read'] }), 201, 'service user create');
+  const t = must(await call(base, 'POST', `/api/v1/service-users/${u.id}/tokens`, { label: 'bench' }), 201, 'token create');
+  writeFileSync(`${dir}/doc-token.txt`, `${t.token}\n`, { mode: 0o600 });
+  console.log(`${s.id} ${u.id}`);
+}
+
+async function stats(receiver) {
+  const r = await fetch(`${receiver}/stats`, { signal: AbortSignal.timeout(5000) });
+  return r.json();
+}
+
+async function hooks(base, n, receiver, dir) {
+  const s = must(await call(base, 'POST', '/api/v1/services', { name: 'bench webhooks' }), 201, 'service create');
+  const k = must(await call(base, 'POST', `/api/v1/services/${s.id}/keys`,
+    { scope: 'metadata', permissions: ['candidates:archive'], description: 'bench archive' }), 201, 'key create');
+  const refs = Array.from({ length: n }, (_, i) => `hook-${String(i).padStart(6, '0')}`);
+  for (let i = 0; i < n; i += 16)
+    await Promise.all(refs.slice(i, i + 16).map(async (ref, j) => must(await call(base, 'POST',
+      `/api/v1/services/${s.id}/candidates`, { refId: ref, attributes: attributes(i + j) }), 201, 'candidate create')));
+  must(await call(base, 'POST', `/api/v1/services/${s.id}/webhooks`,
+    { url: `${receiver}/hook`, events: ['candidate.archived'], description: 'bench receiver' }), 201, 'webhook create');
+  const before = await stats(receiver);
+  if (before.count !== 0) throw new Error(`the receiver already has ${before.count} deliveries`);
+  const t0 = Date.now();
+  for (let i = 0; i < n; i += 1000) {
+    const r = await fetch(`${base}/api/v1/candidates/archive`, {
+      method: 'POST', headers: { 'X-API-Key': k.key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refIds: refs.slice(i, i + 1000) }), signal: AbortSignal.timeout(60000),
+    });
+    const body = await r.json();
+    if (r.status !== 200 || !body.results.every((x) => x.result === 'archived'))
+      throw new Error(`bulk archive: ${r.status} ${JSON.stringify(body).slice(0, 300)}`);
+  }
+  const t1 = Date.now();
+  let st = await stats(receiver);
+  while (st.unique < n && Date.now() - t0 < 300000) {
+    await new Promise((res) => setTimeout(res, 50));
+    st = await stats(receiver);
+  }
+  if (st.unique < n) throw new Error(`only ${st.unique} of ${n} deliveries arrived within 300 s`);
+  await new Promise((res) => setTimeout(res, 1000)); // late duplicates, if any, would show now
+  st = await stats(receiver);
+  writeFileSync(`${dir}/hooks-service.txt`, `${s.id}\n`);
+  console.log(`hooks ${n} unique ${st.unique} duplicates ${st.duplicates} missing ${st.missingHeaders} ` +
+    `enqueue_ms ${t1 - t0} total_ms ${st.lastMs - t0} delivery_ms ${st.lastMs - st.firstMs}`);
+}
+
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'setup') await setup(args[0], Number(args[1]), args[2]);
 else if (cmd === 'load') await load(args[0], args[1], Number(args[2]), Number(args[3]));
@@ -219,4 +278,6 @@ else if (cmd === 'machine') await machine(args[0], args[1]);
 else if (cmd === 'jwt') await jwt(args[0], args[1]);
 else if (cmd === 'hmac') hmac(args[0], Number(args[1]), args[2]);
 else if (cmd === 'records') await records(args[0], Number(args[1]), args[2]);
+else if (cmd === 'documents') await documents(args[0], args[1]);
+else if (cmd === 'hooks') await hooks(args[0], Number(args[1]), args[2], args[3]);
 else throw new Error(`unknown command ${cmd}`);
