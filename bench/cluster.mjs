@@ -15,6 +15,21 @@
 //   jwt URL DIR                one client-credentials access token for DIR/client.txt into DIR/jwt.txt
 //   hmac DIR N OUT             N seed-004 exchange bodies for DIR/accesskey.txt, one JSON per line into OUT
 //                              (mode 0600): a fresh nonce each, timestamp now, the HMAC-SHA256 signature
+//   records URL N DIR          issue 9: one service, an `attributes`-scope API key (no
+//                              archiveAfterExtractSeconds: nothing archives mid-run) and N candidates
+//                              created through the operator API, each with ~1 KiB of realistic attributes
+//                              (status approved for every other one); writes DIR/records-key.txt (the key,
+//                              mode 0600) and DIR/refs.txt (the refIds, in creation order); prints
+//                              "SERVICE_ID ATTRIBUTE_BYTES" (the mean attributes JSON size)
+//   documents URL DIR          issue 10: one service and a service user with documents:write, and a token of
+//                              it into DIR/doc-token.txt (mode 0600); prints "SERVICE_ID SERVICE_USER_ID"
+//   hooks URL N RECEIVER DIR   issue 10: one service, N candidates, a key with candidates:archive and a
+//                              webhook to RECEIVER (http://127.0.0.1:PORT/...) for candidate.archived; then
+//                              archives the N in calls of 1000 (one outbox row per candidate, enqueued in
+//                              the archive's transaction) and waits (at most 300 s) until the receiver
+//                              has N distinct deliveries; prints "hooks N unique U duplicates D missing M
+//                              enqueue_ms E total_ms T delivery_ms L" (E: the archive calls; T: from the
+//                              first archive call to the last delivery; L: first to last delivery)
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -154,6 +169,107 @@ function hmac(dir, n, out) {
   writeFileSync(out, lines.join('\n') + '\n', { mode: 0o600 });
 }
 
+// ~1 KiB of attributes, different for each i (deterministic: the same run seeds the same records).
+const GIVEN = ['Ada', 'Grace', 'Alan', 'Katherine', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Tim', 'Radia'];
+const FAMILY = ['Lovelace', 'Hopper', 'Turing', 'Johnson', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Berners-Lee', 'Perlman'];
+const CITY = [['Lisbon', 'PT', '1100-148'], ['Tallinn', 'EE', '10111'], ['Utrecht', 'NL', '3511 AB'], ['Lyon', 'FR', '69002'],
+  ['Kraków', 'PL', '31-042'], ['Porto', 'PT', '4050-123'], ['Gent', 'BE', '9000'], ['Bergen', 'NO', '5003']];
+function attributes(i) {
+  const g = GIVEN[i % GIVEN.length], f = FAMILY[(i * 7) % FAMILY.length], [city, cc, zip] = CITY[(i * 3) % CITY.length];
+  const d = (n, w) => String(n).padStart(w, '0');
+  return {
+    given_name: g, middle_name: i % 3 === 0 ? 'Marie' : '', family_name: f,
+    date_of_birth: `${1950 + (i % 50)}-${d(1 + (i % 12), 2)}-${d(1 + (i % 28), 2)}`,
+    place_of_birth: CITY[(i * 5) % CITY.length][0], nationality: cc, gender: i % 2 ? 'F' : 'M',
+    email: `${g.toLowerCase()}.${f.toLowerCase()}${i}@example.org`, phone: `+351 21 ${d(i % 1000, 3)} ${d(i % 10000, 4)}`,
+    address: { line1: `Rua das Flores ${1 + (i % 200)}, ${1 + (i % 9)}º esq.`, line2: 'Edifício Horizonte', city,
+      postal_code: zip, region: '', country: cc },
+    document: { type: i % 4 ? 'passport' : 'id_card', number: `P${d((i * 7919) % 100000000, 8)}`, issuing_country: cc,
+      issue_date: `${2015 + (i % 8)}-03-14`, expiry_date: `${2025 + (i % 8)}-03-13`, mrz_line1: `P<${cc}${f.toUpperCase()}<<${g.toUpperCase()}`.padEnd(44, '<') },
+    tax_id: `${cc}${d((i * 104729) % 1000000000, 9)}`, occupation: 'software engineer', employer: 'Example Analytical Engines Lda',
+    source_of_funds: 'salary', expected_monthly_volume_eur: 2500 + (i % 40) * 125, pep: false, sanctions_hit: false,
+    risk_score: (i * 37) % 100, verification: { method: i % 2 ? 'video' : 'nfc_chip', reviewer: `reviewer-${d(i % 17, 2)}`,
+      checked_at: `2026-11-${d(1 + (i % 28), 2)}T10:${d(i % 60, 2)}:00Z` }, consent: { terms: '2026-01-15', marketing: i % 5 === 0 },
+    notes: 'Document and selfie matched by the reviewer; address confirmed against a utility bill dated within three months.',
+  };
+}
+
+async function records(base, n, dir) {
+  const s = must(await call(base, 'POST', '/api/v1/services', { name: 'bench records' }), 201, 'service create');
+  const k = must(await call(base, 'POST', `/api/v1/services/${s.id}/keys`,
+    { scope: 'attributes', description: 'bench extract' }), 201, 'key create');
+  if (k.archiveAfterExtractSeconds != null) throw new Error('the bench key must not archive after extract');
+  const refs = [];
+  let bytes = 0;
+  for (let i = 0; i < n; i += 16) {
+    await Promise.all(Array.from({ length: Math.min(16, n - i) }, async (_, j) => {
+      const ref = `bench-${String(i + j).padStart(6, '0')}`, attrs = attributes(i + j);
+      bytes += Buffer.byteLength(JSON.stringify(attrs));
+      must(await call(base, 'POST', `/api/v1/services/${s.id}/candidates`,
+        { refId: ref, identityId: `bp-${i + j}`, attributes: attrs }), 201, 'candidate create');
+      if ((i + j) % 2 === 0) {
+        for (const status of ['waiting', 'inreview', 'approved'])
+          must(await call(base, 'POST', `/api/v1/services/${s.id}/candidates/${ref}/status`, { status, comment: 'bench' }),
+            200, 'status move');
+      }
+    }));
+    for (let j = i; j < Math.min(n, i + 16); j++) refs.push(`bench-${String(j).padStart(6, '0')}`);
+  }
+  writeFileSync(`${dir}/records-key.txt`, `${k.key}\n`, { mode: 0o600 });
+  writeFileSync(`${dir}/refs.txt`, refs.join('\n') + '\n');
+  console.log(`${s.id} ${Math.round(bytes / n)}`);
+}
+
+async function documents(base, dir) {
+  const s = must(await call(base, 'POST', '/api/v1/services', { name: 'bench documents' }), 201, 'service create');
+  const u = must(await call(base, 'POST', `/api/v1/services/${s.id}/service-users`,
+    { name: 'vkyc', sourceSystem: 'vkyc', permissions: ['documents:write', 'documents:read'] }), 201, 'service user create');
+  const t = must(await call(base, 'POST', `/api/v1/service-users/${u.id}/tokens`, { label: 'bench' }), 201, 'token create');
+  writeFileSync(`${dir}/doc-token.txt`, `${t.token}\n`, { mode: 0o600 });
+  console.log(`${s.id} ${u.id}`);
+}
+
+async function stats(receiver) {
+  const r = await fetch(`${receiver}/stats`, { signal: AbortSignal.timeout(5000) });
+  return r.json();
+}
+
+async function hooks(base, n, receiver, dir) {
+  const s = must(await call(base, 'POST', '/api/v1/services', { name: 'bench webhooks' }), 201, 'service create');
+  const k = must(await call(base, 'POST', `/api/v1/services/${s.id}/keys`,
+    { scope: 'metadata', permissions: ['candidates:archive'], description: 'bench archive' }), 201, 'key create');
+  const refs = Array.from({ length: n }, (_, i) => `hook-${String(i).padStart(6, '0')}`);
+  for (let i = 0; i < n; i += 16)
+    await Promise.all(refs.slice(i, i + 16).map(async (ref, j) => must(await call(base, 'POST',
+      `/api/v1/services/${s.id}/candidates`, { refId: ref, attributes: attributes(i + j) }), 201, 'candidate create')));
+  must(await call(base, 'POST', `/api/v1/services/${s.id}/webhooks`,
+    { url: `${receiver}/hook`, events: ['candidate.archived'], description: 'bench receiver' }), 201, 'webhook create');
+  const before = await stats(receiver);
+  if (before.count !== 0) throw new Error(`the receiver already has ${before.count} deliveries`);
+  const t0 = Date.now();
+  for (let i = 0; i < n; i += 1000) {
+    const r = await fetch(`${base}/api/v1/candidates/archive`, {
+      method: 'POST', headers: { 'X-API-Key': k.key, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refIds: refs.slice(i, i + 1000) }), signal: AbortSignal.timeout(60000),
+    });
+    const body = await r.json();
+    if (r.status !== 200 || !body.results.every((x) => x.result === 'archived'))
+      throw new Error(`bulk archive: ${r.status} ${JSON.stringify(body).slice(0, 300)}`);
+  }
+  const t1 = Date.now();
+  let st = await stats(receiver);
+  while (st.unique < n && Date.now() - t0 < 300000) {
+    await new Promise((res) => setTimeout(res, 50));
+    st = await stats(receiver);
+  }
+  if (st.unique < n) throw new Error(`only ${st.unique} of ${n} deliveries arrived within 300 s`);
+  await new Promise((res) => setTimeout(res, 1000)); // late duplicates, if any, would show now
+  st = await stats(receiver);
+  writeFileSync(`${dir}/hooks-service.txt`, `${s.id}\n`);
+  console.log(`hooks ${n} unique ${st.unique} duplicates ${st.duplicates} missing ${st.missingHeaders} ` +
+    `enqueue_ms ${t1 - t0} total_ms ${st.lastMs - t0} delivery_ms ${st.lastMs - st.firstMs}`);
+}
+
 const [cmd, ...args] = process.argv.slice(2);
 if (cmd === 'setup') await setup(args[0], Number(args[1]), args[2]);
 else if (cmd === 'load') await load(args[0], args[1], Number(args[2]), Number(args[3]));
@@ -161,4 +277,7 @@ else if (cmd === 'propagation') await propagation(args[0], args[1], args[2], arg
 else if (cmd === 'machine') await machine(args[0], args[1]);
 else if (cmd === 'jwt') await jwt(args[0], args[1]);
 else if (cmd === 'hmac') hmac(args[0], Number(args[1]), args[2]);
+else if (cmd === 'records') await records(args[0], Number(args[1]), args[2]);
+else if (cmd === 'documents') await documents(args[0], args[1]);
+else if (cmd === 'hooks') await hooks(args[0], Number(args[1]), args[2], args[3]);
 else throw new Error(`unknown command ${cmd}`);

@@ -44,6 +44,7 @@ static int auth_key(struct kw_app *app, struct auth_input *in, struct kw_princip
     out->scope = r->scope;
     out->expires_at = r->expires_at;
     out->require_encryption = r->require_encryption;
+    out->archives_after_extract = r->archives_after_extract;
     return 1;
 }
 

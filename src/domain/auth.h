@@ -44,6 +44,7 @@ struct kw_principal {
      * say it ("SIGNATURE_STALE", "ACCESS_KEY_DISABLED", ...; static), or NULL. */
     const char *denial;
     int require_encryption; /* KEY / SERVICE_USER by token: record extracts only as encrypted responses */
+    int archives_after_extract; /* KEY: its archiveAfterExtractSeconds is set (records.h: auto-archive) */
 };
 
 /* What a request carries. Pointers are borrowed; lengths exclude any NUL. */

@@ -48,6 +48,7 @@ struct kc_entry {
     uint8_t kind;        /* enum kc_kind */
     uint8_t owner_enabled;
     uint8_t require_encryption; /* record extracts only as encrypted responses (enckeys.h) */
+    uint8_t archives;           /* archiveAfterExtractSeconds is set (>= 0) */
     int64_t dead_at;     /* monotonic ms of the remove */
     /* C, D: copied into the result; the last-use address. */
     char key_id[KW_ID_MAX];
@@ -335,6 +336,7 @@ static void entry_set(struct kc_entry *e, const struct kw_key *key, uint8_t **se
     e->kind = kind_of(key->kind);
     e->owner_enabled = key->owner_enabled != 0;
     e->require_encryption = key->require_encryption != 0;
+    e->archives = key->archive_after_extract_s >= 0;
     memcpy(e->service_user_id, key->service_user_id, sizeof(e->service_user_id));
     e->service_user_id[KW_ID_MAX - 1] = '\0';
     memcpy(e->key_id, key->id, sizeof(e->key_id));
@@ -516,6 +518,7 @@ static void result_clear(struct kw_verify_result *out)
     out->hashed = 0;
     out->kind[0] = out->service_user_id[0] = '\0';
     out->require_encryption = 0;
+    out->archives_after_extract = 0;
 }
 
 /* Copies what the caller may see of e; 0 if only_service filters it out. */
@@ -533,6 +536,7 @@ static int result_fill(const struct kc_entry *e, const char *only_service, int64
     memcpy(out->kind, kind_names[e->kind], strlen(kind_names[e->kind]) + 1);
     memcpy(out->service_user_id, e->service_user_id, KW_ID_MAX);
     out->require_encryption = e->require_encryption;
+    out->archives_after_extract = e->archives;
     return 1;
 }
 

@@ -64,6 +64,7 @@ struct kw_verify_result {
     char kind[KW_KIND_MAX];
     char service_user_id[KW_ID_MAX];
     int require_encryption; /* the key's requireEncryption */
+    int archives_after_extract; /* the key's archiveAfterExtractSeconds is set (the delay: kw_keys_get) */
 };
 
 struct kw_keycache;

@@ -279,6 +279,8 @@ static void sq_free(struct kw_store *st)
         sqlite3_finalize(s->rows[0][i]);
         sqlite3_finalize(s->rows[1][i]);
     }
+    for (i = 0; i < KW_SQ_RECORD_STMTS; i++)
+        sqlite3_finalize(s->records[i]);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -31,6 +31,8 @@ enum kw_sq_stmt {
 /* kw_store_audit_list composes its WHERE clause from fixed fragments, one bit per filter present, so
  * each shape can use its index; one cached statement per shape (sqlite_audit.c). */
 #define KW_SQ_AUDIT_SHAPES 256
+/* Cached statements of sqlite_records.c (its own numbering, enum rq_stmt there). */
+#define KW_SQ_RECORD_STMTS 16
 
 struct kw_sqlite {
     struct kw_store base;
@@ -40,6 +42,7 @@ struct kw_sqlite {
     sqlite3_stmt *stmts[SQ_NSTMT];
     sqlite3_stmt *audit_list[KW_SQ_AUDIT_SHAPES];
     sqlite3_stmt *rows[2][KW_TABLE_COUNT]; /* kw_store_row_each [0] and row_put [1] per table */
+    sqlite3_stmt *records[KW_SQ_RECORD_STMTS]; /* sqlite_records.c */
     char path[1024];
 };
 
