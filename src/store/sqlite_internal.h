@@ -220,6 +220,8 @@ enum kw_err kw_sq_document_chunk_get(struct kw_tx *tx, const char *id, int64_t i
                                      uint8_t *buf, size_t cap, size_t *len);
 enum kw_err kw_sq_document_shred(struct kw_tx *tx, const char *id, int64_t deleted_at);
 enum kw_err kw_sq_document_content_drop(struct kw_store *st, const char *id);
+/* Re-keying (sqlite_rekey.c). */
+enum kw_err kw_sq_document_dek_set(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
 /* Webhooks (sqlite_webhooks.c). */
 enum kw_err kw_sq_webhook_insert(struct kw_tx *tx, struct kw_webhook *w);
 enum kw_err kw_sq_webhook_get(struct kw_tx *tx, const char *id, struct kw_webhook *out);
