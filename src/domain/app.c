@@ -10,6 +10,7 @@
 #include "domain/commit_internal.h"
 #include "domain/enckeys.h"
 #include "domain/jobs.h"
+#include "domain/webhook_sender.h"
 #include "domain/jwt.h"
 #include "domain/root.h"
 #include "domain/secrets.h"
@@ -136,6 +137,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
     if (err != KW_OK)
         goto out;
     err = start_jobs(app);
+    if (err == KW_OK) /* the same node name as the jobs runner's leases */
+        err = kw_webhook_sender_start(app, kw_jobs_node(app->jobs), &app->sender);
     if (err != KW_OK)
         goto out;
     kw_store_describe(cfg->store, described, sizeof(described)); /* never a URI's password */
@@ -171,6 +174,8 @@ enum kw_err kw_app_check_ready(struct kw_app *app, int64_t now_ms, char *reason,
 void kw_app_close(struct kw_app *app)
 {
     atomic_store(&app->ready, 0);
+    kw_webhook_sender_free(app->sender); /* in-flight attempts end, leases go back */
+    app->sender = NULL;
     kw_jobs_free(app->jobs);
     app->jobs = NULL;
     kw_signing_free(app->signing);

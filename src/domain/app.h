@@ -14,6 +14,7 @@
 struct kw_writer;
 struct kw_sync;
 struct kw_jobs;
+struct kw_webhook_sender;
 struct kw_secrets;
 struct kw_signing;
 struct kw_enckeys;
@@ -31,6 +32,7 @@ struct kw_app {
     struct kw_throttle *throttle; /* owned: failed-login counters */
     struct kw_sync *sync;         /* owned: follows other nodes' changes (shared stores only), or NULL */
     struct kw_jobs *jobs;         /* owned: runner of the once-per-deployment jobs (domain/jobs.h) */
+    struct kw_webhook_sender *sender; /* owned: the webhook delivery thread (domain/webhook_sender.h) */
     struct kw_root root;          /* the root token's hash, in memory (root.h) */
     struct kw_secrets *secrets;   /* owned: the master key (secrets.h) */
     struct kw_signing *signing;   /* owned: JWT signing keys (signing.h) */

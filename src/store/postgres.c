@@ -578,6 +578,10 @@ const struct kw_store_ops kw_pg_ops = {
     .document_dek_set = kw_pg_document_dek_set,
     .record_history_append = kw_pg_record_history_append,
     .record_history_list = kw_pg_record_history_list,
+    .delivery_lease = kw_pg_delivery_lease,
+    .delivery_record = kw_pg_delivery_record,
+    .delivery_release = kw_pg_delivery_release,
+    .webhook_gone = kw_pg_webhook_gone,
     /* webhooks */
     .webhook_insert = kw_pg_webhook_insert,
     .webhook_get = kw_pg_webhook_get,

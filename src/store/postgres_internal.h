@@ -279,6 +279,13 @@ enum kw_err kw_pg_document_shred(struct kw_tx *tx, const char *id, int64_t delet
 /* Re-keying (postgres_rekey.c). */
 enum kw_err kw_pg_document_dek_set(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
 
+/* Webhook delivery leases (sqlite_deliver.c / postgres_deliver.c). */
+enum kw_err kw_pg_delivery_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
+                                 struct kw_delivery_lease *items, size_t cap, size_t *n);
+enum kw_err kw_pg_delivery_record(struct kw_tx *tx, const struct kw_delivery_lease *lease,
+                                  const struct kw_delivery_attempt *a);
+enum kw_err kw_pg_delivery_release(struct kw_tx *tx, const char *node, const char *id, int64_t *released);
+enum kw_err kw_pg_webhook_gone(struct kw_tx *tx, const char *webhook_id, int64_t now_ms, int64_t *failed);
 /* Webhooks (postgres_webhooks.c). */
 enum kw_err kw_pg_webhook_insert(struct kw_tx *tx, struct kw_webhook *w);
 enum kw_err kw_pg_webhook_get(struct kw_tx *tx, const char *id, struct kw_webhook *out);

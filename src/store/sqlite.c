@@ -390,6 +390,10 @@ const struct kw_store_ops kw_sqlite_ops = {
     .document_dek_set = kw_sq_document_dek_set,
     .record_history_append = kw_sq_record_history_append,
     .record_history_list = kw_sq_record_history_list,
+    .delivery_lease = kw_sq_delivery_lease,
+    .delivery_record = kw_sq_delivery_record,
+    .delivery_release = kw_sq_delivery_release,
+    .webhook_gone = kw_sq_webhook_gone,
     .scrub = kw_sq_scrub,
     /* webhooks */
     .webhook_insert = kw_sq_webhook_insert,

@@ -407,6 +407,16 @@ KW_TXW(record_history_append, (struct kw_tx * tx, const char *record_id, struct 
 KW_TXD(record_history_list,
        (struct kw_tx * tx, const char *record_id, struct kw_record_history *items, size_t cap, size_t *n),
        (tx, record_id, items, cap, n))
+KW_TXW(delivery_lease,
+       (struct kw_tx * tx, const char *node, int64_t now_ms, int64_t lease_ms, struct kw_delivery_lease *items,
+        size_t cap, size_t *n),
+       (tx, node, now_ms, lease_ms, items, cap, n))
+KW_TXW(delivery_record, (struct kw_tx * tx, const struct kw_delivery_lease *lease, const struct kw_delivery_attempt *a),
+       (tx, lease, a))
+KW_TXW(delivery_release, (struct kw_tx * tx, const char *node, const char *id, int64_t *released),
+       (tx, node, id, released))
+KW_TXW(webhook_gone, (struct kw_tx * tx, const char *webhook_id, int64_t now_ms, int64_t *failed),
+       (tx, webhook_id, now_ms, failed))
 
 enum kw_err kw_store_scrub(struct kw_store *st)
 {

@@ -417,6 +417,64 @@ enum kw_err kw_store_record_picture_wipe(struct kw_tx *tx, const char *record_id
 enum kw_err kw_store_record_history_append(struct kw_tx *tx, const char *record_id, struct kw_record_history *h);
 enum kw_err kw_store_record_history_list(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
                                          size_t cap, size_t *n);
+/* ---- webhook delivery leases (domain/webhook_sender.c; sqlite_deliver.c, postgres_deliver.c) ----
+ * The sender's side of the outbox (webhook_deliveries, migration 0012): lease due rows, record each
+ * attempt only while the lease is still this node's, give leases back at shutdown, disable a webhook
+ * whose endpoint answered 410. The rows themselves are written by h-hooks' functions (domain/webhooks.h). */
+#define KW_DELIVERY_URL_MAX KW_WEBHOOK_URL_MAX /* a webhook URL (<= 2048 bytes) with its NUL */
+#define KW_DELIVERY_PAYLOAD_MAX 16384   /* the largest payload sent; a longer one is failed, never cut */
+#define KW_DELIVERY_SEALED_MAX KW_WEBHOOK_SEALED_MAX /* a sealed webhook secret */
+#define KW_DELIVERY_ERROR_MAX 64
+#define KW_DELIVERY_EVENT_MAX 64
+struct kw_delivery_lease {
+    char id[KW_ID_MAX];         /* msg_...: the webhook-id header */
+    char webhook_id[KW_ID_MAX];
+    char service_id[KW_ID_MAX];
+    char event_type[KW_DELIVERY_EVENT_MAX];
+    int64_t attempts;           /* made before this lease */
+    int64_t next_attempt_at;    /* when it was due */
+    char node[KW_JOB_NODE_MAX]; /* the lease: (id, node, lease_until) */
+    int64_t lease_until;
+    char url[KW_DELIVERY_URL_MAX];
+    char payload[KW_DELIVERY_PAYLOAD_MAX]; /* NUL-terminated when it fits */
+    size_t payload_len;                    /* > KW_DELIVERY_PAYLOAD_MAX - 1: too long, payload is "" */
+    uint8_t secret_sealed[KW_DELIVERY_SEALED_MAX];
+    size_t secret_len;                     /* 0: too long to hold (cannot be signed) */
+    uint8_t prev_sealed[KW_DELIVERY_SEALED_MAX];
+    size_t prev_len;                       /* 0: no previous secret */
+    int64_t prev_until;                    /* the previous secret signs while now < prev_until */
+};
+/* Leases up to cap due deliveries to node for lease_ms: state pending, next_attempt_at <= now_ms, no
+ * lease or an expired one (lease_until <= now_ms), of an enabled webhook; the oldest due first. A row
+ * another transaction is leasing is skipped (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one
+ * writer). items[0..*n) get the leased rows with their webhook's url and sealed secrets. Write
+ * transactions only; commit before sending. */
+enum kw_err kw_store_delivery_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
+                                    struct kw_delivery_lease *items, size_t cap, size_t *n);
+/* One attempt's outcome. state: "delivered", "pending" (tried again at next_attempt_at) or "failed". */
+struct kw_delivery_attempt {
+    int64_t at;          /* ms, when it started */
+    int64_t duration_ms;
+    int status;          /* HTTP status, 0 when none came */
+    const char *error;   /* "" or "timeout", "connect", "refused_address", "tls", "gone", ... */
+    const char *state;
+    int64_t next_attempt_at; /* pending: when; otherwise ignored */
+};
+/* Records attempt number lease->attempts + 1 (a webhook_attempts row with node = lease->node) and moves
+ * the delivery on (attempts, state, next_attempt_at, last_status, last_error, lease cleared), only if the
+ * lease is still lease's (same node and lease_until, still pending): KW_ERR_CONFLICT otherwise, and
+ * nothing is written. */
+enum kw_err kw_store_delivery_record(struct kw_tx *tx, const struct kw_delivery_lease *lease,
+                                     const struct kw_delivery_attempt *a);
+/* Gives back node's leases (all of them when id is NULL, else that delivery's), so another node or a
+ * restart takes them at once. *released (may be NULL). */
+enum kw_err kw_store_delivery_release(struct kw_tx *tx, const char *node, const char *id, int64_t *released);
+/* The endpoint answered 410 Gone: the webhook is disabled (enabled 0, disabled_reason "gone",
+ * updated_at now_ms) and every delivery of it still pending is failed (last_error "gone", leases
+ * cleared; record the 410 attempt first, in the same transaction). *failed (may be NULL) = deliveries
+ * failed here. KW_ERR_NOT_FOUND when no such webhook. */
+enum kw_err kw_store_webhook_gone(struct kw_tx *tx, const char *webhook_id, int64_t now_ms, int64_t *failed);
+
 /* After an archive has committed (outside any transaction): makes the old row versions unreadable from
  * the database files. SQLite: a TRUNCATE checkpoint, so the write-ahead log's copies of the pages are
  * gone from keyward.db-wal (secure_delete=ON zeroes what the pages freed). PostgreSQL: nothing to do here

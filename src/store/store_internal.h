@@ -128,6 +128,13 @@ struct kw_store_ops {
     enum kw_err (*record_history_append)(struct kw_tx *tx, const char *record_id, struct kw_record_history *h);
     enum kw_err (*record_history_list)(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
                                        size_t cap, size_t *n);
+    /* webhook delivery leases: sqlite_deliver.c, postgres_deliver.c */
+    enum kw_err (*delivery_lease)(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
+                                  struct kw_delivery_lease *items, size_t cap, size_t *n);
+    enum kw_err (*delivery_record)(struct kw_tx *tx, const struct kw_delivery_lease *lease,
+                                   const struct kw_delivery_attempt *a);
+    enum kw_err (*delivery_release)(struct kw_tx *tx, const char *node, const char *id, int64_t *released);
+    enum kw_err (*webhook_gone)(struct kw_tx *tx, const char *webhook_id, int64_t now_ms, int64_t *failed);
     enum kw_err (*scrub)(struct kw_store *st); /* NULL: nothing to do */
     /* documents: sqlite_documents.c, postgres_documents.c */
     enum kw_err (*document_insert)(struct kw_tx *tx, struct kw_document *d);

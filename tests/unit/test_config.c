@@ -301,6 +301,24 @@ static void test_trusted_proxies(void **state)
     unlink(path);
 }
 
+/* A boolean setting: true|false (or 1|0), anything else names the setting. */
+static void test_bool_setting(void **state)
+{
+    struct kw_config c;
+    char err[256];
+    char *on[] = {"--webhook-allow-private", "true"}, *off[] = {"--webhook-allow-private=0"},
+         *bad[] = {"--webhook-allow-private", "yes"};
+
+    assert_int_equal(load_flags(&c, 0, NULL, err, sizeof(err)), KW_OK);
+    assert_int_equal(c.webhook_allow_private, 0);
+    assert_int_equal(load_flags(&c, 2, on, err, sizeof(err)), KW_OK);
+    assert_int_equal(c.webhook_allow_private, 1);
+    assert_int_equal(load_flags(&c, 1, off, err, sizeof(err)), KW_OK);
+    assert_int_equal(c.webhook_allow_private, 0);
+    assert_int_equal(load_flags(&c, 2, bad, err, sizeof(err)), KW_ERR_INVALID);
+    assert_non_null(strstr(err, "webhook-allow-private must be true or false"));
+}
+
 static void test_help(void **state)
 {
     char *buf = NULL;
@@ -338,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup(test_file_errors, setup),
         cmocka_unit_test_setup(test_string_caps, setup),
         cmocka_unit_test_setup(test_trusted_proxies, setup),
+        cmocka_unit_test_setup(test_bool_setting, setup),
         cmocka_unit_test_setup(test_help, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
