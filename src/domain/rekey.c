@@ -314,9 +314,11 @@ static enum kw_err documents_body(struct kw_tx *tx, void *ctx, struct kw_write *
         if (err != KW_OK || d->deleted_at != 0 || d->sealed_dek_len == 0 ||
             under(d->sealed_dek, d->sealed_dek_len, want))
             continue;
-        err = kw_secrets_rewrap(b->app->secrets, b->to, d->sealed_dek, d->sealed_dek_len, out, sizeof(out), &len);
+        err = kw_secrets_rewrap(b->app->secrets, b->to, d->sealed_dek, d->sealed_dek_len, out, sizeof(out),
+                                &len);
         if (err == KW_ERR_NOT_FOUND || err == KW_ERR_MALFORMED) {
-            kw_log_error("cannot open a document's data key with the current master key", "document=%s", d->id);
+            kw_log_error("cannot open a document's data key with the current master key", "document=%s",
+                         d->id);
             b->failed++;
             err = KW_OK;
             continue;
@@ -388,8 +390,8 @@ static enum kw_err webhooks_body(struct kw_tx *tx, void *ctx, struct kw_write *w
         }
         if (err != KW_OK)
             break;
-        cur = rewrap_blob(b, want, h->secret_sealed, &h->secret_sealed_len, sizeof(h->secret_sealed), "current",
-                          h->id, &err);
+        cur = rewrap_blob(b, want, h->secret_sealed, &h->secret_sealed_len, sizeof(h->secret_sealed),
+                          "current", h->id, &err);
         if (cur >= 0)
             prev = rewrap_blob(b, want, h->prev_secret_sealed, &h->prev_secret_sealed_len,
                                sizeof(h->prev_secret_sealed), "previous", h->id, &err);
@@ -442,15 +444,16 @@ static enum kw_err collect_docs_hooks(struct kw_app *app, struct pending *docs, 
             int64_t after = 0;
             do {
                 n = 0;
-                KW_DOMAIN_READ(app->store, err, tx, kw_store_webhook_list(tx, svcs[i].id, after, hs, PAGE, &n));
+                KW_DOMAIN_READ(app->store, err, tx,
+                               kw_store_webhook_list(tx, svcs[i].id, after, hs, PAGE, &n));
                 for (j = 0; err == KW_OK && j < n; j++) {
                     int c = hs[j].secret_sealed_len > 0 &&
                             !under(hs[j].secret_sealed, hs[j].secret_sealed_len, hooks->want);
                     int p = hs[j].prev_secret_sealed_len > 0 &&
                             !under(hs[j].prev_secret_sealed, hs[j].prev_secret_sealed_len, hooks->want);
 
-                    hooks->stats->already += (hs[j].secret_sealed_len > 0 && !c) +
-                                             (hs[j].prev_secret_sealed_len > 0 && !p);
+                    hooks->stats->already +=
+                        (hs[j].secret_sealed_len > 0 && !c) + (hs[j].prev_secret_sealed_len > 0 && !p);
                     if ((c || p) && push_id(hooks, hs[j].id))
                         err = KW_ERR_NOMEM;
                 }
@@ -474,7 +477,8 @@ static enum kw_err collect_docs_hooks(struct kw_app *app, struct pending *docs, 
 
 /* Runs body over p's ids, KW_REKEY_BATCH per audited write; adds the counts to *done and stats->failed. */
 static enum kw_err run_batches(struct kw_app *app, const struct kw_actor *actor, struct batch *b,
-                               struct pending *p, const char *target_type, kw_write_body_fn body, int64_t *done)
+                               struct pending *p, const char *target_type, kw_write_body_fn body,
+                               int64_t *done)
 {
     struct kw_write w;
     enum kw_err err = KW_OK;
