@@ -115,8 +115,9 @@ static const char encryption_key_usage[] =
 static const char rekey_usage[] =
     "usage: keyward rekey [--new-master-key-file F] [--data-dir DIR] [--store S] [settings]\n"
     "\n"
-    "Re-wraps every sealed secret (access keys' secret access keys, signing keys' private keys) under a\n"
-    "new master key, in small transactions, while the servers keep serving. The new key: the file F\n"
+    "Re-wraps every sealed secret (access keys' secret access keys, signing and encryption keys' private\n"
+    "keys, identity records' and documents' data keys, webhook secrets) under a new master key, in small\n"
+    "transactions, while the servers keep serving. The new key: the file F\n"
     "(32 raw bytes, mode 0600; created with a random key when missing) or KEYWARD_NEW_MASTER_KEY (base64).\n"
     "With a master key file (master-key-file, default DATA_DIR/master.key) the file first holds the new\n"
     "and the old key (servers re-read it, seal with the new one and open both), then only the new one.\n"
@@ -465,10 +466,12 @@ static int cmd_rekey(int argc, char **argv)
         fprintf(stderr, "keyward: cannot write %s\n", path);
         goto out;
     }
-    printf("re-wrapped %lld access key(s), %lld signing key(s), %lld encryption key(s) and %lld record data "
-           "key(s); %lld already under the new key; %lld failed\n",
+    printf("re-wrapped %lld access key(s), %lld signing key(s), %lld encryption key(s), %lld record data "
+           "key(s), %lld document data key(s) and %lld webhook secret(s); %lld already under the new key; "
+           "%lld failed\n",
            (long long)st.access_keys, (long long)st.signing_keys, (long long)st.encryption_keys,
-           (long long)st.records, (long long)st.already, (long long)st.failed);
+           (long long)st.records, (long long)st.documents, (long long)st.webhook_secrets, (long long)st.already,
+           (long long)st.failed);
     rc = st.failed == 0 ? 0 : 1;
 out:
     explicit_bzero(key, sizeof(key));

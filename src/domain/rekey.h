@@ -1,7 +1,9 @@
 /* rekey.h - re-wrapping every sealed blob (access keys' secret access keys in keys.sealed, signing keys'
- * private keys) under a new master key, in small audited transactions, while servers keep serving.
- * Only the wrapped data key of each blob changes (kw_secrets_rewrap); each re-wrapped row takes a new
- * version, so every node's cache receives the new blob. Servers open blobs under any master key they
+ * private keys, response-encryption keys' private keys, identity records' and documents' data keys,
+ * webhooks' current and previous secrets) under a new master key, in small audited transactions, while servers keep serving.
+ * Only the wrapped data key of each blob changes (kw_secrets_rewrap); each re-wrapped credential row
+ * takes a new version, so every node's cache receives the new blob (documents and webhooks are read from
+ * the store when used, so their rows keep their versions and updated_at). Servers open blobs under any master key they
  * hold (they keep the keys they have read and re-read their master key file when they meet an
  * unknown key id), so old and new blobs both work during and after the run. docs/operations.md has
  * the procedure. */
@@ -23,6 +25,8 @@ struct kw_rekey_stats {
     int64_t signing_keys;
     int64_t encryption_keys; /* response-encryption keys' private keys */
     int64_t records;         /* identity records' data keys */
+    int64_t documents;       /* documents' data keys */
+    int64_t webhook_secrets; /* webhooks' current and previous secrets (each one counts) */
     int64_t already; /* under the new key already */
     int64_t failed;  /* could not be opened with any key of app->secrets (logged by id) */
 };

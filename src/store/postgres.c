@@ -575,6 +575,7 @@ const struct kw_store_ops kw_pg_ops = {
     .document_content_put = kw_pg_document_content_put,
     .document_chunk_get = kw_pg_document_chunk_get,
     .document_shred = kw_pg_document_shred,
+    .document_dek_set = kw_pg_document_dek_set,
     .record_history_append = kw_pg_record_history_append,
     .record_history_list = kw_pg_record_history_list,
     .delivery_lease = kw_pg_delivery_lease,

@@ -276,6 +276,8 @@ enum kw_err kw_pg_document_content_put(struct kw_tx *tx, const char *id, int64_t
 enum kw_err kw_pg_document_chunk_get(struct kw_tx *tx, const char *id, int64_t index, size_t rec_size,
                                      uint8_t *buf, size_t cap, size_t *len);
 enum kw_err kw_pg_document_shred(struct kw_tx *tx, const char *id, int64_t deleted_at);
+/* Re-keying (postgres_rekey.c). */
+enum kw_err kw_pg_document_dek_set(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
 
 /* Webhook delivery leases (sqlite_deliver.c / postgres_deliver.c). */
 enum kw_err kw_pg_delivery_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,

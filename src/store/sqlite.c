@@ -389,6 +389,7 @@ const struct kw_store_ops kw_sqlite_ops = {
     .document_chunk_get = kw_sq_document_chunk_get,
     .document_shred = kw_sq_document_shred,
     .document_content_drop = kw_sq_document_content_drop,
+    .document_dek_set = kw_sq_document_dek_set,
     .record_history_append = kw_sq_record_history_append,
     .record_history_list = kw_sq_record_history_list,
     .delivery_lease = kw_sq_delivery_lease,

@@ -223,6 +223,8 @@ enum kw_err kw_sq_document_chunk_get(struct kw_tx *tx, const char *id, int64_t i
                                      uint8_t *buf, size_t cap, size_t *len);
 enum kw_err kw_sq_document_shred(struct kw_tx *tx, const char *id, int64_t deleted_at);
 enum kw_err kw_sq_document_content_drop(struct kw_store *st, const char *id);
+/* Re-keying (sqlite_rekey.c). */
+enum kw_err kw_sq_document_dek_set(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
 /* Webhook delivery leases (sqlite_deliver.c / postgres_deliver.c). */
 enum kw_err kw_sq_delivery_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
                                  struct kw_delivery_lease *items, size_t cap, size_t *n);

@@ -445,6 +445,9 @@ enum kw_err kw_store_document_content_drop(struct kw_store *st, const char *id)
     return st->ops->document_content_drop != NULL ? st->ops->document_content_drop(st, id) : KW_OK;
 }
 
+KW_TXW(document_dek_set, (struct kw_tx * tx, const char *id, const uint8_t *sealed, size_t len),
+       (tx, id, sealed, len))
+
 /* ---- response-encryption keys ---- */
 
 KW_TXW(enc_key_insert, (struct kw_tx * tx, const struct kw_enc_key *k), (tx, k))

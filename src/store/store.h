@@ -527,6 +527,10 @@ enum kw_err kw_store_document_shred(struct kw_tx *tx, const char *id, int64_t de
 /* Removes content written for a document whose row never committed (an ingest that failed after
  * content_put): SQLite unlinks the file if its row is absent; PostgreSQL has nothing to do. */
 enum kw_err kw_store_document_content_drop(struct kw_store *st, const char *id);
+/* Replaces the sealed data key of live document id (keyward rekey: the same key re-wrapped under a new
+ * master key; store/sqlite_rekey.c, store/postgres_rekey.c). KW_ERR_NOT_FOUND when there is no live
+ * document id (a shredded one never gets a key back). Write transactions only. */
+enum kw_err kw_store_document_dek_set(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
 /* ---- webhooks (store/sqlite_webhooks.c, store/postgres_webhooks.c; domain/webhooks.h) ----
  * Endpoints: insert assigns w->seq (KW_ERR_EXISTS on a duplicate id); list: of service_id, ascending
  * seq; update writes url, events, description, enabled, disabled_reason, both sealed secrets,

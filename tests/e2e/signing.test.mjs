@@ -123,7 +123,7 @@ describe('signing keys and the master key', () => {
       stop = true;
       await load;
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /re-wrapped \d+ access key\(s\), 1 signing key\(s\), 1 encryption key\(s\) and 1 record data key\(s\)/);
+      assert.match(r.stdout, /re-wrapped \d+ access key\(s\), 1 signing key\(s\), 1 encryption key\(s\), 1 record data key\(s\), 0 document data key\(s\) and 0 webhook secret\(s\)/);
       assert.equal(failures, 0);
       assert.ok(answered > 0);
       const newKey = readFileSync(newFile);
@@ -134,7 +134,7 @@ describe('signing keys and the master key', () => {
       // a second run finds nothing left to do
       const again = run(['rekey', '--data-dir', dir, ...s.storeArgs]);
       assert.equal(again.status, 0, again.stderr);
-      assert.match(again.stdout, /re-wrapped 0 access key\(s\), 0 signing key\(s\), 0 encryption key\(s\) and 0 record data key\(s\)/);
+      assert.match(again.stdout, /re-wrapped 0 access key\(s\), 0 signing key\(s\), 0 encryption key\(s\), 0 record data key\(s\), 0 document data key\(s\) and 0 webhook secret\(s\)/);
       // rotating now seals a private key under the new master key, and a restart opens everything
       assert.equal(run(['signing-key', 'rotate', '--data-dir', dir, ...s.storeArgs]).status, 0);
       await s.stop();
