@@ -60,7 +60,7 @@ describe('several nodes on one PostgreSQL', { skip: onPg ? false : 'runs on Post
     }
   });
 
-  test('a key made on A verifies on B and C; disable on B and revoke on A are refused everywhere, each within 1 s', async (t) => {
+  test('a key made on A verifies on B and C; disable on B and revoke on A are refused everywhere (delays printed; the 1 s target is measured, not asserted)', async (t) => {
     const k1 = (await createOn(A.url)).json;
     for (const [name, node] of [['B', B], ['C', C]]) {
       const ms = await delayUntil(`create on A seen on ${name}`, async () => (await verifyOn(node, k1.key)).valid === true);
