@@ -27,6 +27,28 @@ enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc)
     return KW_ERR_STORE;
 }
 
+sqlite3_stmt *kw_sq_once(struct kw_sqlite *s, const char *sql)
+{
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK || q == NULL) { /* an empty statement prepares to NULL */
+        kw_sq_fail(s, "prepare", rc != SQLITE_OK ? rc : SQLITE_MISUSE);
+        sqlite3_finalize(q);
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
+    return q;
+}
+
+void kw_sq_once_end(struct kw_sqlite *s, sqlite3_stmt *q)
+{
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&s->mu);
+}
+
 sqlite3_stmt *kw_sq_begin_at(struct kw_sqlite *s, sqlite3_stmt **slot, const char *sql)
 {
     int rc;

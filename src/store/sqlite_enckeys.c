@@ -8,22 +8,6 @@
 #define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
 #define COLS "kid, public_pem, private_sealed, created_at, retire_after, status, version"
 
-static sqlite3_stmt *prep(struct kw_sqlite *s, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int rc;
-
-    pthread_mutex_lock(&s->mu);
-    rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-    if (rc != SQLITE_OK || q == NULL) {
-        kw_sq_fail(s, "prepare", rc != SQLITE_OK ? rc : SQLITE_MISUSE);
-        sqlite3_finalize(q);
-        pthread_mutex_unlock(&s->mu);
-        return NULL;
-    }
-    return q;
-}
-
 /* Steps a statement that returns no rows; finalizes and unlocks. *changed = rows changed. */
 static enum kw_err run(struct kw_sqlite *s, sqlite3_stmt *q, const char *op, int *changed)
 {
@@ -32,8 +16,7 @@ static enum kw_err run(struct kw_sqlite *s, sqlite3_stmt *q, const char *op, int
 
     if (changed != NULL)
         *changed = sqlite3_changes(s->db);
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&s->mu);
+    kw_sq_once_end(s, q);
     return err;
 }
 
@@ -44,7 +27,7 @@ static void bind_blob(sqlite3_stmt *q, int i, const uint8_t *b, size_t len)
 
 enum kw_err kw_sq_enc_key_insert(struct kw_tx *tx, const struct kw_enc_key *k)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "INSERT INTO encryption_keys(" COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "INSERT INTO encryption_keys(" COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)");
 
     if (q == NULL)
         return KW_ERR_STORE;
@@ -81,7 +64,7 @@ static void read_row(sqlite3_stmt *q, struct kw_enc_key *k)
 enum kw_err kw_sq_enc_key_list(struct kw_tx *tx, struct kw_enc_key *items, size_t cap, size_t *n)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st), "SELECT " COLS " FROM encryption_keys ORDER BY created_at DESC, kid DESC");
+        kw_sq_once(SQ(tx->st), "SELECT " COLS " FROM encryption_keys ORDER BY created_at DESC, kid DESC");
     enum kw_err err = KW_OK;
     int rc;
 
@@ -92,15 +75,14 @@ enum kw_err kw_sq_enc_key_list(struct kw_tx *tx, struct kw_enc_key *items, size_
         read_row(q, &items[(*n)++]);
     if (*n < cap && rc != SQLITE_DONE)
         err = kw_sq_fail(SQ(tx->st), "enc_key_list", rc);
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&SQ(tx->st)->mu);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }
 
 enum kw_err kw_sq_enc_key_update(struct kw_tx *tx, const struct kw_enc_key *k)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st), "UPDATE encryption_keys SET private_sealed = ?, status = ?, retire_after = ?, "
+        kw_sq_once(SQ(tx->st), "UPDATE encryption_keys SET private_sealed = ?, status = ?, retire_after = ?, "
                          "version = ? WHERE kid = ?");
     enum kw_err err;
     int changed = 0;
@@ -118,7 +100,7 @@ enum kw_err kw_sq_enc_key_update(struct kw_tx *tx, const struct kw_enc_key *k)
 
 enum kw_err kw_sq_enc_key_delete(struct kw_tx *tx, const char *kid)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "DELETE FROM encryption_keys WHERE kid = ?");
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "DELETE FROM encryption_keys WHERE kid = ?");
     enum kw_err err;
     int changed = 0;
 
@@ -131,7 +113,7 @@ enum kw_err kw_sq_enc_key_delete(struct kw_tx *tx, const char *kid)
 
 enum kw_err kw_sq_enc_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t *count)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "SELECT coalesce(max(version), 0), count(*) FROM encryption_keys");
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "SELECT coalesce(max(version), 0), count(*) FROM encryption_keys");
     enum kw_err err;
     int rc;
 
@@ -145,7 +127,6 @@ enum kw_err kw_sq_enc_key_stamp(struct kw_tx *tx, int64_t *max_version, int64_t 
     } else {
         err = kw_sq_fail(SQ(tx->st), "enc_key_stamp", rc == SQLITE_DONE ? SQLITE_MISUSE : rc);
     }
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&SQ(tx->st)->mu);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }

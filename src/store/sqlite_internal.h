@@ -53,6 +53,10 @@ sqlite3_stmt *kw_sq_begin(struct kw_sqlite *s, enum kw_sq_stmt slot, const char 
 sqlite3_stmt *kw_sq_begin_at(struct kw_sqlite *s, sqlite3_stmt **slot, const char *sql);
 /* Resets the statement and unlocks. */
 void kw_sq_end(struct kw_sqlite *s, sqlite3_stmt *st);
+/* Locks the connection and prepares sql for one use (not cached); NULL (logged, unlocked) on failure.
+ * kw_sq_once_end finalizes it and unlocks. */
+sqlite3_stmt *kw_sq_once(struct kw_sqlite *s, const char *sql);
+void kw_sq_once_end(struct kw_sqlite *s, sqlite3_stmt *q);
 /* Logs the database's message for op and returns KW_ERR_STORE (KW_ERR_EXISTS on a unique violation,
  * KW_ERR_RETRY when SQLite is busy or locked). */
 enum kw_err kw_sq_fail(struct kw_sqlite *s, const char *op, int rc);

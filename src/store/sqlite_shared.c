@@ -8,29 +8,6 @@
 #define SQ(s) ((struct kw_sqlite *)(s))
 #define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
 
-/* Locks the connection and prepares sql; NULL (logged, unlocked) on failure. */
-static sqlite3_stmt *prep(struct kw_sqlite *s, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int rc;
-
-    pthread_mutex_lock(&s->mu);
-    rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-    if (rc != SQLITE_OK || q == NULL) {
-        kw_sq_fail(s, "prepare", rc != SQLITE_OK ? rc : SQLITE_MISUSE);
-        sqlite3_finalize(q);
-        pthread_mutex_unlock(&s->mu);
-        return NULL;
-    }
-    return q;
-}
-
-static void fin(struct kw_sqlite *s, sqlite3_stmt *q)
-{
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&s->mu);
-}
-
 /* Steps q once: KW_OK with *row set to whether a row came, or kw_sq_fail. */
 static enum kw_err step(struct kw_sqlite *s, sqlite3_stmt *q, int *row, const char *op)
 {
@@ -53,7 +30,7 @@ enum kw_err kw_sq_throttle_reserve(struct kw_tx *tx, const char *key, int limit,
                                    int64_t window_ms, int *reserved, struct kw_throttle_row *row)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st), "INSERT INTO throttle(key, window_start, count, inflight) VALUES (?1, ?2, 1, 1) "
+        kw_sq_once(SQ(tx->st), "INSERT INTO throttle(key, window_start, count, inflight) VALUES (?1, ?2, 1, 1) "
                          "ON CONFLICT(key) DO UPDATE SET "
                          "window_start = CASE WHEN " AT_REST " THEN ?2 ELSE throttle.window_start END, "
                          "count = CASE WHEN " AT_REST " THEN 1 ELSE throttle.count + 1 END, "
@@ -72,18 +49,18 @@ enum kw_err kw_sq_throttle_reserve(struct kw_tx *tx, const char *key, int limit,
     err = step(SQ(tx->st), q, &got, "throttle_reserve");
     if (err == KW_OK && got)
         throttle_row(q, row);
-    fin(SQ(tx->st), q);
+    kw_sq_once_end(SQ(tx->st), q);
     *reserved = got;
     if (err != KW_OK || got)
         return err;
     /* Refused: the row as it stands, for the caller's wait. */
-    if ((q = prep(SQ(tx->st), "SELECT window_start, count, inflight FROM throttle WHERE key = ?")) == NULL)
+    if ((q = kw_sq_once(SQ(tx->st), "SELECT window_start, count, inflight FROM throttle WHERE key = ?")) == NULL)
         return KW_ERR_STORE;
     TEXT(q, 1, key);
     err = step(SQ(tx->st), q, &got, "throttle_get");
     if (err == KW_OK && got)
         throttle_row(q, row);
-    fin(SQ(tx->st), q);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }
 
@@ -91,7 +68,7 @@ enum kw_err kw_sq_throttle_settle(struct kw_tx *tx, const char *key, enum kw_sto
                                   int64_t window_ms)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st),
+        kw_sq_once(SQ(tx->st),
              "UPDATE throttle SET inflight = inflight - 1, "
              "count = CASE ?4 WHEN 0 THEN (CASE WHEN window_start <= ?2 - ?3 THEN inflight ELSE count END) "
              "WHEN 1 THEN count - 1 ELSE inflight - 1 END, "
@@ -107,7 +84,7 @@ enum kw_err kw_sq_throttle_settle(struct kw_tx *tx, const char *key, enum kw_sto
     sqlite3_bind_int64(q, 3, window_ms);
     sqlite3_bind_int(q, 4, (int)how);
     err = step(SQ(tx->st), q, &got, "throttle_settle");
-    fin(SQ(tx->st), q);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }
 
@@ -115,7 +92,7 @@ enum kw_err kw_sq_throttle_settle(struct kw_tx *tx, const char *key, enum kw_sto
 static enum kw_err purge(struct kw_tx *tx, const char *sql, int64_t a, int64_t b, int64_t *deleted,
                          const char *op)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), sql);
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), sql);
     enum kw_err err;
     int got;
 
@@ -126,7 +103,7 @@ static enum kw_err purge(struct kw_tx *tx, const char *sql, int64_t a, int64_t b
     err = step(SQ(tx->st), q, &got, op);
     if (err == KW_OK && deleted != NULL)
         *deleted = sqlite3_changes(SQ(tx->st)->db);
-    fin(SQ(tx->st), q);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }
 
@@ -162,7 +139,7 @@ static void job_row(sqlite3_stmt *q, struct kw_job *j)
 enum kw_err kw_sq_job_ensure(struct kw_tx *tx, const char *name, int64_t next_run_at)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st), "INSERT INTO jobs(name, next_run_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING");
+        kw_sq_once(SQ(tx->st), "INSERT INTO jobs(name, next_run_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING");
     enum kw_err err;
     int got;
 
@@ -171,7 +148,7 @@ enum kw_err kw_sq_job_ensure(struct kw_tx *tx, const char *name, int64_t next_ru
     TEXT(q, 1, name);
     sqlite3_bind_int64(q, 2, next_run_at);
     err = step(SQ(tx->st), q, &got, "job_ensure");
-    fin(SQ(tx->st), q);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }
 
@@ -184,14 +161,14 @@ static enum kw_err job_one(struct kw_tx *tx, sqlite3_stmt *q, struct kw_job *out
     err = step(SQ(tx->st), q, &got, op);
     if (err == KW_OK && got)
         job_row(q, out);
-    fin(SQ(tx->st), q);
+    kw_sq_once_end(SQ(tx->st), q);
     return err == KW_OK && !got ? KW_ERR_NOT_FOUND : err;
 }
 
 enum kw_err kw_sq_job_lease(struct kw_tx *tx, const char *name, const char *node, int64_t now_ms,
                             int64_t lease_ms, struct kw_job *out)
 {
-    sqlite3_stmt *q = prep(
+    sqlite3_stmt *q = kw_sq_once(
         SQ(tx->st), "UPDATE jobs SET lease_until = ?1 + ?2, leased_by = ?3 WHERE name = "
                     "(SELECT name FROM jobs WHERE name = ?4 AND next_run_at <= ?1 AND lease_until <= ?1) "
                     "RETURNING " JOB_COLS);
@@ -209,7 +186,7 @@ enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64
                              int64_t next_run_at, const char *error)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st), "UPDATE jobs SET lease_until = 0, next_run_at = ?1, last_run_by = leased_by, "
+        kw_sq_once(SQ(tx->st), "UPDATE jobs SET lease_until = 0, next_run_at = ?1, last_run_by = leased_by, "
                          "runs = runs + 1, last_ok_at = CASE WHEN ?2 = '' THEN ?3 ELSE last_ok_at END, "
                          "last_error = ?2 WHERE name = ?4 AND leased_by = ?5 AND lease_until = ?6");
     enum kw_err err;
@@ -226,13 +203,13 @@ enum kw_err kw_sq_job_finish(struct kw_tx *tx, const struct kw_job *lease, int64
     err = step(SQ(tx->st), q, &got, "job_finish");
     if (err == KW_OK && sqlite3_changes(SQ(tx->st)->db) == 0)
         err = KW_ERR_CONFLICT;
-    fin(SQ(tx->st), q);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }
 
 enum kw_err kw_sq_job_get(struct kw_tx *tx, const char *name, struct kw_job *out)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "SELECT " JOB_COLS " FROM jobs WHERE name = ?");
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "SELECT " JOB_COLS " FROM jobs WHERE name = ?");
 
     if (q == NULL)
         return KW_ERR_STORE;

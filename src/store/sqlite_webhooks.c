@@ -15,23 +15,6 @@
     "lease_owner, lease_until, last_status, last_error, updated_at"
 #define AT_COLS "delivery_id, n, at, status, error, duration_ms, node"
 
-/* Locks the connection and prepares sql; NULL (logged, unlocked) on failure. */
-static sqlite3_stmt *prep(struct kw_sqlite *s, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int rc;
-
-    pthread_mutex_lock(&s->mu);
-    rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-    if (rc != SQLITE_OK || q == NULL) {
-        kw_sq_fail(s, "prepare", rc != SQLITE_OK ? rc : SQLITE_MISUSE);
-        sqlite3_finalize(q);
-        pthread_mutex_unlock(&s->mu);
-        return NULL;
-    }
-    return q;
-}
-
 /* Steps a statement that returns no rows; finalizes and unlocks. *changed = rows changed, *rowid the
  * last inserted (either may be NULL). */
 static enum kw_err run(struct kw_sqlite *s, sqlite3_stmt *q, const char *op, int *changed, int64_t *rowid)
@@ -43,8 +26,7 @@ static enum kw_err run(struct kw_sqlite *s, sqlite3_stmt *q, const char *op, int
         *changed = sqlite3_changes(s->db);
     if (rowid != NULL && err == KW_OK)
         *rowid = sqlite3_last_insert_rowid(s->db);
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&s->mu);
+    kw_sq_once_end(s, q);
     return err;
 }
 
@@ -62,8 +44,7 @@ static enum kw_err collect(struct kw_sqlite *s, sqlite3_stmt *q, void (*row)(sql
     }
     if (*n < cap && rc != SQLITE_DONE)
         err = kw_sq_fail(s, op, rc);
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&s->mu);
+    kw_sq_once_end(s, q);
     return err;
 }
 
@@ -78,8 +59,7 @@ static enum kw_err one(struct kw_sqlite *s, sqlite3_stmt *q, void (*row)(sqlite3
         row(q, out);
     else
         err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(s, op, rc);
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&s->mu);
+    kw_sq_once_end(s, q);
     return err;
 }
 
@@ -126,7 +106,7 @@ static void wh_row(sqlite3_stmt *q, void *item)
 
 enum kw_err kw_sq_webhook_insert(struct kw_tx *tx, struct kw_webhook *w)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "INSERT INTO webhooks(id, service_id, url, events, description, enabled, "
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "INSERT INTO webhooks(id, service_id, url, events, description, enabled, "
                                        "disabled_reason, secret_sealed, prev_secret_sealed, prev_secret_until, "
                                        "created_by, created_at, updated_at) "
                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -152,7 +132,7 @@ enum kw_err kw_sq_webhook_insert(struct kw_tx *tx, struct kw_webhook *w)
 
 enum kw_err kw_sq_webhook_get(struct kw_tx *tx, const char *id, struct kw_webhook *out)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "SELECT " WH_COLS " FROM webhooks WHERE id = ?");
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "SELECT " WH_COLS " FROM webhooks WHERE id = ?");
 
     if (q == NULL)
         return KW_ERR_STORE;
@@ -164,7 +144,7 @@ enum kw_err kw_sq_webhook_list(struct kw_tx *tx, const char *service_id, int64_t
                                size_t cap, size_t *n)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st), "SELECT " WH_COLS " FROM webhooks WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+        kw_sq_once(SQ(tx->st), "SELECT " WH_COLS " FROM webhooks WHERE service_id = ? AND seq > ? ORDER BY seq LIMIT ?");
 
     *n = 0;
     if (q == NULL)
@@ -177,7 +157,7 @@ enum kw_err kw_sq_webhook_list(struct kw_tx *tx, const char *service_id, int64_t
 
 enum kw_err kw_sq_webhook_update(struct kw_tx *tx, const struct kw_webhook *w)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "UPDATE webhooks SET url = ?, events = ?, description = ?, enabled = ?, "
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "UPDATE webhooks SET url = ?, events = ?, description = ?, enabled = ?, "
                                        "disabled_reason = ?, secret_sealed = ?, prev_secret_sealed = ?, "
                                        "prev_secret_until = ?, updated_at = ? WHERE id = ?");
     enum kw_err err;
@@ -214,7 +194,7 @@ enum kw_err kw_sq_webhook_delete(struct kw_tx *tx, const char *id)
     if (err != KW_OK)
         return err;
     for (i = 0; err == KW_OK && i < sizeof(sql) / sizeof(sql[0]); i++) {
-        sqlite3_stmt *q = prep(SQ(tx->st), sql[i]);
+        sqlite3_stmt *q = kw_sq_once(SQ(tx->st), sql[i]);
         if (q == NULL) {
             err = KW_ERR_STORE;
             break;
@@ -229,7 +209,7 @@ enum kw_err kw_sq_webhook_delete(struct kw_tx *tx, const char *id)
 
 enum kw_err kw_sq_webhook_count(struct kw_tx *tx, const char *service_id, int64_t *total, int64_t *enabled)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "SELECT count(*), coalesce(sum(enabled <> 0), 0) FROM webhooks "
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "SELECT count(*), coalesce(sum(enabled <> 0), 0) FROM webhooks "
                                        "WHERE service_id = ?");
     enum kw_err err = KW_OK;
     int rc;
@@ -246,8 +226,7 @@ enum kw_err kw_sq_webhook_count(struct kw_tx *tx, const char *service_id, int64_
     } else {
         err = kw_sq_fail(SQ(tx->st), "webhook_count", rc == SQLITE_DONE ? SQLITE_MISUSE : rc);
     }
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&SQ(tx->st)->mu);
+    kw_sq_once_end(SQ(tx->st), q);
     return err;
 }
 
@@ -277,7 +256,7 @@ static void dl_row(sqlite3_stmt *q, void *item)
 
 enum kw_err kw_sq_webhook_delivery_insert(struct kw_tx *tx, struct kw_webhook_delivery *d)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "INSERT INTO webhook_deliveries(id, webhook_id, service_id, event_type, "
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "INSERT INTO webhook_deliveries(id, webhook_id, service_id, event_type, "
                                        "payload, created_at, state, attempts, next_attempt_at, lease_owner, "
                                        "lease_until, last_status, last_error, updated_at) "
                                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -303,7 +282,7 @@ enum kw_err kw_sq_webhook_delivery_insert(struct kw_tx *tx, struct kw_webhook_de
 
 enum kw_err kw_sq_webhook_delivery_get(struct kw_tx *tx, const char *id, struct kw_webhook_delivery *out)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "SELECT " DL_COLS " FROM webhook_deliveries WHERE id = ?");
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "SELECT " DL_COLS " FROM webhook_deliveries WHERE id = ?");
 
     if (q == NULL)
         return KW_ERR_STORE;
@@ -314,7 +293,7 @@ enum kw_err kw_sq_webhook_delivery_get(struct kw_tx *tx, const char *id, struct 
 enum kw_err kw_sq_webhook_delivery_list(struct kw_tx *tx, const char *webhook_id, int64_t before,
                                         struct kw_webhook_delivery *items, size_t cap, size_t *n)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "SELECT " DL_COLS " FROM webhook_deliveries WHERE webhook_id = ? "
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "SELECT " DL_COLS " FROM webhook_deliveries WHERE webhook_id = ? "
                                        "AND seq < ? ORDER BY seq DESC LIMIT ?");
 
     *n = 0;
@@ -328,7 +307,7 @@ enum kw_err kw_sq_webhook_delivery_list(struct kw_tx *tx, const char *webhook_id
 
 enum kw_err kw_sq_webhook_delivery_retry(struct kw_tx *tx, const char *id, int64_t now_ms)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?, "
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?, "
                                        "lease_owner = '', lease_until = 0, updated_at = ? WHERE id = ?");
     enum kw_err err;
     int changed = 0;
@@ -360,7 +339,7 @@ static void at_row(sqlite3_stmt *q, void *item)
 
 enum kw_err kw_sq_webhook_attempt_insert(struct kw_tx *tx, const struct kw_webhook_attempt *a)
 {
-    sqlite3_stmt *q = prep(SQ(tx->st), "INSERT INTO webhook_attempts(" AT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *q = kw_sq_once(SQ(tx->st), "INSERT INTO webhook_attempts(" AT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?)");
 
     if (q == NULL)
         return KW_ERR_STORE;
@@ -378,7 +357,7 @@ enum kw_err kw_sq_webhook_attempt_list(struct kw_tx *tx, const char *delivery_id
                                        size_t cap, size_t *n)
 {
     sqlite3_stmt *q =
-        prep(SQ(tx->st), "SELECT " AT_COLS " FROM webhook_attempts WHERE delivery_id = ? ORDER BY n LIMIT ?");
+        kw_sq_once(SQ(tx->st), "SELECT " AT_COLS " FROM webhook_attempts WHERE delivery_id = ? ORDER BY n LIMIT ?");
 
     *n = 0;
     if (q == NULL)
