@@ -19,7 +19,7 @@ export const EVENTS = [
   ['token.revoked', 'A service user’s token was revoked'],
 ];
 const DL_STATE = { pending: 'Pending', sending: 'Sending', delivered: 'Delivered', succeeded: 'Delivered', failed: 'Failed' };
-const DISABLED_WHY = { gone: 'the receiver answered 410 Gone' };
+const DISABLED_WHY = { gone: 'the receiver answered 410 Gone', operator: 'turned off by an admin' };
 const PAGE = 25;
 
 const base = (svc) => `/api/v1/services/${enc(svc.id)}/webhooks`;
