@@ -39,6 +39,13 @@ struct kw_api_req {
     const char *encryption_key; /* X-Keyward-Encryption-Key (the first), or NULL (domain/enckeys.h) */
     size_t encryption_key_len;
     unsigned encryption_key_count;
+    /* POST /api/v1/ingest's headers (api/documents_ingest.c): the first of each, NULL when absent; the
+     * counts say how many lines came (a repeated one is refused as ambiguous). */
+    const char *approver_department; /* X-Approver-Department */
+    size_t approver_department_len;
+    const char *idempotency_key; /* Idempotency-Key */
+    size_t idempotency_key_len;
+    unsigned approver_department_count, idempotency_key_count;
     const char *authority; /* Host (HTTP/1.1) or :authority, or NULL */
     size_t authority_len;
     const char *scheme;    /* "http" or "https" (static) */
@@ -56,11 +63,29 @@ struct kw_api_header {
     char value[KW_API_HEADER_VALUE_MAX];
 };
 
+/* A body produced in pieces (exports, a document's content): api/ sets stream.next instead of body.
+ * http/ calls next() on a pool thread, one call at a time, until *done; each call writes at most cap
+ * bytes into buf and sets *len (0 is allowed only with *done). A non-KW_OK return after the headers
+ * went out aborts the response (the connection is closed, so the client sees a truncated body, never
+ * a complete-looking one). stream.free(ctx) is called exactly once, after the last next() or when the
+ * client went away. content_length >= 0 is sent as Content-Length, -1 means chunked.
+ * (http/stream.c: next() runs on a pool thread and may read the store; free() runs on the event loop
+ * or in kw_api_res_cleanup and must not wait on anything. A HEAD request never calls next(). A
+ * response whose stream is still set when kw_api_res_cleanup runs -- replaced by a problem, or never
+ * sent -- has it freed there.) */
+struct kw_api_stream {
+    enum kw_err (*next)(void *ctx, char *buf, size_t cap, size_t *len, int *done);
+    void (*free)(void *ctx);
+    void *ctx;
+    int64_t content_length;
+};
+
 struct kw_api_res {
     int status;
     const char *content_type; /* static string; NULL = no body */
     char *body;               /* malloc'd; freed by kw_api_res_cleanup */
     size_t body_len;
+    struct kw_api_stream stream; /* stream.next != NULL: streamed body (body unused) */
     struct kw_api_header headers[KW_API_MAX_RES_HEADERS];
     size_t nheaders;
     const char *route;  /* route template for metrics ("/api/v1/keys/{keyId}"), never NULL after handle */

@@ -24,6 +24,7 @@ struct kw_api_ctx {
     char params[KW_API_PARAMS][KW_API_PARAM_MAX]; /* path parameters, "" if absent */
     struct kw_actor actor;
     const char *action; /* audit action for a failed write, set by the route */
+    int audited;        /* the handler wrote its own audit event (the router adds none) */
     /* Encrypted response (api/jwe.c): the client's AES key and the kid that opened it. */
     int encrypt;
     uint8_t enc_aes[32];
@@ -134,6 +135,10 @@ void kw_api_users_create(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_users_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_users_update(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_users_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_documents_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_documents_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_documents_content(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_documents_delete(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_add(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_members_update(struct kw_api_ctx *c, struct kw_api_res *res);
@@ -177,5 +182,7 @@ void kw_api_candidates_archive(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_list(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_get(struct kw_api_ctx *c, struct kw_api_res *res);
 void kw_api_extract_archive(struct kw_api_ctx *c, struct kw_api_res *res);
+/* documents_ingest.c */
+void kw_api_documents_ingest(struct kw_api_ctx *c, struct kw_api_res *res);
 
 #endif

@@ -9,6 +9,9 @@
 
 void kw_api_res_cleanup(struct kw_api_res *res)
 {
+    if (res->stream.next != NULL && res->stream.free != NULL)
+        res->stream.free(res->stream.ctx);
+    memset(&res->stream, 0, sizeof(res->stream));
     free(res->body);
     res->body = NULL;
     res->body_len = 0;
@@ -163,6 +166,8 @@ static const struct {
     {"REF_ID_TAKEN", "The service already has a candidate with this refId."},
     {"RECORD_ARCHIVED", "The candidate is archived: its data is gone and it cannot change."},
     {"ACCESS_KEY_LIMIT", "A service user has at most 2 active access keys: disable or delete one first."},
+    {"IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different upload (another file, filename, "
+                               "metadata or approver department); use a new key for a new document."},
 };
 
 const char *kw_api_conflict_detail(const char *code)

@@ -23,6 +23,7 @@ enum route_auth {
     AUTH_KEY_READ,  /* any member of the service owning the key in param 0 */
     AUTH_SU_READ,   /* any member of the service owning the service user in param 0 */
     AUTH_INTEGRATOR, /* an integrator credential (API key, or a service user's): its own service */
+    AUTH_ANY,       /* any authenticated caller; the handler decides (documents) */
 };
 
 struct route {
@@ -106,6 +107,13 @@ static const struct route routes[] = {
     {"POST", "/api/v1/candidates/archive", kw_api_extract_archive, AUTH_INTEGRATOR, "candidate.archive", 1},
     {"GET", "/api/v1/candidates", kw_api_extract_list, AUTH_INTEGRATOR, "candidate.extract", 0},
     {"GET", "/api/v1/candidates/{refId}", kw_api_extract_get, AUTH_INTEGRATOR, "candidate.extract", 0},
+    {"POST", "/api/v1/ingest", kw_api_documents_ingest, AUTH_INTEGRATOR, "document.ingest", 1},
+    /* documents (api/documents.c): integrators by permission, people by role; handlers audit reads */
+    {"GET", "/api/v1/documents", kw_api_documents_list, AUTH_ANY, "document.list", 0},
+    {"GET", "/api/v1/documents/{documentId}", kw_api_documents_get, AUTH_ANY, "document.read", 0},
+    {"GET", "/api/v1/documents/{documentId}/content", kw_api_documents_content, AUTH_ANY,
+     "document.content.read", 0},
+    {"DELETE", "/api/v1/documents/{documentId}", kw_api_documents_delete, AUTH_ANY, "document.delete", 1},
     /* OAuth 2.0 and seed 004: the handlers authenticate the client (or check the HMAC) themselves */
     {"POST", "/oauth/token", kw_api_oauth_token, AUTH_NONE, "oauth.token", 0},
     {"POST", "/oauth/introspect", kw_api_oauth_introspect, AUTH_NONE, "oauth.introspect", 0},
@@ -132,6 +140,8 @@ static int param_valid(const char *name, size_t nlen, const char *v)
         return kw_access_keys_id_valid(v);
     if (nlen == sizeof("{refId}") - 1 && memcmp(name, "{refId}", nlen) == 0)
         return kw_records_ref_valid(v);
+    if (nlen == sizeof("{documentId}") - 1 && memcmp(name, "{documentId}", nlen) == 0)
+        return kw_id_valid(v, "doc");
     if (nlen == sizeof("{pictureName}") - 1 && memcmp(name, "{pictureName}", nlen) == 0)
         return strlen(v) < KW_PICTURE_NAME_MAX && strspn(v, "abcdefghijklmnopqrstuvwxyz_") == strlen(v);
     return 0; /* a parameter without a grammar matches nothing */
@@ -302,9 +312,15 @@ static int authorise(struct kw_api_ctx *c, const struct route *r, struct kw_api_
     case AUTH_INTEGRATOR:
         if (c->principal.kind != KW_PRINCIPAL_KEY && c->principal.kind != KW_PRINCIPAL_SERVICE_USER)
             return refuse(c, r, res, 403, "FORBIDDEN",
-                          "The integrator API takes an integrator credential (an API key, or a service user's "
-                          "token, access token or signed request); operators use /api/v1/services/{serviceId}/"
-                          "candidates.");
+                          strcmp(r->pattern, "/api/v1/ingest") == 0
+                              ? "Ingest takes an integrator credential with documents:write (a service user's "
+                                "token, access token or signed request, or an API key); people mint a service "
+                                "user's token (the console's Upload panel) and upload with it."
+                              : "The integrator API takes an integrator credential (an API key, or a service "
+                                "user's token, access token or signed request); operators use "
+                                "/api/v1/services/{serviceId}/candidates.");
+        return 1;
+    case AUTH_ANY:
         return 1;
     case AUTH_PERSON:
         if (c->principal.kind == KW_PRINCIPAL_KEY || c->principal.kind == KW_PRINCIPAL_SERVICE_USER)
@@ -360,7 +376,7 @@ static void run(struct kw_api_ctx *c, const struct route *r, struct kw_api_res *
     if (!authorise(c, r, res))
         return;
     r->handler(c, res);
-    if (r->action == NULL || c->principal.kind == KW_PRINCIPAL_NONE)
+    if (r->action == NULL || c->principal.kind == KW_PRINCIPAL_NONE || c->audited)
         return;
     /* Successful writes were audited in their transaction; the rest is written behind. */
     if (r->write && res->status < 400)

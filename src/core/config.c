@@ -143,6 +143,8 @@ static const struct setting settings[] = {
      "largest request body accepted (413 above)"},
     {"picture-max-bytes", T_INT64, S(picture_max_bytes), 1024, 67108864, "5242880", 0, NULL, NULL,
      "largest candidate picture accepted (PUT .../pictures/{name}; 413 above)"},
+    {"max-document-bytes", T_INT64, S(max_document_bytes), 1024, 1073741824, "52428800", 0, NULL, NULL,
+     "largest request body POST /api/v1/ingest accepts (the whole multipart body; 413 DOCUMENT_TOO_LARGE above)"},
     {"max-header-bytes", T_INT64, S(max_header_bytes), 1024, 65536, "8192", 0, NULL, NULL,
      "largest total size of request headers (431 above)"},
     {"idle-timeout", T_INT, S(idle_timeout_s), 1, 3600, "10", 0, NULL, NULL,

@@ -26,6 +26,7 @@ struct kw_config {
     int workers;             /* threads running requests that may wait on the store; default 4 */
     int64_t max_body_bytes;  /* JSON body cap; default 65536 */
     int64_t picture_max_bytes; /* a candidate's picture (PUT .../pictures/{name}); default 5 MiB */
+    int64_t max_document_bytes; /* a whole POST /api/v1/ingest body; default 50 MiB */
     int64_t max_header_bytes;/* total request header cap; default 8192 */
     int idle_timeout_s;      /* idle connection timeout; default 10 */
     int shutdown_timeout_s;  /* SIGTERM drain deadline for open requests; default 5 */

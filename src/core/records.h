@@ -240,6 +240,40 @@ struct kw_record_history {
     char comment[KW_RECORD_COMMENT_MAX];
 };
 
+/* A stored document (domain/documents.h, issue 10): metadata of one file a service ingested. The content
+ * is AES-256-GCM in chunks under the document's data key, sealed under the master key in sealed_dek
+ * (sealed_dek_len 0 once deleted: crypto-shredded); the chunks live where the store keeps them (SQLite:
+ * a file under <data-dir>/documents/, PostgreSQL: document_chunks rows). Plain struct, no free. */
+#define KW_DOC_FIELD_MAX 256       /* filename, source_tag, ...: 255 bytes + NUL */
+#define KW_DOC_METADATA_MAX 4096   /* the metadata part as sent: 4095 bytes + NUL */
+#define KW_DOC_IDEM_MAX 256        /* Idempotency-Key: 255 + NUL */
+#define KW_DOC_DEK_SEALED_MAX 160  /* a sealed 32-byte data key: 32 + 97 */
+struct kw_document {
+    int64_t seq;
+    char id[KW_ID_MAX];                      /* doc_... */
+    char service_id[KW_ID_MAX];
+    char service_user_id[KW_ID_MAX];
+    char credential_id[KW_ACTOR_MAX];
+    char filename[KW_DOC_FIELD_MAX];         /* "" when none was sent */
+    char media_type[KW_MEDIA_TYPE_MAX];      /* sniffed */
+    int64_t size;                            /* plaintext bytes */
+    char sha256[2 * KW_HASH_LEN + 1];        /* hex of the plaintext's SHA-256 */
+    char source_tag[KW_DOC_FIELD_MAX];
+    char external_id[KW_DOC_FIELD_MAX];
+    char document_category[KW_DOC_FIELD_MAX];
+    char department[KW_DOC_FIELD_MAX];
+    char approver_department[KW_DOC_FIELD_MAX];
+    char metadata[KW_DOC_METADATA_MAX];      /* JSON object text as sent */
+    uint8_t sealed_dek[KW_DOC_DEK_SEALED_MAX];
+    size_t sealed_dek_len;                   /* 0 = deleted */
+    int64_t chunk_size;                      /* plaintext bytes per chunk (the last may be shorter) */
+    int64_t nchunks;                         /* >= 1 (an empty file is one empty, final chunk) */
+    char idempotency_key[KW_DOC_IDEM_MAX];   /* "" when none */
+    uint8_t idempotency_hash[KW_HASH_LEN];   /* SHA-256 of the ingest request's body */
+    int64_t created_at;
+    int64_t deleted_at;                      /* 0 while live */
+};
+
 /* List rendering (api/ kw_api_page_reply) reads the keyset cursor from the first member. */
 #include <stddef.h>
 _Static_assert(offsetof(struct kw_service, seq) == 0, "seq first");
@@ -249,5 +283,6 @@ _Static_assert(offsetof(struct kw_user, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_member, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_service_user, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_record, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_document, seq) == 0, "seq first");
 
 #endif

@@ -24,6 +24,8 @@ struct kw_handler {
 
 struct kw_req_headers {
     const h2o_iovec_t *content_type, *authorization, *api_key, *cookie, *csrf, *request_id, *encryption_key;
+    const h2o_iovec_t *approver_department, *idempotency_key; /* POST /api/v1/ingest */
+    int approver_department_count, idempotency_key_count;
     size_t bytes;
     int authorization_count, api_key_count;         /* repeated credentials are refused as ambiguous */
     int encryption_key_count;                       /* a repeated X-Keyward-Encryption-Key is refused */
@@ -69,6 +71,13 @@ static void scan_headers(h2o_req_t *req, struct kw_req_headers *out)
         else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-keyward-encryption-key"))) {
             slot = &out->encryption_key;
             out->encryption_key_count++;
+        }
+        else if (h2o_memis(n->base, n->len, H2O_STRLIT("x-approver-department"))) {
+            slot = &out->approver_department;
+            out->approver_department_count++;
+        } else if (h2o_memis(n->base, n->len, H2O_STRLIT("idempotency-key"))) {
+            slot = &out->idempotency_key;
+            out->idempotency_key_count++;
         }
         else if (h2o_memis(n->base, n->len, H2O_STRLIT("signature")) ||
                  h2o_memis(n->base, n->len, H2O_STRLIT("signature-input")))
@@ -176,7 +185,7 @@ static h2o_iovec_t x_request_id = {H2O_STRLIT("x-request-id")};
 
 /* HEAD is served as GET and h2o_send_inline drops the body (the Content-Length stays the GET's). A 405
  * whose Allow lists GET gets HEAD added, as that method is answered too. */
-static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len)
+static void send_res(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len)
 {
     size_t i;
 
@@ -197,6 +206,13 @@ static void send_res(h2o_req_t *req, const struct kw_api_res *res, const char *r
     if (res->content_type != NULL)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, res->content_type,
                        strlen(res->content_type));
+    if (res->stream.next != NULL) { /* a streamed body (stream.c); HEAD sends the headers only */
+        if (kw_http_stream_start(req, res, rid) == 0)
+            return;
+        kw_api_res_cleanup(res); /* out of memory: nothing went out yet */
+        req->res.status = 500;
+        req->res.reason = kw_api_status_title(500);
+    }
     req->res.content_length = res->body_len;
     h2o_send_inline(req, res->body ? res->body : "", res->body_len);
 }
@@ -222,10 +238,34 @@ static int is_picture_upload(h2o_req_t *req)
            h2o_strstr(q, (size_t)(end - q), H2O_STRLIT("/pictures/")) != SIZE_MAX;
 }
 
+int kw_http_is_ingest(h2o_req_t *req)
+{
+    size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+
+    return h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST")) &&
+           h2o_memis(req->path.base, plen, H2O_STRLIT(KW_HTTP_INGEST_PATH));
+}
+
+/* The body cap of req's route: max-document-bytes for an ingest, picture-max-bytes for a picture,
+ * max-body-bytes for everything else. */
+static int64_t body_cap(struct kw_server *srv, h2o_req_t *req)
+{
+    if (kw_http_is_ingest(req))
+        return srv->cfg->max_document_bytes;
+    return is_picture_upload(req) ? srv->cfg->picture_max_bytes : srv->cfg->max_body_bytes;
+}
+
 static void body_too_large(struct kw_server *srv, h2o_req_t *req, struct kw_api_res *res, const char *rid)
 {
     char detail[160];
 
+    if (kw_http_is_ingest(req)) {
+        snprintf(detail, sizeof(detail),
+                 "The document upload exceeds the limit of %lld bytes (max-document-bytes).",
+                 (long long)srv->cfg->max_document_bytes);
+        kw_api_problem(res, 413, "DOCUMENT_TOO_LARGE", detail, NULL, rid);
+        return;
+    }
     if (is_picture_upload(req)) {
         snprintf(detail, sizeof(detail), "The picture exceeds the limit of %lld bytes (picture-max-bytes).",
                  (long long)srv->cfg->picture_max_bytes);
@@ -249,8 +289,7 @@ static int within_limits(struct kw_server *srv, h2o_req_t *req, size_t header_by
         kw_api_problem(res, 431, "HEADERS_TOO_LARGE", detail, NULL, rid);
         return 0;
     }
-    if (req->entity.base != NULL &&
-        req->entity.len > (size_t)(is_picture_upload(req) ? srv->cfg->picture_max_bytes : srv->cfg->max_body_bytes)) {
+    if (req->entity.base != NULL && req->entity.len > (size_t)body_cap(srv, req)) {
         body_too_large(srv, req, res, rid);
         return 0;
     }
@@ -373,6 +412,10 @@ static void fill_api_req(h2o_req_t *req, const struct kw_req_headers *hs, int he
     SET(csrf, hs->csrf);
     SET(encryption_key, hs->encryption_key);
     a->encryption_key_count = (unsigned)hs->encryption_key_count;
+    SET(approver_department, hs->approver_department);
+    SET(idempotency_key, hs->idempotency_key);
+    a->approver_department_count = (unsigned)hs->approver_department_count;
+    a->idempotency_key_count = (unsigned)hs->idempotency_key_count;
     a->authority = req->input.authority.base;
     a->authority_len = req->input.authority.len;
     a->scheme = req->input.scheme == &H2O_URL_SCHEME_HTTPS ? "https" : "http";
@@ -400,7 +443,7 @@ static void log_request(const char *rid, const struct kw_api_res *res)
         kw_log_debug("request", "request_id=%s route=\"%s\" status=%d", rid, res->route, res->status);
 }
 
-void kw_http_respond(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len)
+void kw_http_respond(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len)
 {
     send_res(req, res, rid, rid_len);
     log_request(rid, res);

@@ -32,6 +32,8 @@ struct kw_worker {
     struct kw_metrics metrics;
     h2o_multithread_receiver_t done; /* off-loop jobs come back here (offloop.c) */
     int inflight;                    /* jobs of this loop not back yet; loop thread only */
+    h2o_multithread_receiver_t stream_done; /* streamed responses' chunks come back here (stream.c) */
+    h2o_timeout_t stream_retry;             /* a chunk the pool refused is asked for again (stream.c) */
 };
 
 struct kw_server {
@@ -54,14 +56,29 @@ struct kw_server {
  * the errors it answers before routing) the filter that turns those into problem+json. */
 void kw_http_register(struct kw_server *srv, h2o_pathconf_t *pathconf, h2o_pathconf_t *fallback);
 
-/* Sends res on req (status, X-Request-Id, api's headers, body) and logs it. Loop thread of req. */
-void kw_http_respond(h2o_req_t *req, const struct kw_api_res *res, const char *rid, size_t rid_len);
+#define KW_HTTP_INGEST_PATH "/api/v1/ingest"
+
+/* 1 for POST /api/v1/ingest (any query): its body is capped by max-document-bytes, refused as
+ * DOCUMENT_TOO_LARGE, and handed to the pool without a copy (offloop.c). */
+int kw_http_is_ingest(h2o_req_t *req);
+
+/* Sends res on req (status, X-Request-Id, api's headers, body) and logs it. Loop thread of req. A
+ * streamed res (res->stream.next set) is taken over (res->stream cleared) and sent by stream.c. */
+void kw_http_respond(h2o_req_t *req, struct kw_api_res *res, const char *rid, size_t rid_len);
+
+/* stream.c. Starts the response on req (status and headers already in req->res) with res's stream,
+ * which it takes over (res->stream is cleared; stream.free runs exactly once from here on). 0 on
+ * success; -1 (out of memory) leaves res untouched and nothing sent. Loop thread of req. */
+int kw_http_stream_start(h2o_req_t *req, struct kw_api_res *res, const char *rid);
+/* Registers / unregisters w's stream receiver and retry timeout (with the off-loop ones). */
+void kw_http_stream_init(struct kw_worker *w);
+void kw_http_stream_cleanup(struct kw_worker *w);
 
 /* offloop.c. 1 if the request (as http/ filled it for api/) is answered on the loop: its route reads
  * only memory. One table decides, by method and path (and for verify, the kind of credential). */
 int kw_http_route_loop_safe(const struct kw_api_req *a);
 /* Hands the request to the pool; its response is sent later on w's loop (or dropped if the connection
- * closed first). Copies everything a points at. KW_ERR_RETRY when the pool's queue is full,
+ * closed first). Copies everything a points at, but an HTTP/1 ingest's body. KW_ERR_RETRY when the pool's queue is full,
  * KW_ERR_NOMEM: the request stays the caller's to answer. Loop thread. */
 enum kw_err kw_http_offloop_submit(struct kw_worker *w, h2o_req_t *req, const struct kw_api_req *a,
                                    uint64_t t0);

@@ -3,7 +3,7 @@
  * PostgreSQL) never holds up the verifications queued on the same loop.
  *
  * The split is by route, in one table below. The loop copies what api/ reads out of h2o's buffers
- * into one job, a pool thread calls kw_api_handle, and the job comes back to the owning loop through
+ * into one job (an ingest's body excepted: see borrows_body), a pool thread calls kw_api_handle, and the job comes back to the owning loop through
  * h2o's multithread queue (the loop's receiver), which sends it. h2o_req_t is only touched on its
  * loop: a small object in req->pool points at the job, and its destructor clears job->req when h2o
  * disposes the request (its connection closed meanwhile), so nothing is written to it after. */
@@ -121,12 +121,38 @@ static void copy_fields(char **at, const struct kw_api_req *a, struct kw_api_req
     to->fields = f;
 }
 
-/* One allocation: the job and a copy of every byte api/ may read (h2o's buffers belong to the loop). */
-static struct kw_offloop_job *job_new(const struct kw_api_req *a)
+/* An ingest's body (up to max-document-bytes) is not copied into the job: the pool thread reads it where
+ * h2o put it, the connection's socket input buffer (an unlinked temporary file mapped MAP_SHARED once it
+ * passes 1 MiB, server.c). Why that buffer stays put and valid until the response is sent, from h2o 2.2.5's
+ * lib/http1.c (tag v2.2.5):
+ *  - on_entity_read_complete (both the Content-Length and the chunked reader end there) clears the entity
+ *    reader and the request timeout and calls h2o_socket_read_stop before process_request. Nothing else
+ *    reads into sock->input until reqread_start, and h2o_buffer_reserve (the only call that moves or grows
+ *    the buffer) is made by the socket's read path only. With reading stopped the evloop drops the fd
+ *    from epoll (evloop/epoll.c.h update_status), so even a peer's FIN or RST raises no callback.
+ *  - The buffer is consumed (h2o_buffer_consume) in on_send_complete, after the response went out, and
+ *    freed in close_connection. close_connection runs from the read callback (stopped), the request
+ *    timeout (cleared), write completions (keyward writes nothing until the job is back) and upgrades
+ *    (none). keyward's own shutdown(fd) in server.c's drain does not dispose the connection either, and
+ *    the drain waits for every in-flight job before h2o_context_dispose.
+ * So req (and req->entity) outlives the job: on_req_dispose below cannot run while it is on the pool.
+ * HTTP/2 differs: a stream's body lives in the stream, which a client's RST_STREAM closes (and disposes)
+ * at any time, so over HTTP/2 the body is copied as for every other route. keyward does not enable HTTP/2
+ * (no TLS/ALPN, upgrade_to_http2 = 0, so h2o 2.2.5 refuses prior knowledge too); the copy keeps a future
+ * HTTP/2 listener safe, at the price of the bounded-memory guarantee (docs/documents.md). */
+static int borrows_body(h2o_req_t *req)
+{
+    return req->version < 0x200 && kw_http_is_ingest(req);
+}
+
+/* One allocation: the job and a copy of every byte api/ may read (h2o's buffers belong to the loop), but
+ * for a borrowed body (see borrows_body). */
+static struct kw_offloop_job *job_new(const struct kw_api_req *a, int borrow_body)
 {
     size_t iplen = strlen(a->ip) + 1, ridlen = strlen(a->request_id) + 1;
-    size_t n = a->method_len + a->path_len + a->query_len + a->body_len + a->content_type_len +
+    size_t n = a->method_len + a->path_len + a->query_len + (borrow_body ? 0 : a->body_len) + a->content_type_len +
                a->authorization_len + a->api_key_len + a->cookie_len + a->csrf_len + iplen + ridlen +
+               a->encryption_key_len + a->approver_department_len + a->idempotency_key_len +
                a->authority_len + (a->fields != NULL ? fields_size(a) : 0);
     struct kw_offloop_job *job = calloc(1, sizeof(*job) + n);
     char *at;
@@ -141,12 +167,15 @@ static struct kw_offloop_job *job_new(const struct kw_api_req *a)
     job->a.method = copy_out(&at, a->method, a->method_len);
     job->a.path = copy_out(&at, a->path, a->path_len);
     job->a.query = copy_out(&at, a->query, a->query_len);
-    job->a.body = copy_out(&at, a->body, a->body_len);
+    job->a.body = borrow_body ? a->body : copy_out(&at, a->body, a->body_len);
     job->a.content_type = copy_out(&at, a->content_type, a->content_type_len);
     job->a.authorization = copy_out(&at, a->authorization, a->authorization_len);
     job->a.api_key = copy_out(&at, a->api_key, a->api_key_len);
     job->a.cookie = copy_out(&at, a->cookie, a->cookie_len);
     job->a.csrf = copy_out(&at, a->csrf, a->csrf_len);
+    job->a.encryption_key = copy_out(&at, a->encryption_key, a->encryption_key_len);
+    job->a.approver_department = copy_out(&at, a->approver_department, a->approver_department_len);
+    job->a.idempotency_key = copy_out(&at, a->idempotency_key, a->idempotency_key_len);
     job->a.ip = copy_out(&at, a->ip, iplen);
     job->a.request_id = copy_out(&at, a->request_id, ridlen);
     job->rid_len = ridlen - 1;
@@ -206,7 +235,7 @@ static void on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
 enum kw_err kw_http_offloop_submit(struct kw_worker *w, h2o_req_t *req, const struct kw_api_req *a,
                                    uint64_t t0)
 {
-    struct kw_offloop_job *job = job_new(a);
+    struct kw_offloop_job *job = job_new(a, borrows_body(req));
     enum kw_err err = KW_ERR_NOMEM;
 
     if (job == NULL)
@@ -241,9 +270,11 @@ void kw_http_offloop_busy(struct kw_api_res *res, const char *rid)
 void kw_http_offloop_init(struct kw_worker *w)
 {
     h2o_multithread_register_receiver(w->ctx.queue, &w->done, on_done);
+    kw_http_stream_init(w);
 }
 
 void kw_http_offloop_cleanup(struct kw_worker *w)
 {
+    kw_http_stream_cleanup(w);
     h2o_multithread_unregister_receiver(w->ctx.queue, &w->done);
 }

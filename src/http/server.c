@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base62.h"
@@ -261,6 +262,43 @@ static void stop_pool(struct kw_server *srv)
     pthread_mutex_unlock(&srv->mu);
 }
 
+static int64_t body_cap(const struct kw_config *cfg)
+{
+    int64_t cap = cfg->max_body_bytes;
+
+    if (cfg->picture_max_bytes > cap)
+        cap = cfg->picture_max_bytes;
+    if (cfg->max_document_bytes > cap)
+        cap = cfg->max_document_bytes;
+    return cap;
+}
+
+#define KW_BODY_MMAP_THRESHOLD (1u << 20) /* socket buffers this large move to a file mapping */
+
+/* h2o 2.2.5 reads a request body into the socket's input buffer; once that buffer would grow to
+ * h2o_socket_buffer_mmap_settings.threshold (32 MiB by default) it moves to a MAP_SHARED mapping of a
+ * temporary file made from fn_template (mkstemp, unlinked at once). keyward lowers the threshold so an
+ * upload's bytes sit in page cache the kernel can write back and drop, not in the heap, and keeps the
+ * files under the data directory (docs/documents.md). A global of h2o's: set before the loops start. */
+static enum kw_err setup_body_buffers(const struct kw_config *cfg)
+{
+    char dir[sizeof(cfg->data_dir) + 16];
+    int n = snprintf(dir, sizeof(dir), "%s/tmp", cfg->data_dir);
+
+    if (n < 0 || (size_t)n >= sizeof(dir))
+        return KW_ERR_INVALID;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        kw_log_error("cannot create the upload buffer directory", "dir=%s err=\"%s\"", dir, strerror(errno));
+        return KW_ERR_IO;
+    }
+    n = snprintf(h2o_socket_buffer_mmap_settings.fn_template, sizeof(h2o_socket_buffer_mmap_settings.fn_template),
+                 "%s/h2o.b.XXXXXX", dir);
+    if (n < 0 || (size_t)n >= sizeof(h2o_socket_buffer_mmap_settings.fn_template))
+        return KW_ERR_INVALID;
+    h2o_socket_buffer_mmap_settings.threshold = KW_BODY_MMAP_THRESHOLD;
+    return KW_OK;
+}
+
 static void setup_globalconf(struct kw_server *srv)
 {
     const struct kw_config *cfg = srv->cfg;
@@ -270,10 +308,9 @@ static void setup_globalconf(struct kw_server *srv)
     /* No Server header: it is one sprintf per response in h2o's flatten_headers, and a fingerprint. */
     srv->globalconf.server_name = h2o_iovec_init(NULL, 0);
     /* h2o refuses a declared Content-Length over this before reading the body, and a chunked body as soon
-     * as it grows past it; the filter on the fallback path turns its 413 into keyward's problem. The larger
-     * of the two caps: handler.c applies max-body-bytes to every body but a picture's. */
-    srv->globalconf.max_request_entity_size =
-        (size_t)(cfg->picture_max_bytes > cfg->max_body_bytes ? cfg->picture_max_bytes : cfg->max_body_bytes);
+     * as it grows past it; the filter on the fallback path turns its 413 into keyward's problem. The largest
+     * of the caps: handler.c applies max-body-bytes to every body but a picture's and an ingest's. */
+    srv->globalconf.max_request_entity_size = (size_t)body_cap(cfg);
     srv->globalconf.http1.req_timeout = (uint64_t)cfg->idle_timeout_s * 1000;
     srv->globalconf.http1.upgrade_to_http2 = 0;
     host = h2o_config_register_host(&srv->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
@@ -348,6 +385,9 @@ enum kw_err kw_http_serve(struct kw_app *app, const struct kw_config *cfg)
     srv.workers = calloc((size_t)srv.nworkers, sizeof(*srv.workers));
     srv.metrics = calloc((size_t)srv.nworkers, sizeof(*srv.metrics));
     if (srv.workers == NULL || srv.metrics == NULL)
+        goto out;
+    err = setup_body_buffers(cfg);
+    if (err != KW_OK)
         goto out;
     setup_globalconf(&srv);
     err = bind_all(&srv);

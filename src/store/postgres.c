@@ -568,6 +568,13 @@ const struct kw_store_ops kw_pg_ops = {
     .record_picture_put = kw_pg_record_picture_put,
     .record_picture_list = kw_pg_record_picture_list,
     .record_picture_wipe = kw_pg_record_picture_wipe,
+    .document_insert = kw_pg_document_insert,
+    .document_get = kw_pg_document_get,
+    .document_get_idem = kw_pg_document_get_idem,
+    .document_list = kw_pg_document_list,
+    .document_content_put = kw_pg_document_content_put,
+    .document_chunk_get = kw_pg_document_chunk_get,
+    .document_shred = kw_pg_document_shred,
     .record_history_append = kw_pg_record_history_append,
     .record_history_list = kw_pg_record_history_list,
 };

@@ -413,6 +413,28 @@ enum kw_err kw_store_scrub(struct kw_store *st)
     return st->ops->scrub != NULL ? st->ops->scrub(st) : KW_OK;
 }
 
+/* ---- documents ---- */
+
+KW_TXW(document_insert, (struct kw_tx * tx, struct kw_document *d), (tx, d))
+KW_TXD(document_get, (struct kw_tx * tx, const char *id, struct kw_document *out), (tx, id, out))
+KW_TXD(document_get_idem, (struct kw_tx * tx, const char *service_id, const char *key, struct kw_document *out),
+       (tx, service_id, key, out))
+KW_TXD(document_list,
+       (struct kw_tx * tx, const struct kw_document_filter *f, struct kw_document *items, size_t cap, size_t *n),
+       (tx, f, items, cap, n))
+KW_TXW(document_content_put,
+       (struct kw_tx * tx, const char *id, int64_t nchunks, size_t rec_size, kw_store_chunk_fn fn, void *ctx),
+       (tx, id, nchunks, rec_size, fn, ctx))
+KW_TXD(document_chunk_get,
+       (struct kw_tx * tx, const char *id, int64_t index, size_t rec_size, uint8_t *buf, size_t cap, size_t *len),
+       (tx, id, index, rec_size, buf, cap, len))
+KW_TXW(document_shred, (struct kw_tx * tx, const char *id, int64_t deleted_at), (tx, id, deleted_at))
+
+enum kw_err kw_store_document_content_drop(struct kw_store *st, const char *id)
+{
+    return st->ops->document_content_drop != NULL ? st->ops->document_content_drop(st, id) : KW_OK;
+}
+
 /* ---- response-encryption keys ---- */
 
 KW_TXW(enc_key_insert, (struct kw_tx * tx, const struct kw_enc_key *k), (tx, k))

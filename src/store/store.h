@@ -423,4 +423,51 @@ enum kw_err kw_store_record_history_list(struct kw_tx *tx, const char *record_id
  * (the dead row versions go at the next autovacuum; no dump or query sees them). */
 enum kw_err kw_store_scrub(struct kw_store *st);
 
+/* ---- documents (store/sqlite_documents.c, store/postgres_documents.c; domain/documents.h) ----
+ * A document's row (metadata, sealed data key) and its content: nchunks chunks, each one record of
+ * at most rec_size bytes (IV | ciphertext | tag; every chunk but the last exactly rec_size). Where the
+ * bytes live is the backend's: SQLite writes them to <data-dir>/documents/<id> (the chunks back to
+ * back; written to a temporary name, fsynced, renamed into place and the directory fsynced, all before
+ * the transaction commits), PostgreSQL to document_chunks rows in the transaction. */
+struct kw_document_filter {
+    const char *service_id;        /* required */
+    const char *source_tag;        /* NULL or "": any (the same for the next four) */
+    const char *external_id;
+    const char *document_category;
+    const char *department;
+    const char *service_user_id;
+    int64_t since;                 /* 0: any; else created_at >= since */
+    int64_t until;                 /* 0: any; else created_at < until */
+    int64_t after_seq;             /* keyset cursor */
+};
+/* insert assigns d->seq; KW_ERR_EXISTS when the id, or (service_id, idempotency_key) with a key, is taken. */
+enum kw_err kw_store_document_insert(struct kw_tx *tx, struct kw_document *d);
+/* Any document by id, deleted ones too (deleted_at set, sealed_dek_len 0). */
+enum kw_err kw_store_document_get(struct kw_tx *tx, const char *id, struct kw_document *out);
+/* The document of service_id that was ingested with idempotency key (not ""). */
+enum kw_err kw_store_document_get_idem(struct kw_tx *tx, const char *service_id, const char *key,
+                                       struct kw_document *out);
+/* Live (not deleted) documents matching f, ascending seq, at most cap. */
+enum kw_err kw_store_document_list(struct kw_tx *tx, const struct kw_document_filter *f,
+                                   struct kw_document *items, size_t cap, size_t *n);
+/* Produces chunk index (0..nchunks-1) into buf (cap = rec_size bytes), *len set. */
+typedef enum kw_err (*kw_store_chunk_fn)(void *ctx, int64_t index, uint8_t *buf, size_t cap, size_t *len);
+/* Writes the content of document id (its row inserted in this transaction): calls fn for each chunk in
+ * order and stores what it produced. Write transactions only. */
+enum kw_err kw_store_document_content_put(struct kw_tx *tx, const char *id, int64_t nchunks, size_t rec_size,
+                                          kw_store_chunk_fn fn, void *ctx);
+/* Reads chunk index of document id into buf (cap >= rec_size), *len set. KW_ERR_NOT_FOUND when the
+ * content (or that chunk) is not there; a short or missing tail reads as fewer bytes (the caller's
+ * authentication fails). Any transaction (SQLite reads the file). */
+enum kw_err kw_store_document_chunk_get(struct kw_tx *tx, const char *id, int64_t index, size_t rec_size,
+                                        uint8_t *buf, size_t cap, size_t *len);
+/* Crypto-shreds document id: sealed_dek NULL, deleted_at set, the content removed (SQLite: the file
+ * unlinked and the directory fsynced; PostgreSQL: its chunks deleted). KW_ERR_NOT_FOUND when there is no
+ * live document id. SQLite removes the file inside the transaction: a rollback afterwards leaves a row
+ * whose content is gone (reads fail; deleting again completes it). */
+enum kw_err kw_store_document_shred(struct kw_tx *tx, const char *id, int64_t deleted_at);
+/* Removes content written for a document whose row never committed (an ingest that failed after
+ * content_put): SQLite unlinks the file if its row is absent; PostgreSQL has nothing to do. */
+enum kw_err kw_store_document_content_drop(struct kw_store *st, const char *id);
+
 #endif

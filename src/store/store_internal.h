@@ -129,6 +129,19 @@ struct kw_store_ops {
     enum kw_err (*record_history_list)(struct kw_tx *tx, const char *record_id, struct kw_record_history *items,
                                        size_t cap, size_t *n);
     enum kw_err (*scrub)(struct kw_store *st); /* NULL: nothing to do */
+    /* documents: sqlite_documents.c, postgres_documents.c */
+    enum kw_err (*document_insert)(struct kw_tx *tx, struct kw_document *d);
+    enum kw_err (*document_get)(struct kw_tx *tx, const char *id, struct kw_document *out);
+    enum kw_err (*document_get_idem)(struct kw_tx *tx, const char *service_id, const char *key,
+                                     struct kw_document *out);
+    enum kw_err (*document_list)(struct kw_tx *tx, const struct kw_document_filter *f, struct kw_document *items,
+                                 size_t cap, size_t *n);
+    enum kw_err (*document_content_put)(struct kw_tx *tx, const char *id, int64_t nchunks, size_t rec_size,
+                                        kw_store_chunk_fn fn, void *ctx);
+    enum kw_err (*document_chunk_get)(struct kw_tx *tx, const char *id, int64_t index, size_t rec_size,
+                                      uint8_t *buf, size_t cap, size_t *len);
+    enum kw_err (*document_shred)(struct kw_tx *tx, const char *id, int64_t deleted_at);
+    enum kw_err (*document_content_drop)(struct kw_store *st, const char *id);
 };
 
 struct kw_store {

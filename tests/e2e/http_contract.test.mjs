@@ -96,8 +96,9 @@ describe('HTTP contract', () => {
       ['GET /console/', `GET /console/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`],
       ['GET /console/style.css', `GET /console/style.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`],
       ['GET /nope', `GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`],
-      // over h2o's cap, the larger of max-body-bytes and picture-max-bytes (5 MiB): refused before the body
-      ['declared body over the cap', `POST /api/v1/services HTTP/1.1\r\nHost: x\r\nContent-Length: 6000000\r\nConnection: close\r\n\r\n`],
+      // over h2o's cap, the largest of max-body-bytes, picture-max-bytes and max-document-bytes (50 MiB):
+      // refused before the body
+      ['declared body over the cap', `POST /api/v1/services HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\nConnection: close\r\n\r\n`],
       ['broken Content-Length', `POST /api/v1/services HTTP/1.1\r\nHost: x\r\nContent-Length: 12x\r\nConnection: close\r\n\r\n`],
     ]) {
       const { head } = split(await rawRequest(s.port, req));

@@ -1,0 +1,391 @@
+/* sqlite_documents.c - documents for the SQLite backend (store.h: documents). The rows live in the
+ * database; the content lives beside it in <data-dir>/documents/<id>: the chunks back to back, each
+ * IV | ciphertext | tag. content_put writes "<id>.tmp", fsyncs it, renames it to "<id>" and fsyncs the
+ * directory, all inside the caller's write transaction, so once the row commits its bytes are on disk.
+ * A crash between the rename and the commit leaves a file without a row: its data key was never
+ * stored, so it is unreadable (content_drop, and a later ingest of the same id cannot happen: ids are
+ * random). Statements are prepared per call under the connection's lock (not a hot path). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "store/sqlite_internal.h"
+
+#define SQ(s) ((struct kw_sqlite *)(s))
+#define TEXT(st, i, v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
+
+#define DOC_COLS                                                                                          \
+    "seq, id, service_id, service_user_id, credential_id, filename, media_type, size, sha256, "          \
+    "source_tag, external_id, document_category, department, approver_department, metadata, "            \
+    "sealed_dek, chunk_size, nchunks, idempotency_key, idempotency_hash, created_at, deleted_at"
+
+static sqlite3_stmt *prep(struct kw_sqlite *s, const char *sql, const char *op)
+{
+    sqlite3_stmt *q = NULL;
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+    if (rc != SQLITE_OK) {
+        kw_sq_fail(s, op, rc);
+        sqlite3_finalize(q);
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
+    return q;
+}
+
+static void fin(struct kw_sqlite *s, sqlite3_stmt *q)
+{
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void doc_row(sqlite3_stmt *q, void *item)
+{
+    struct kw_document *d = item;
+    int n;
+
+    memset(d, 0, sizeof(*d));
+    d->seq = sqlite3_column_int64(q, 0);
+    kw_sq_text(q, 1, d->id, sizeof(d->id));
+    kw_sq_text(q, 2, d->service_id, sizeof(d->service_id));
+    kw_sq_text(q, 3, d->service_user_id, sizeof(d->service_user_id));
+    kw_sq_text(q, 4, d->credential_id, sizeof(d->credential_id));
+    kw_sq_text(q, 5, d->filename, sizeof(d->filename));
+    kw_sq_text(q, 6, d->media_type, sizeof(d->media_type));
+    d->size = sqlite3_column_int64(q, 7);
+    kw_sq_text(q, 8, d->sha256, sizeof(d->sha256));
+    kw_sq_text(q, 9, d->source_tag, sizeof(d->source_tag));
+    kw_sq_text(q, 10, d->external_id, sizeof(d->external_id));
+    kw_sq_text(q, 11, d->document_category, sizeof(d->document_category));
+    kw_sq_text(q, 12, d->department, sizeof(d->department));
+    kw_sq_text(q, 13, d->approver_department, sizeof(d->approver_department));
+    kw_sq_text(q, 14, d->metadata, sizeof(d->metadata));
+    n = sqlite3_column_bytes(q, 15);
+    if (n > 0 && (size_t)n <= sizeof(d->sealed_dek)) {
+        memcpy(d->sealed_dek, sqlite3_column_blob(q, 15), (size_t)n);
+        d->sealed_dek_len = (size_t)n;
+    }
+    d->chunk_size = sqlite3_column_int64(q, 16);
+    d->nchunks = sqlite3_column_int64(q, 17);
+    kw_sq_text(q, 18, d->idempotency_key, sizeof(d->idempotency_key));
+    if (sqlite3_column_bytes(q, 19) == KW_HASH_LEN)
+        memcpy(d->idempotency_hash, sqlite3_column_blob(q, 19), KW_HASH_LEN);
+    d->created_at = sqlite3_column_int64(q, 20);
+    d->deleted_at = sqlite3_column_int64(q, 21);
+}
+
+enum kw_err kw_sq_document_insert(struct kw_tx *tx, struct kw_document *d)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    sqlite3_stmt *q = prep(s,
+                           "INSERT INTO documents(id, service_id, service_user_id, credential_id, filename, "
+                           "media_type, size, sha256, source_tag, external_id, document_category, department, "
+                           "approver_department, metadata, sealed_dek, chunk_size, nchunks, idempotency_key, "
+                           "idempotency_hash, created_at, deleted_at) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           "document_insert");
+    enum kw_err err;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    KW_SQ_FIELD(q, 1, d->id);
+    KW_SQ_FIELD(q, 2, d->service_id);
+    KW_SQ_FIELD(q, 3, d->service_user_id);
+    KW_SQ_FIELD(q, 4, d->credential_id);
+    KW_SQ_FIELD(q, 5, d->filename);
+    KW_SQ_FIELD(q, 6, d->media_type);
+    sqlite3_bind_int64(q, 7, d->size);
+    KW_SQ_FIELD(q, 8, d->sha256);
+    KW_SQ_FIELD(q, 9, d->source_tag);
+    KW_SQ_FIELD(q, 10, d->external_id);
+    KW_SQ_FIELD(q, 11, d->document_category);
+    KW_SQ_FIELD(q, 12, d->department);
+    KW_SQ_FIELD(q, 13, d->approver_department);
+    KW_SQ_FIELD(q, 14, d->metadata);
+    if (d->sealed_dek_len > 0)
+        sqlite3_bind_blob(q, 15, d->sealed_dek, (int)d->sealed_dek_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 15);
+    sqlite3_bind_int64(q, 16, d->chunk_size);
+    sqlite3_bind_int64(q, 17, d->nchunks);
+    KW_SQ_FIELD(q, 18, d->idempotency_key);
+    sqlite3_bind_blob(q, 19, d->idempotency_hash, KW_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 20, d->created_at);
+    sqlite3_bind_int64(q, 21, d->deleted_at);
+    rc = sqlite3_step(q);
+    err = rc == SQLITE_DONE ? KW_OK : kw_sq_fail(s, "document_insert", rc);
+    if (err == KW_OK)
+        d->seq = sqlite3_last_insert_rowid(s->db);
+    fin(s, q);
+    return err;
+}
+
+static enum kw_err get_one(struct kw_tx *tx, const char *sql, const char *a, const char *b,
+                           struct kw_document *out, const char *op)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    sqlite3_stmt *q = prep(s, sql, op);
+    enum kw_err err = KW_OK;
+    int rc;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, a);
+    if (b != NULL)
+        TEXT(q, 2, b);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        doc_row(q, out);
+    else
+        err = rc == SQLITE_DONE ? KW_ERR_NOT_FOUND : kw_sq_fail(s, op, rc);
+    fin(s, q);
+    return err;
+}
+
+enum kw_err kw_sq_document_get(struct kw_tx *tx, const char *id, struct kw_document *out)
+{
+    return get_one(tx, "SELECT " DOC_COLS " FROM documents WHERE id = ?", id, NULL, out, "document_get");
+}
+
+enum kw_err kw_sq_document_get_idem(struct kw_tx *tx, const char *service_id, const char *key,
+                                    struct kw_document *out)
+{
+    if (key == NULL || key[0] == '\0')
+        return KW_ERR_NOT_FOUND;
+    return get_one(tx, "SELECT " DOC_COLS " FROM documents WHERE service_id = ? AND idempotency_key = ?",
+                   service_id, key, out, "document_get_idem");
+}
+
+static const char *opt(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
+enum kw_err kw_sq_document_list(struct kw_tx *tx, const struct kw_document_filter *f, struct kw_document *items,
+                                size_t cap, size_t *n)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    sqlite3_stmt *q = prep(s,
+                           "SELECT " DOC_COLS " FROM documents WHERE service_id = ?1 AND deleted_at = 0 "
+                           "AND seq > ?2 AND (?3 = '' OR source_tag = ?3) AND (?4 = '' OR external_id = ?4) "
+                           "AND (?5 = '' OR document_category = ?5) AND (?6 = '' OR department = ?6) "
+                           "AND (?7 = '' OR service_user_id = ?7) AND created_at >= ?8 "
+                           "AND (?9 = 0 OR created_at < ?9) ORDER BY seq LIMIT ?10",
+                           "document_list");
+    enum kw_err err;
+
+    *n = 0;
+    if (q == NULL)
+        return KW_ERR_STORE;
+    TEXT(q, 1, f->service_id);
+    sqlite3_bind_int64(q, 2, f->after_seq);
+    TEXT(q, 3, opt(f->source_tag));
+    TEXT(q, 4, opt(f->external_id));
+    TEXT(q, 5, opt(f->document_category));
+    TEXT(q, 6, opt(f->department));
+    TEXT(q, 7, opt(f->service_user_id));
+    sqlite3_bind_int64(q, 8, f->since);
+    sqlite3_bind_int64(q, 9, f->until);
+    sqlite3_bind_int64(q, 10, (sqlite3_int64)cap);
+    err = kw_sq_collect(s, q, doc_row, items, sizeof(*items), cap, n, "document_list");
+    fin(s, q);
+    return err;
+}
+
+/* <data-dir>/documents (the directory of the database file + "/documents") into out. */
+static int docs_dir(const struct kw_sqlite *s, char *out, size_t cap)
+{
+    const char *slash = strrchr(s->path, '/');
+    int dlen = slash != NULL ? (int)(slash - s->path) : 1;
+    int n;
+
+    n = snprintf(out, cap, "%.*s/documents", dlen, slash != NULL ? s->path : ".");
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* The content file of id (suffix "" or ".tmp"); -1 for an id that is not a document id. */
+static int doc_path(const struct kw_sqlite *s, const char *id, const char *suffix, char *out, size_t cap)
+{
+    char dir[1100];
+    int n;
+
+    if (!kw_id_valid(id, "doc") || docs_dir(s, dir, sizeof(dir)) != 0)
+        return -1;
+    n = snprintf(out, cap, "%s/%s%s", dir, id, suffix);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static enum kw_err io_fail(const char *op, const char *path)
+{
+    kw_log_error("document file failure", "op=%s path=\"%s\" err=\"%s\"", op, path, strerror(errno));
+    return KW_ERR_IO;
+}
+
+static enum kw_err sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return io_fail("open_dir", dir);
+    rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? KW_OK : io_fail("fsync_dir", dir);
+}
+
+static enum kw_err write_all(int fd, const uint8_t *p, size_t len, const char *path)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return io_fail("write", path);
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return KW_OK;
+}
+
+enum kw_err kw_sq_document_content_put(struct kw_tx *tx, const char *id, int64_t nchunks, size_t rec_size,
+                                       kw_store_chunk_fn fn, void *ctx)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    char dir[1100], tmp[1200], final[1200];
+    enum kw_err err = KW_OK;
+    uint8_t *buf;
+    int64_t i;
+    int fd;
+
+    if (nchunks < 1 || rec_size == 0 || docs_dir(s, dir, sizeof(dir)) != 0 ||
+        doc_path(s, id, ".tmp", tmp, sizeof(tmp)) != 0 || doc_path(s, id, "", final, sizeof(final)) != 0)
+        return KW_ERR_INVALID;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return io_fail("mkdir", dir);
+    buf = malloc(rec_size);
+    if (buf == NULL)
+        return KW_ERR_NOMEM;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(buf);
+        return io_fail("open", tmp);
+    }
+    for (i = 0; i < nchunks && err == KW_OK; i++) {
+        size_t len = 0;
+        err = fn(ctx, i, buf, rec_size, &len);
+        if (err == KW_OK && (len > rec_size || (i + 1 < nchunks && len != rec_size)))
+            err = KW_ERR_INVALID; /* every chunk but the last is exactly rec_size: chunk_get seeks by it */
+        if (err == KW_OK)
+            err = write_all(fd, buf, len, tmp);
+    }
+    free(buf);
+    if (err == KW_OK && fsync(fd) != 0)
+        err = io_fail("fsync", tmp);
+    if (close(fd) != 0 && err == KW_OK)
+        err = io_fail("close", tmp);
+    if (err == KW_OK && rename(tmp, final) != 0)
+        err = io_fail("rename", final);
+    if (err == KW_OK)
+        err = sync_dir(dir);
+    if (err != KW_OK)
+        unlink(tmp);
+    return err;
+}
+
+enum kw_err kw_sq_document_chunk_get(struct kw_tx *tx, const char *id, int64_t index, size_t rec_size,
+                                     uint8_t *buf, size_t cap, size_t *len)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    char path[1200];
+    size_t got = 0;
+    off_t off;
+    int fd;
+
+    *len = 0;
+    if (index < 0 || rec_size == 0 || cap < rec_size || doc_path(s, id, "", path, sizeof(path)) != 0)
+        return KW_ERR_INVALID;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? KW_ERR_NOT_FOUND : io_fail("open", path);
+    off = (off_t)index * (off_t)rec_size;
+    while (got < rec_size) {
+        ssize_t r = pread(fd, buf + got, rec_size - got, off + (off_t)got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            close(fd);
+            return io_fail("read", path);
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got == 0)
+        return KW_ERR_NOT_FOUND;
+    *len = got;
+    return KW_OK;
+}
+
+enum kw_err kw_sq_document_shred(struct kw_tx *tx, const char *id, int64_t deleted_at)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    sqlite3_stmt *q = prep(s,
+                           "UPDATE documents SET sealed_dek = NULL, deleted_at = ? WHERE id = ? AND deleted_at = 0",
+                           "document_shred");
+    char dir[1100], path[1200];
+    enum kw_err err;
+    int rc, changed;
+
+    if (q == NULL)
+        return KW_ERR_STORE;
+    sqlite3_bind_int64(q, 1, deleted_at);
+    TEXT(q, 2, id);
+    rc = sqlite3_step(q);
+    err = rc == SQLITE_DONE ? KW_OK : kw_sq_fail(s, "document_shred", rc);
+    changed = sqlite3_changes(s->db);
+    fin(s, q);
+    if (err != KW_OK)
+        return err;
+    if (changed == 0)
+        return KW_ERR_NOT_FOUND;
+    if (docs_dir(s, dir, sizeof(dir)) != 0 || doc_path(s, id, "", path, sizeof(path)) != 0)
+        return KW_ERR_INVALID;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return io_fail("unlink", path);
+    return sync_dir(dir);
+}
+
+enum kw_err kw_sq_document_content_drop(struct kw_store *st, const char *id)
+{
+    struct kw_sqlite *s = SQ(st);
+    struct kw_document d;
+    struct kw_tx *tx = NULL;
+    char path[1200];
+    enum kw_err err;
+
+    if (doc_path(s, id, "", path, sizeof(path)) != 0)
+        return KW_ERR_INVALID;
+    err = kw_store_begin(st, KW_TX_READ, &tx);
+    if (err != KW_OK)
+        return err;
+    err = kw_sq_document_get(tx, id, &d);
+    kw_store_rollback(tx);
+    if (err == KW_OK)
+        return KW_OK; /* the row committed after all: its content stays */
+    if (err != KW_ERR_NOT_FOUND)
+        return err;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return io_fail("unlink", path);
+    return KW_OK;
+}
