@@ -185,4 +185,15 @@ void kw_api_extract_archive(struct kw_api_ctx *c, struct kw_api_res *res);
 /* documents_ingest.c */
 void kw_api_documents_ingest(struct kw_api_ctx *c, struct kw_api_res *res);
 
+/* Webhooks (api/webhooks.c). */
+json_t *kw_api_webhook_json(const struct kw_webhook *w);
+void kw_api_webhooks_create(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_webhooks_list(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_webhooks_get(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_webhooks_update(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_webhooks_delete(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_webhooks_rotate(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_webhooks_deliveries(struct kw_api_ctx *c, struct kw_api_res *res);
+void kw_api_webhooks_retry(struct kw_api_ctx *c, struct kw_api_res *res);
+
 #endif

@@ -165,6 +165,7 @@ static const struct {
     {"SERVICE_USER_DISABLED", "The service user is disabled: enable it first."},
     {"REF_ID_TAKEN", "The service already has a candidate with this refId."},
     {"RECORD_ARCHIVED", "The candidate is archived: its data is gone and it cannot change."},
+    {"WEBHOOK_LIMIT", "A service has at most 20 webhooks: delete one first."},
     {"ACCESS_KEY_LIMIT", "A service user has at most 2 active access keys: disable or delete one first."},
     {"IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was used for a different upload (another file, filename, "
                                "metadata or approver department); use a new key for a new document."},

@@ -1,5 +1,6 @@
 /* router.c - the route table, the one authentication step and the audit of what handlers refuse. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/internal.h"
@@ -10,6 +11,7 @@
 #include "domain/keys.h"
 #include "domain/records.h"
 #include "domain/service_users.h"
+#include "domain/webhooks.h"
 #include "domain/writer.h"
 
 enum route_auth {
@@ -24,6 +26,7 @@ enum route_auth {
     AUTH_SU_READ,   /* any member of the service owning the service user in param 0 */
     AUTH_INTEGRATOR, /* an integrator credential (API key, or a service user's): its own service */
     AUTH_ANY,       /* any authenticated caller; the handler decides (documents) */
+    AUTH_WH_ADMIN,  /* an admin member of the service owning the webhook in param 0 */
 };
 
 struct route {
@@ -115,6 +118,18 @@ static const struct route routes[] = {
      "document.content.read", 0},
     {"DELETE", "/api/v1/documents/{documentId}", kw_api_documents_delete, AUTH_ANY, "document.delete", 1},
     /* OAuth 2.0 and seed 004: the handlers authenticate the client (or check the HMAC) themselves */
+    /* webhooks (api/webhooks.c) */
+    {"POST", "/api/v1/services/{serviceId}/webhooks", kw_api_webhooks_create, AUTH_SVC_ADMIN, "webhook.create", 1},
+    {"GET", "/api/v1/services/{serviceId}/webhooks", kw_api_webhooks_list, AUTH_SVC_ADMIN, "webhook.list", 0},
+    {"GET", "/api/v1/webhooks/{webhookId}", kw_api_webhooks_get, AUTH_WH_ADMIN, "webhook.read", 0},
+    {"PATCH", "/api/v1/webhooks/{webhookId}", kw_api_webhooks_update, AUTH_WH_ADMIN, "webhook.update", 1},
+    {"DELETE", "/api/v1/webhooks/{webhookId}", kw_api_webhooks_delete, AUTH_WH_ADMIN, "webhook.delete", 1},
+    {"POST", "/api/v1/webhooks/{webhookId}/rotate-secret", kw_api_webhooks_rotate, AUTH_WH_ADMIN,
+     "webhook.rotate_secret", 1},
+    {"GET", "/api/v1/webhooks/{webhookId}/deliveries", kw_api_webhooks_deliveries, AUTH_WH_ADMIN,
+     "webhook.deliveries", 0},
+    {"POST", "/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/retry", kw_api_webhooks_retry, AUTH_WH_ADMIN,
+     "webhook.retry", 1},
     {"POST", "/oauth/token", kw_api_oauth_token, AUTH_NONE, "oauth.token", 0},
     {"POST", "/oauth/introspect", kw_api_oauth_introspect, AUTH_NONE, "oauth.introspect", 0},
     {"POST", "/oauth/revoke", kw_api_oauth_revoke, AUTH_NONE, "oauth.revoke", 0},
@@ -142,6 +157,10 @@ static int param_valid(const char *name, size_t nlen, const char *v)
         return kw_records_ref_valid(v);
     if (nlen == sizeof("{documentId}") - 1 && memcmp(name, "{documentId}", nlen) == 0)
         return kw_id_valid(v, "doc");
+    if (nlen == sizeof("{webhookId}") - 1 && memcmp(name, "{webhookId}", nlen) == 0)
+        return kw_id_valid(v, "wh");
+    if (nlen == sizeof("{deliveryId}") - 1 && memcmp(name, "{deliveryId}", nlen) == 0)
+        return kw_id_valid(v, "msg");
     if (nlen == sizeof("{pictureName}") - 1 && memcmp(name, "{pictureName}", nlen) == 0)
         return strlen(v) < KW_PICTURE_NAME_MAX && strspn(v, "abcdefghijklmnopqrstuvwxyz_") == strlen(v);
     return 0; /* a parameter without a grammar matches nothing */
@@ -223,6 +242,7 @@ static int authorise_service(struct kw_api_ctx *c, const struct route *r, struct
     const char *svc = c->params[0];
     struct kw_key k;
     struct kw_service_user u;
+    struct kw_webhook *wh;
 
     if (c->principal.kind == KW_PRINCIPAL_KEY || c->principal.kind == KW_PRINCIPAL_SERVICE_USER)
         return refuse(c, r, res, 403, "FORBIDDEN", "API keys cannot use the admin API.");
@@ -236,12 +256,27 @@ static int authorise_service(struct kw_api_ctx *c, const struct route *r, struct
             return refuse(c, r, res, 404, "NOT_FOUND", "No such service user.");
         svc = u.service_id;
     }
+    if (r->auth == AUTH_WH_ADMIN && !kw_auth_is_admin(&c->principal)) {
+        enum kw_err err = (wh = malloc(sizeof(*wh))) != NULL ? kw_webhooks_get(c->app, c->params[0], wh)
+                                                             : KW_ERR_NOMEM;
+        if (err == KW_OK)
+            memcpy(u.service_id, wh->service_id, sizeof(u.service_id));
+        free(wh);
+        if (err != KW_OK)
+            return refuse(c, r, res, 404, "NOT_FOUND", "No such webhook.");
+        svc = u.service_id;
+    }
     if (kw_auth_service_role(c->app, &c->principal, svc, role) != KW_OK) {
         kw_api_fail_err(c, res, KW_ERR_STORE, "service", NULL, NULL);
         return 0;
     }
     if (role[0] == '\0')
         return refuse(c, r, res, 404, "NOT_FOUND", "No such service (or you are not a member of it).");
+    if (r->auth == AUTH_WH_ADMIN || (r->auth == AUTH_SVC_ADMIN && strstr(r->pattern, "/webhooks") != NULL)) {
+        if (strcmp(role, "admin") != 0)
+            return refuse(c, r, res, 403, "FORBIDDEN", "Only the service's admins (or a sysadmin) manage webhooks.");
+        return 1;
+    }
     if (r->auth == AUTH_SVC_ADMIN && strcmp(role, "admin") != 0)
         return refuse(c, r, res, 403, "FORBIDDEN", "Only the service's admins (or a sysadmin) manage members.");
     return 1;

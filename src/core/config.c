@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum setting_type { T_STR, T_INT, T_INT64 };
+enum setting_type { T_STR, T_INT, T_INT64, T_BOOL }; /* T_BOOL: true|false (or 1|0), stored as int */
 
 struct setting {
     const char *name; /* flag --name, env KEYWARD_NAME (upper, '-' -> '_'), file key */
@@ -174,6 +174,9 @@ static const struct setting settings[] = {
      "OAuth issuer (JWT iss, RFC 8414); empty = http://LISTEN"},
     {"access-token-ttl", T_INT, S(access_token_ttl_s), 60, 3600, "300", 0, NULL, NULL,
      "seconds an issued JWT access token is valid"},
+    {"webhook-allow-private", T_BOOL, S(webhook_allow_private), 0, 1, "false", 0, NULL, NULL,
+     "let webhooks reach loopback, private, link-local and metadata addresses (tests, private networks); "
+     "false refuses them at delivery (the address actually connected) and literal IPs at create"},
 };
 #undef S
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -204,6 +207,15 @@ static enum kw_err set_value(struct kw_config *cfg, const struct setting *s, con
             return KW_ERR_INVALID;
         }
         memcpy(dst, value, strlen(value) + 1);
+        return KW_OK;
+    }
+    if (s->type == T_BOOL) {
+        int bv = strcmp(value, "true") == 0 || strcmp(value, "1") == 0;
+        if (!bv && strcmp(value, "false") != 0 && strcmp(value, "0") != 0) {
+            say(err, errcap, where, s, "must be true or false");
+            return KW_ERR_INVALID;
+        }
+        memcpy(dst, &bv, sizeof(bv));
         return KW_OK;
     }
     errno = 0;
@@ -393,7 +405,7 @@ void kw_config_help(FILE *out)
         for (const char *p = s->name; *p && j + 1 < sizeof(env); p++)
             env[j++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
         env[j] = '\0';
-        if (s->type != T_STR)
+        if (s->type == T_INT || s->type == T_INT64)
             snprintf(bounds, sizeof(bounds), " [%lld..%lld]", s->min, s->max);
         fprintf(out, "  %-20s %-28s %-14s %s%s\n", s->secret ? "(env/file only)" : flag, env,
                 s->secret ? "(secret)" : (s->def[0] ? s->def : "\"\""), s->help, bounds);

@@ -42,6 +42,7 @@ struct kw_config {
     char master_key_file[512]; /* master key file; "" = DATA_DIR/master.key (KEYWARD_MASTER_KEY wins) */
     char issuer[256];          /* JWT iss and RFC 8414 issuer; "" = http://<listen> */
     int access_token_ttl_s;    /* lifetime of issued JWT access tokens, 60..3600; default 300 */
+    int webhook_allow_private; /* 1: webhooks may reach private/loopback/metadata addresses; default 0 */
 };
 
 /* Fills cfg with defaults. */

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 
 static int is_space(char c)
@@ -235,4 +236,98 @@ void kw_netaddr_client(const struct kw_netaddr_set *trusted, const char *peer,
             break;
     }
     kw_netaddr_format(&hop, out);
+}
+
+/* ---- the SSRF guard ---- */
+
+struct forbidden_v4 {
+    uint8_t a, b, c, d;
+    unsigned prefix;
+    const char *why;
+};
+
+static const struct forbidden_v4 v4_ranges[] = {
+    {0, 0, 0, 0, 8, "unspecified"},      {10, 0, 0, 0, 8, "private"},       {100, 64, 0, 0, 10, "cgnat"},
+    {127, 0, 0, 0, 8, "loopback"},       {169, 254, 0, 0, 16, "link-local"}, {172, 16, 0, 0, 12, "private"},
+    {192, 0, 0, 0, 24, "reserved"},      {192, 0, 2, 0, 24, "reserved"},     {192, 168, 0, 0, 16, "private"},
+    {198, 18, 0, 0, 15, "reserved"},     {198, 51, 100, 0, 24, "reserved"},  {203, 0, 113, 0, 24, "reserved"},
+    {224, 0, 0, 0, 4, "multicast"},      {240, 0, 0, 0, 4, "reserved"}, /* includes 255.255.255.255 */
+};
+
+static const char *forbidden_v4(const uint8_t v[4])
+{
+    uint32_t x = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+    size_t i;
+
+    for (i = 0; i < sizeof(v4_ranges) / sizeof(v4_ranges[0]); i++) {
+        const struct forbidden_v4 *r = &v4_ranges[i];
+        uint32_t net = (uint32_t)r->a << 24 | (uint32_t)r->b << 16 | (uint32_t)r->c << 8 | r->d;
+        uint32_t mask = r->prefix == 0 ? 0 : 0xffffffffu << (32 - r->prefix);
+        if ((x & mask) == net)
+            return r->why;
+    }
+    return NULL;
+}
+
+static int all_zero(const uint8_t *b, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (b[i] != 0)
+            return 0;
+    return 1;
+}
+
+const char *kw_netaddr_forbidden(const struct kw_netaddr *a)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t *b = a->b;
+
+    if (memcmp(b, mapped, 12) == 0)
+        return a->v4 ? forbidden_v4(b + 12) : "ipv4-mapped";
+    if (all_zero(b, 16))
+        return "unspecified";
+    if (all_zero(b, 15) && b[15] == 1)
+        return "loopback";
+    if (all_zero(b, 12))
+        return "ipv4-compatible";
+    if (memcmp(b, nat64, 12) == 0)
+        return forbidden_v4(b + 12);
+    if (b[0] == 0x20 && b[1] == 0x02) /* 6to4: 2002:AABB:CCDD::/48 carries AA.BB.CC.DD */
+        return forbidden_v4(b + 2);
+    if ((b[0] & 0xfe) == 0xfc)
+        return "private";
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+        return "link-local";
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0)
+        return "reserved"; /* site-local, deprecated */
+    if (b[0] == 0xff)
+        return "multicast";
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8)
+        return "reserved"; /* documentation */
+    if (b[0] == 0x01 && all_zero(b + 1, 7))
+        return "reserved"; /* discard-only 100::/64 */
+    return NULL;
+}
+
+enum kw_err kw_netaddr_from_sockaddr(const struct sockaddr *sa, size_t len, struct kw_netaddr *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (sa == NULL)
+        return KW_ERR_INVALID;
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        out->b[10] = out->b[11] = 0xff;
+        memcpy(out->b + 12, &in->sin_addr, 4);
+        out->v4 = 1;
+        return KW_OK;
+    }
+    if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        memcpy(out->b, &in6->sin6_addr, 16);
+        return KW_OK;
+    }
+    return KW_ERR_INVALID;
 }

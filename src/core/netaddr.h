@@ -48,6 +48,20 @@ int kw_netaddr_set_contains(const struct kw_netaddr_set *set, const struct kw_ne
 /* a as text (IPv4 dotted when a->v4, else RFC 5952 IPv6) into out. */
 void kw_netaddr_format(const struct kw_netaddr *a, char out[KW_NETADDR_TEXT_MAX]);
 
+/* SSRF guard (webhook delivery): NULL when a is a public unicast address a webhook may connect to, or
+ * the name of the range that forbids it: "unspecified" (0.0.0.0/8, ::), "loopback" (127/8, ::1),
+ * "private" (RFC 1918, fc00::/7), "cgnat" (100.64/10), "link-local" (169.254/16 incl. the cloud
+ * metadata 169.254.169.254, fe80::/10), "multicast" (224/4, ff00::/8), "reserved" (192.0.0/24,
+ * documentation 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32, benchmarking 198.18/15,
+ * 240/4 and broadcast, fec0::/10, 100::/64), "ipv4-mapped" (::ffff:0:0/96 met as an IPv6 address;
+ * an IPv4 address is stored mapped but flagged v4, and is judged as IPv4), "ipv4-compatible" (::/96).
+ * Addresses that embed an IPv4 one (NAT64 64:ff9b::/96, 6to4 2002::/16) are judged by it. */
+const char *kw_netaddr_forbidden(const struct kw_netaddr *a);
+/* A socket address (AF_INET or AF_INET6, as connect() would take it) into out; KW_ERR_INVALID for any
+ * other family or a short length. */
+struct sockaddr;
+enum kw_err kw_netaddr_from_sockaddr(const struct sockaddr *sa, size_t len, struct kw_netaddr *out);
+
 /* The client address of a request that arrived from peer (text) carrying the X-Forwarded-For header
  * values xff[0..n) in arrival order. If peer is not in trusted, peer itself (XFF is anybody's to
  * write). Otherwise the entries are walked right to left, across the values, over at most

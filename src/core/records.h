@@ -274,6 +274,66 @@ struct kw_document {
     int64_t deleted_at;                      /* 0 while live */
 };
 
+/* A webhook endpoint of a service (domain/webhooks.h, Standard Webhooks). events is the JSON array of
+ * event types as stored; the secrets are the 32 raw secret bytes sealed under the master key
+ * (kw_secrets_seal); the previous one still signs until prev_secret_until (ms; 0 = none). */
+#define KW_WEBHOOK_URL_MAX 2049    /* 2048 + NUL */
+#define KW_WEBHOOK_EVENTS_MAX 512  /* the JSON array of every event type fits */
+#define KW_WEBHOOK_SECRET_LEN 32
+#define KW_WEBHOOK_SEALED_MAX 160  /* a sealed 32-byte secret: 32 + 97 */
+struct kw_webhook {
+    int64_t seq;
+    char id[KW_ID_MAX];            /* wh_... */
+    char service_id[KW_ID_MAX];
+    char url[KW_WEBHOOK_URL_MAX];
+    char events[KW_WEBHOOK_EVENTS_MAX];
+    char description[KW_DESC_MAX];
+    int enabled;
+    char disabled_reason[16];      /* "" | "gone" (410) | "operator" */
+    uint8_t secret_sealed[KW_WEBHOOK_SEALED_MAX];
+    size_t secret_sealed_len;
+    uint8_t prev_secret_sealed[KW_WEBHOOK_SEALED_MAX];
+    size_t prev_secret_sealed_len; /* 0 = none */
+    int64_t prev_secret_until;
+    char created_by[KW_ACTOR_MAX];
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+/* One attempt to deliver (webhook_attempts). */
+#define KW_WEBHOOK_ERROR_MAX 128
+struct kw_webhook_attempt {
+    char delivery_id[KW_ID_MAX];
+    int64_t n;                     /* 1, 2, ... */
+    int64_t at;
+    int64_t status;                /* HTTP status, 0 when none came */
+    char error[KW_WEBHOOK_ERROR_MAX]; /* "" | "timeout" | "connect" | "refused_address" | ... */
+    int64_t duration_ms;
+    char node[KW_ACTOR_MAX];
+};
+
+/* One event to deliver to one webhook (the outbox row, webhook_deliveries). payload is the exact body
+ * that is signed and sent. */
+#define KW_WEBHOOK_EVENT_MAX 32
+#define KW_WEBHOOK_PAYLOAD_MAX 2048
+struct kw_webhook_delivery {
+    int64_t seq;
+    char id[KW_ID_MAX];            /* msg_...: the webhook-id header */
+    char webhook_id[KW_ID_MAX];
+    char service_id[KW_ID_MAX];
+    char event_type[KW_WEBHOOK_EVENT_MAX];
+    char payload[KW_WEBHOOK_PAYLOAD_MAX];
+    int64_t created_at;
+    char state[16];                /* pending | delivered | failed */
+    int64_t attempts;
+    int64_t next_attempt_at;       /* due when <= now and state pending */
+    char lease_owner[KW_ACTOR_MAX];
+    int64_t lease_until;
+    int64_t last_status;
+    char last_error[KW_WEBHOOK_ERROR_MAX];
+    int64_t updated_at;
+};
+
 /* List rendering (api/ kw_api_page_reply) reads the keyset cursor from the first member. */
 #include <stddef.h>
 _Static_assert(offsetof(struct kw_service, seq) == 0, "seq first");
@@ -284,5 +344,7 @@ _Static_assert(offsetof(struct kw_member, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_service_user, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_record, seq) == 0, "seq first");
 _Static_assert(offsetof(struct kw_document, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_webhook, seq) == 0, "seq first");
+_Static_assert(offsetof(struct kw_webhook_delivery, seq) == 0, "seq first");
 
 #endif

@@ -38,6 +38,10 @@ struct kw_app {
     struct kw_jwt_cache *jwt_cache; /* owned: verified access tokens (jwt.h) */
     char issuer[300];             /* JWT iss / RFC 8414 issuer: cfg->issuer or http://<listen> */
     atomic_int ready;             /* 1 once the cache is loaded and the writer runs */
+    /* Set by the webhook sender before traffic starts (or NULL): called, on the writing thread, after a
+     * write that enqueued webhook deliveries committed (domain/webhooks.h), so it sends them now. */
+    void (*webhooks_wake)(void *ctx);
+    void *webhooks_wake_ctx;
     /* Tests only (NULL otherwise): called after each domain write commits and before its caller
      * applies it to the cache, so a test can hold a write right in that window. */
     void (*after_commit)(void *ctx, const char *action);

@@ -2,11 +2,13 @@
 #include "domain/commit_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/log.h"
 #include "domain/audit.h"
+#include "domain/webhooks.h"
 #include "domain/writer.h"
 
 static void fill_event(struct kw_audit_event *ev, const struct kw_actor *a, const char *action,
@@ -51,7 +53,12 @@ static enum kw_err attempt(struct kw_app *app, struct kw_write *w, kw_write_body
     if (err != KW_OK)
         return err;
     w->conflict = NULL;
+    free(w->webhook_data);
+    w->webhook_data = NULL;
+    w->webhooks_enqueued = 0;
     err = body(tx, ctx, w);
+    if (err == KW_OK)
+        err = kw_webhooks_enqueue(tx, app, w); /* the outbox: in the change's transaction */
     if (err == KW_OK) {
         fill_event(&ev, w->actor, w->action, w->target_type, w->target_id, w->service_id, "success",
                    w->detail[0] ? w->detail : NULL);
@@ -76,6 +83,10 @@ enum kw_err kw_domain_write(struct kw_app *app, struct kw_write *w, kw_write_bod
         }
         err = attempt(app, w, body, ctx);
     }
+    free(w->webhook_data);
+    w->webhook_data = NULL;
+    if (err == KW_OK && w->webhooks_enqueued > 0 && app->webhooks_wake != NULL)
+        app->webhooks_wake(app->webhooks_wake_ctx);
     if (err == KW_OK && app->after_commit != NULL)
         app->after_commit(app->after_commit_ctx, w->action);
     if (err != KW_OK && err != KW_ERR_NOT_FOUND && err != KW_ERR_CONFLICT && err != KW_ERR_EXISTS &&

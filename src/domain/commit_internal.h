@@ -21,6 +21,13 @@ struct kw_write {
     char service_id[KW_ID_MAX];
     char detail[512];        /* a JSON object as text, or "" */
     const char *conflict;    /* body: the stable code when it returns KW_ERR_CONFLICT (or NULL) */
+    /* Webhooks (domain/webhooks.h): the body may set webhook_data (malloc'd JSON, owned by the write,
+     * freed before each rerun and at the end) when the target alone does not say enough: an object is
+     * one event's "data", an array of objects one event each (a bulk archive: one per refId archived).
+     * webhooks_enqueued: deliveries the write added (kw_webhooks_enqueue); the sender is woken after
+     * the commit when it is not 0. */
+    char *webhook_data;
+    int webhooks_enqueued;
 };
 
 /* Runs inside the write transaction. Must be rerunnable: it may be called again from the start

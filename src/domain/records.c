@@ -647,9 +647,14 @@ struct archive_ctx {
 static enum kw_err archive_body(struct kw_tx *tx, void *vctx, struct kw_write *w)
 {
     struct archive_ctx *c = vctx;
-    size_t i, archived = 0;
+    size_t i, archived = 0, len = 0, cap = 2 + c->n * (KW_REF_ID_MAX + KW_ID_MAX + 32);
     enum kw_err err = KW_OK;
 
+    /* webhooks (domain/webhooks.h): one candidate.archived event per refId archived */
+    w->webhook_data = malloc(cap);
+    if (w->webhook_data == NULL)
+        return KW_ERR_NOMEM;
+    w->webhook_data[len++] = '[';
     for (i = 0; err == KW_OK && i < c->n; i++) {
         struct kw_record r;
         err = kw_store_record_get(tx, c->service_id, c->ref_ids[i], &r);
@@ -665,10 +670,13 @@ static enum kw_err archive_body(struct kw_tx *tx, void *vctx, struct kw_write *w
         } else {
             err = archive_row(tx, c->actor, &r, c->now, NULL);
             c->results[i] = KW_ARCHIVED;
+            len += (size_t)snprintf(w->webhook_data + len, cap - len, "%s{\"refId\":\"%s\",\"recordId\":\"%s\"}",
+                                    archived > 0 ? "," : "", r.ref_id, r.id);
             archived++;
         }
         kw_record_free(&r);
     }
+    snprintf(w->webhook_data + len, cap - len, "]");
     snprintf(w->detail, sizeof(w->detail), "{\"requested\":%zu,\"archived\":%zu}", c->n, archived);
     return err;
 }

@@ -577,6 +577,19 @@ const struct kw_store_ops kw_pg_ops = {
     .document_shred = kw_pg_document_shred,
     .record_history_append = kw_pg_record_history_append,
     .record_history_list = kw_pg_record_history_list,
+    /* webhooks */
+    .webhook_insert = kw_pg_webhook_insert,
+    .webhook_get = kw_pg_webhook_get,
+    .webhook_list = kw_pg_webhook_list,
+    .webhook_update = kw_pg_webhook_update,
+    .webhook_delete = kw_pg_webhook_delete,
+    .webhook_count = kw_pg_webhook_count,
+    .webhook_delivery_insert = kw_pg_webhook_delivery_insert,
+    .webhook_delivery_get = kw_pg_webhook_delivery_get,
+    .webhook_delivery_list = kw_pg_webhook_delivery_list,
+    .webhook_delivery_retry = kw_pg_webhook_delivery_retry,
+    .webhook_attempt_insert = kw_pg_webhook_attempt_insert,
+    .webhook_attempt_list = kw_pg_webhook_attempt_list,
 };
 
 static enum kw_err pg_new(const char *uri, int pool, int timeout_ms, int relaxed, struct kw_store **out)

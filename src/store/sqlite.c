@@ -390,6 +390,19 @@ const struct kw_store_ops kw_sqlite_ops = {
     .record_history_append = kw_sq_record_history_append,
     .record_history_list = kw_sq_record_history_list,
     .scrub = kw_sq_scrub,
+    /* webhooks */
+    .webhook_insert = kw_sq_webhook_insert,
+    .webhook_get = kw_sq_webhook_get,
+    .webhook_list = kw_sq_webhook_list,
+    .webhook_update = kw_sq_webhook_update,
+    .webhook_delete = kw_sq_webhook_delete,
+    .webhook_count = kw_sq_webhook_count,
+    .webhook_delivery_insert = kw_sq_webhook_delivery_insert,
+    .webhook_delivery_get = kw_sq_webhook_delivery_get,
+    .webhook_delivery_list = kw_sq_webhook_delivery_list,
+    .webhook_delivery_retry = kw_sq_webhook_delivery_retry,
+    .webhook_attempt_insert = kw_sq_webhook_attempt_insert,
+    .webhook_attempt_list = kw_sq_webhook_attempt_list,
 };
 
 /* 1 if the connection really runs in WAL mode (a file system without shared memory refuses it). */

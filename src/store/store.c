@@ -442,3 +442,27 @@ KW_TXD(enc_key_list, (struct kw_tx * tx, struct kw_enc_key *items, size_t cap, s
 KW_TXW(enc_key_update, (struct kw_tx * tx, const struct kw_enc_key *k), (tx, k))
 KW_TXW(enc_key_delete, (struct kw_tx * tx, const char *kid), (tx, kid))
 KW_TXD(enc_key_stamp, (struct kw_tx * tx, int64_t *max_version, int64_t *count), (tx, max_version, count))
+
+/* ---- webhooks ---- */
+
+KW_TXW(webhook_insert, (struct kw_tx * tx, struct kw_webhook *w), (tx, w))
+KW_TXD(webhook_get, (struct kw_tx * tx, const char *id, struct kw_webhook *out), (tx, id, out))
+KW_TXD(webhook_list,
+       (struct kw_tx * tx, const char *service_id, int64_t after_seq, struct kw_webhook *items, size_t cap,
+        size_t *n),
+       (tx, service_id, after_seq, items, cap, n))
+KW_TXW(webhook_update, (struct kw_tx * tx, const struct kw_webhook *w), (tx, w))
+KW_TXW(webhook_delete, (struct kw_tx * tx, const char *id), (tx, id))
+KW_TXD(webhook_count, (struct kw_tx * tx, const char *service_id, int64_t *total, int64_t *enabled),
+       (tx, service_id, total, enabled))
+KW_TXW(webhook_delivery_insert, (struct kw_tx * tx, struct kw_webhook_delivery *d), (tx, d))
+KW_TXD(webhook_delivery_get, (struct kw_tx * tx, const char *id, struct kw_webhook_delivery *out), (tx, id, out))
+KW_TXD(webhook_delivery_list,
+       (struct kw_tx * tx, const char *webhook_id, int64_t before_seq, struct kw_webhook_delivery *items,
+        size_t cap, size_t *n),
+       (tx, webhook_id, before_seq, items, cap, n))
+KW_TXW(webhook_delivery_retry, (struct kw_tx * tx, const char *id, int64_t now_ms), (tx, id, now_ms))
+KW_TXW(webhook_attempt_insert, (struct kw_tx * tx, const struct kw_webhook_attempt *a), (tx, a))
+KW_TXD(webhook_attempt_list,
+       (struct kw_tx * tx, const char *delivery_id, struct kw_webhook_attempt *items, size_t cap, size_t *n),
+       (tx, delivery_id, items, cap, n))

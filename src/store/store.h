@@ -469,5 +469,31 @@ enum kw_err kw_store_document_shred(struct kw_tx *tx, const char *id, int64_t de
 /* Removes content written for a document whose row never committed (an ingest that failed after
  * content_put): SQLite unlinks the file if its row is absent; PostgreSQL has nothing to do. */
 enum kw_err kw_store_document_content_drop(struct kw_store *st, const char *id);
+/* ---- webhooks (store/sqlite_webhooks.c, store/postgres_webhooks.c; domain/webhooks.h) ----
+ * Endpoints: insert assigns w->seq (KW_ERR_EXISTS on a duplicate id); list: of service_id, ascending
+ * seq; update writes url, events, description, enabled, disabled_reason, both sealed secrets,
+ * prev_secret_until and updated_at (KW_ERR_NOT_FOUND if none); delete removes the webhook with its
+ * deliveries and their attempts; count: *total webhooks of the service and *enabled of them (either
+ * may be NULL). A service's deletion deletes its webhooks too. */
+enum kw_err kw_store_webhook_insert(struct kw_tx *tx, struct kw_webhook *w);
+enum kw_err kw_store_webhook_get(struct kw_tx *tx, const char *id, struct kw_webhook *out);
+enum kw_err kw_store_webhook_list(struct kw_tx *tx, const char *service_id, int64_t after_seq,
+                                  struct kw_webhook *items, size_t cap, size_t *n);
+enum kw_err kw_store_webhook_update(struct kw_tx *tx, const struct kw_webhook *w);
+enum kw_err kw_store_webhook_delete(struct kw_tx *tx, const char *id);
+enum kw_err kw_store_webhook_count(struct kw_tx *tx, const char *service_id, int64_t *total, int64_t *enabled);
+/* Deliveries (the outbox): insert assigns d->seq; list: of webhook_id, newest first (before_seq = 0
+ * starts at the newest); retry: state pending, next_attempt_at = now_ms, the lease cleared, updated_at
+ * = now_ms (attempts and the log stay); KW_ERR_NOT_FOUND if none. */
+enum kw_err kw_store_webhook_delivery_insert(struct kw_tx *tx, struct kw_webhook_delivery *d);
+enum kw_err kw_store_webhook_delivery_get(struct kw_tx *tx, const char *id, struct kw_webhook_delivery *out);
+enum kw_err kw_store_webhook_delivery_list(struct kw_tx *tx, const char *webhook_id, int64_t before_seq,
+                                           struct kw_webhook_delivery *items, size_t cap, size_t *n);
+enum kw_err kw_store_webhook_delivery_retry(struct kw_tx *tx, const char *id, int64_t now_ms);
+/* Attempts: insert (KW_ERR_EXISTS on a duplicate (delivery_id, n)); list: of delivery_id, ascending n,
+ * the first cap. */
+enum kw_err kw_store_webhook_attempt_insert(struct kw_tx *tx, const struct kw_webhook_attempt *a);
+enum kw_err kw_store_webhook_attempt_list(struct kw_tx *tx, const char *delivery_id,
+                                          struct kw_webhook_attempt *items, size_t cap, size_t *n);
 
 #endif

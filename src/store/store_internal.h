@@ -142,6 +142,22 @@ struct kw_store_ops {
                                       uint8_t *buf, size_t cap, size_t *len);
     enum kw_err (*document_shred)(struct kw_tx *tx, const char *id, int64_t deleted_at);
     enum kw_err (*document_content_drop)(struct kw_store *st, const char *id);
+    /* webhooks: sqlite_webhooks.c, postgres_webhooks.c */
+    enum kw_err (*webhook_insert)(struct kw_tx *tx, struct kw_webhook *w);
+    enum kw_err (*webhook_get)(struct kw_tx *tx, const char *id, struct kw_webhook *out);
+    enum kw_err (*webhook_list)(struct kw_tx *tx, const char *service_id, int64_t after, struct kw_webhook *items,
+                                size_t cap, size_t *n);
+    enum kw_err (*webhook_update)(struct kw_tx *tx, const struct kw_webhook *w);
+    enum kw_err (*webhook_delete)(struct kw_tx *tx, const char *id);
+    enum kw_err (*webhook_count)(struct kw_tx *tx, const char *service_id, int64_t *total, int64_t *enabled);
+    enum kw_err (*webhook_delivery_insert)(struct kw_tx *tx, struct kw_webhook_delivery *d);
+    enum kw_err (*webhook_delivery_get)(struct kw_tx *tx, const char *id, struct kw_webhook_delivery *out);
+    enum kw_err (*webhook_delivery_list)(struct kw_tx *tx, const char *webhook_id, int64_t before,
+                                         struct kw_webhook_delivery *items, size_t cap, size_t *n);
+    enum kw_err (*webhook_delivery_retry)(struct kw_tx *tx, const char *id, int64_t now_ms);
+    enum kw_err (*webhook_attempt_insert)(struct kw_tx *tx, const struct kw_webhook_attempt *a);
+    enum kw_err (*webhook_attempt_list)(struct kw_tx *tx, const char *delivery_id, struct kw_webhook_attempt *items,
+                                        size_t cap, size_t *n);
 };
 
 struct kw_store {

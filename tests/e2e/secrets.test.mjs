@@ -146,6 +146,20 @@ describe('secrets', () => {
         for (const [name, b] of rawNeedles) assert.equal(bytes.indexOf(b), -1, `${label} contains ${name}`);
       };
 
+      // Webhooks (issue 10): the whsec_ signing secret of a create and of two rotations (the previous one
+      // is kept, sealed, for 24 h), as text and as the 32 raw bytes; a failed create echoes nothing.
+      const hook = await s.api('POST', `/api/v1/services/${svc.id}/webhooks`, { url: 'https://hooks.example.com/kw', events: ['key.created'] });
+      assert.equal(hook.status, 201, hook.text);
+      const rot1 = (await s.api('POST', `/api/v1/webhooks/${hook.json.id}/rotate-secret`)).json;
+      const rot2 = (await s.api('POST', `/api/v1/webhooks/${hook.json.id}/rotate-secret`)).json;
+      for (const [name, sec] of [['webhook secret', hook.json.secret], ['rotated webhook secret', rot1.secret],
+        ['twice rotated webhook secret', rot2.secret]]) {
+        assert.match(sec, /^whsec_/);
+        secrets.push([name, sec], [`${name} (base64)`, sec.slice(6)]);
+        rawNeedles.push([`${name} bytes`, Buffer.from(sec.slice(6), 'base64')]);
+      }
+      await createKey(s, svc.id); // a delivery signed with it is queued
+
       // Files as they are while running (WAL present), then after a clean stop.
       const scan = (label) => {
         const files = filesUnder(s.dataDir);
