@@ -115,8 +115,8 @@ export async function tabDocuments(svc, body, reload) {
   body.replaceChildren(
     h('div', { class: 'toolbar' }, h('div', {}, h('h2', { text: 'Documents' }),
       h('p', { class: 'muted', text: canHandleDocs(svc)
-        ? 'Documents the source systems of this service uploaded, newest first. They are encrypted at rest; open one to download or delete it.'
-        : 'Documents the source systems of this service uploaded, newest first. Your role shows their metadata; operators and admins download them.' }))),
+        ? 'Documents the source systems of this service uploaded, oldest first. They are encrypted at rest; open one to download or delete it.'
+        : 'Documents the source systems of this service uploaded, oldest first. Your role shows their metadata; operators and admins download them.' }))),
     h('div', { class: 'card flush' }, form,
       h('div', { class: 'table-wrap' }, h('table', { id: 'documents-table', class: 'data' },
         h('caption', { class: 'sr-only', text: `Documents of ${svc.name}` }),

@@ -260,7 +260,9 @@ function deliveryRows(w, d, reload) {
         h('time', { datetime: a.at, text: fmtSeconds(a.at) }), ' · ',
         h('strong', { text: a.status ? `HTTP ${a.status}` : a.error || 'no answer' }),
         a.status && a.error ? ` (${a.error})` : '', ` · ${a.durationMs ?? '—'} ms`)))
-      : h('p', { class: 'small muted', text: 'Not attempted yet.' })));
+      : h('p', { class: 'small muted', text: 'Not attempted yet.' }),
+    d.payload ? h('details', { class: 'dl-payload' }, h('summary', { class: 'small', text: 'Payload (the signed body)' }),
+      h('pre', { text: JSON.stringify(d.payload, null, 2) })) : null));
   toggle.addEventListener('click', () => {
     const open = detail.hidden;
     detail.hidden = !open;
@@ -269,7 +271,7 @@ function deliveryRows(w, d, reload) {
   });
   const last = log[log.length - 1];
   const done = d.state === 'delivered' || d.state === 'succeeded';
-  const retry = done ? null : button(d.state === 'failed' ? 'Retry' : 'Retry now', {
+  const retry = button(done ? 'Send again' : d.state === 'failed' ? 'Retry' : 'Retry now', {
     class: 'small', dataset: { action: 'retry' }, 'aria-label': `Retry delivery ${d.id}`,
     onclick: (e) => busy(e.currentTarget, async () => {
       try {
