@@ -27,7 +27,8 @@
 #define META_FIELD_MAX (KW_DOC_FIELD_MAX - 1)
 #define META_MAX (KW_DOC_METADATA_MAX - 1)
 
-static const char *const meta_fields[] = {"source_tag", "external_id", "document_category", "department", NULL};
+static const char *const meta_fields[] = {"source_tag", "external_id", "document_category", "department",
+                                          NULL};
 
 struct ingest {
     struct kw_doc_ingest in;
@@ -58,9 +59,10 @@ static int read_headers(struct kw_api_ctx *c, struct kw_api_res *res, struct ing
 
     if (q->approver_department_count > 1 || q->idempotency_key_count > 1) {
         const char *h = q->approver_department_count > 1 ? "X-Approver-Department" : "Idempotency-Key";
-        kw_api_fail(c, res, 400, "INVALID_HEADER", q->approver_department_count > 1
-                        ? "Send X-Approver-Department once."
-                        : "Send Idempotency-Key once.", h);
+        kw_api_fail(c, res, 400, "INVALID_HEADER",
+                    q->approver_department_count > 1 ? "Send X-Approver-Department once."
+                                                     : "Send Idempotency-Key once.",
+                    h);
         return 0;
     }
     if (q->approver_department == NULL || q->approver_department_len == 0) {
@@ -71,7 +73,8 @@ static int read_headers(struct kw_api_ctx *c, struct kw_api_res *res, struct ing
     }
     if (!header_text_ok(q->approver_department, q->approver_department_len, APPROVER_MAX, 1)) {
         kw_api_fail(c, res, 400, "INVALID_HEADER",
-                    "X-Approver-Department must be 1 to 128 printable ASCII characters.", "X-Approver-Department");
+                    "X-Approver-Department must be 1 to 128 printable ASCII characters.",
+                    "X-Approver-Department");
         return 0;
     }
     memcpy(g->approver, q->approver_department, q->approver_department_len);
@@ -89,8 +92,8 @@ static int read_headers(struct kw_api_ctx *c, struct kw_api_res *res, struct ing
 }
 
 /* The parts: exactly one "file" and one "metadata", nothing else. */
-static int read_parts(struct kw_api_ctx *c, struct kw_api_res *res, const struct kw_multipart *m, struct ingest *g,
-                      const struct kw_multipart_part **meta)
+static int read_parts(struct kw_api_ctx *c, struct kw_api_res *res, const struct kw_multipart *m,
+                      struct ingest *g, const struct kw_multipart_part **meta)
 {
     static const char *const names[] = {"file", "metadata"};
     char detail[160];
@@ -101,12 +104,12 @@ static int read_parts(struct kw_api_ctx *c, struct kw_api_res *res, const struct
         if (strcmp(m->parts[i].name, "file") != 0 && strcmp(m->parts[i].name, "metadata") != 0) {
             if (!kw_utf8_valid(m->parts[i].name, strlen(m->parts[i].name)) ||
                 strcspn(m->parts[i].name, "\"\\") != strlen(m->parts[i].name)) {
-                kw_api_fail(c, res, 400, "UNKNOWN_PART", "Only the parts \"file\" and \"metadata\" are accepted.",
-                            NULL);
+                kw_api_fail(c, res, 400, "UNKNOWN_PART",
+                            "Only the parts \"file\" and \"metadata\" are accepted.", NULL);
                 return 0;
             }
-            snprintf(detail, sizeof(detail), "Unknown part \"%s\": only \"file\" and \"metadata\" are accepted.",
-                     m->parts[i].name);
+            snprintf(detail, sizeof(detail),
+                     "Unknown part \"%s\": only \"file\" and \"metadata\" are accepted.", m->parts[i].name);
             kw_api_fail(c, res, 400, "UNKNOWN_PART", detail, m->parts[i].name);
             return 0;
         }
@@ -115,16 +118,19 @@ static int read_parts(struct kw_api_ctx *c, struct kw_api_res *res, const struct
         kw_multipart_get(m, names[i], &n);
         if (n == 1)
             continue;
-        snprintf(detail, sizeof(detail), n == 0 ? "The multipart body has no \"%s\" part." :
-                                                  "The multipart body has more than one \"%s\" part.", names[i]);
+        snprintf(detail, sizeof(detail),
+                 n == 0 ? "The multipart body has no \"%s\" part."
+                        : "The multipart body has more than one \"%s\" part.",
+                 names[i]);
         kw_api_fail(c, res, 400, n == 0 ? "MISSING_PART" : "DUPLICATE_PART", detail, names[i]);
         return 0;
     }
     g->file = kw_multipart_get(m, "file", NULL);
     *meta = kw_multipart_get(m, "metadata", NULL);
     if (!kw_utf8_valid(g->file->filename, strlen(g->file->filename)) ||
-        strpbrk(g->file->filename, "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13"
-                                   "\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") != NULL) {
+        strpbrk(g->file->filename,
+                "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13"
+                "\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f") != NULL) {
         kw_api_fail(c, res, 400, "INVALID_FILENAME",
                     "The file part's filename must be UTF-8 without control characters (at most 255 bytes).",
                     "filename");
@@ -164,26 +170,32 @@ static int read_metadata(struct kw_api_ctx *c, struct kw_api_res *res, const str
     if (*obj == NULL || !json_is_object(*obj))
         return meta_fail(c, res, "BAD_METADATA_JSON",
                          "The %s part must be a JSON object (source_tag, external_id, document_category, "
-                         "department).", NULL);
-    json_object_foreach(*obj, k, v) {
+                         "department).",
+                         NULL);
+    json_object_foreach(*obj, k, v)
+    {
         for (i = 0; meta_fields[i] != NULL && strcmp(meta_fields[i], k) != 0; i++)
             ;
         if (meta_fields[i] != NULL)
             continue;
         if (strlen(k) > 64 || strcspn(k, "\"\\") != strlen(k) || !kw_utf8_valid(k, strlen(k)))
             return meta_fail(c, res, "UNKNOWN_FIELD", "The %s part has an unknown field.", NULL);
-        return meta_fail(c, res, "UNKNOWN_FIELD",
-                         "Unknown metadata field \"%s\": the fields are source_tag, external_id, document_category "
-                         "and department.", k);
+        return meta_fail(
+            c, res, "UNKNOWN_FIELD",
+            "Unknown metadata field \"%s\": the fields are source_tag, external_id, document_category "
+            "and department.",
+            k);
     }
     for (i = 0; meta_fields[i] != NULL; i++) {
         const char *s;
         size_t len;
         v = json_object_get(*obj, meta_fields[i]);
         if (v == NULL)
-            return meta_fail(c, res, "MISSING_FIELD", "The metadata field \"%s\" is required.", meta_fields[i]);
+            return meta_fail(c, res, "MISSING_FIELD", "The metadata field \"%s\" is required.",
+                             meta_fields[i]);
         if (!json_is_string(v))
-            return meta_fail(c, res, "INVALID_FIELD", "The metadata field \"%s\" must be a string.", meta_fields[i]);
+            return meta_fail(c, res, "INVALID_FIELD", "The metadata field \"%s\" must be a string.",
+                             meta_fields[i]);
         s = json_string_value(v);
         len = json_string_length(v);
         if (len == 0 || len > META_FIELD_MAX || strlen(s) != len)
@@ -192,7 +204,8 @@ static int read_metadata(struct kw_api_ctx *c, struct kw_api_res *res, const str
         for (size_t j = 0; j < len; j++)
             if ((unsigned char)s[j] < 0x20 || s[j] == 0x7f)
                 return meta_fail(c, res, "INVALID_FIELD",
-                                 "The metadata field \"%s\" must not contain control characters.", meta_fields[i]);
+                                 "The metadata field \"%s\" must not contain control characters.",
+                                 meta_fields[i]);
         g->fields[i] = s;
     }
     return 1;
@@ -298,9 +311,11 @@ void kw_api_documents_ingest(struct kw_api_ctx *c, struct kw_api_res *res)
     media_type = kw_sniff_media_type(g.file->data, g.file->len);
     if (media_type == NULL) {
         kw_api_fail(c, res, 415, "UNSUPPORTED_MEDIA_TYPE",
-                    g.file->len == 0 ? "The file is empty." :
-                    "The file is not a PDF, PNG, JPEG, TIFF, HEIC/HEIF, WebP or GIF (judged by its bytes, not its "
-                    "name or declared type).", "file");
+                    g.file->len == 0 ? "The file is empty."
+                                     : "The file is not a PDF, PNG, JPEG, TIFF, HEIC/HEIF, WebP or GIF "
+                                       "(judged by its bytes, not its "
+                                       "name or declared type).",
+                    "file");
         goto out;
     }
     store(c, res, &g, media_type);

@@ -71,8 +71,8 @@ static enum param_result param_value(const char **p, const char *end, char *out,
 
 /* The next "; name=value" of a header value: PARAM_END at the end, PARAM_OK with name (a pointer into the
  * value) and the unquoted value. */
-static enum param_result next_param(const char **p, const char *end, const char **name, size_t *nlen, char *val,
-                                    size_t cap, size_t *vlen)
+static enum param_result next_param(const char **p, const char *end, const char **name, size_t *nlen,
+                                    char *val, size_t cap, size_t *vlen)
 {
     skip_ows(p, end);
     if (*p == end)
@@ -231,7 +231,7 @@ static enum kw_multipart_result part_headers(const uint8_t *body, size_t len, si
             return lim == avail ? KW_MULTIPART_MALFORMED : KW_MULTIPART_TOO_LARGE;
         if (eol == body + *pos || eol[-1] != '\r')
             return KW_MULTIPART_MALFORMED; /* a bare LF */
-        if (eol - 1 == body + *pos) { /* the blank line */
+        if (eol - 1 == body + *pos) {      /* the blank line */
             *pos += 2;
             break;
         }
@@ -239,7 +239,8 @@ static enum kw_multipart_result part_headers(const uint8_t *body, size_t len, si
             return KW_MULTIPART_TOO_MANY;
         if (body[*pos] == ' ' || body[*pos] == '\t')
             return KW_MULTIPART_MALFORMED; /* obsolete line folding */
-        r = header_line((const char *)body + *pos, (size_t)(eol - 1 - (body + *pos)), part, &seen_cd, &seen_ct);
+        r = header_line((const char *)body + *pos, (size_t)(eol - 1 - (body + *pos)), part, &seen_cd,
+                        &seen_ct);
         if (r != KW_MULTIPART_OK)
             return r;
         *pos = (size_t)(eol + 1 - body);

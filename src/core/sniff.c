@@ -18,9 +18,9 @@ static const char *heif_brand(const uint8_t *d, size_t len)
     static const struct {
         const char brand[5], *type;
     } brands[] = {
-        {"heic", "image/heic"}, {"heix", "image/heic"}, {"hevc", "image/heic"}, {"heim", "image/heic"},
-        {"heis", "image/heic"}, {"hevm", "image/heic"}, {"hevs", "image/heic"}, {"mif1", "image/heif"},
-        {"msf1", "image/heif"},
+        {"heic", "image/heic"}, {"heix", "image/heic"}, {"hevc", "image/heic"},
+        {"heim", "image/heic"}, {"heis", "image/heic"}, {"hevm", "image/heic"},
+        {"hevs", "image/heic"}, {"mif1", "image/heif"}, {"msf1", "image/heif"},
     };
     uint32_t box;
     size_t end, off, i;

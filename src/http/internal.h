@@ -78,8 +78,8 @@ void kw_http_stream_cleanup(struct kw_worker *w);
  * only memory. One table decides, by method and path (and for verify, the kind of credential). */
 int kw_http_route_loop_safe(const struct kw_api_req *a);
 /* Hands the request to the pool; its response is sent later on w's loop (or dropped if the connection
- * closed first). Copies everything a points at, but an HTTP/1 ingest's body. KW_ERR_RETRY when the pool's queue is full,
- * KW_ERR_NOMEM: the request stays the caller's to answer. Loop thread. */
+ * closed first). Copies everything a points at, but an HTTP/1 ingest's body (see offloop.c). KW_ERR_RETRY
+ * when the pool's queue is full, KW_ERR_NOMEM: the request stays the caller's to answer. Loop thread. */
 enum kw_err kw_http_offloop_submit(struct kw_worker *w, h2o_req_t *req, const struct kw_api_req *a,
                                    uint64_t t0);
 /* The answer when the pool refuses: 503 STORE_UNAVAILABLE with Retry-After. */

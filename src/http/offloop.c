@@ -3,8 +3,9 @@
  * PostgreSQL) never holds up the verifications queued on the same loop.
  *
  * The split is by route, in one table below. The loop copies what api/ reads out of h2o's buffers
- * into one job (an ingest's body excepted: see borrows_body), a pool thread calls kw_api_handle, and the job comes back to the owning loop through
- * h2o's multithread queue (the loop's receiver), which sends it. h2o_req_t is only touched on its
+ * into one job (an ingest's body excepted: see borrows_body), a pool thread calls kw_api_handle, and
+ * the job comes back to the owning loop through h2o's multithread queue (the loop's receiver), which
+ * sends it. h2o_req_t is only touched on its
  * loop: a small object in req->pool points at the job, and its destructor clears job->req when h2o
  * disposes the request (its connection closed meanwhile), so nothing is written to it after. */
 #include <stdlib.h>
@@ -150,7 +151,8 @@ static int borrows_body(h2o_req_t *req)
 static struct kw_offloop_job *job_new(const struct kw_api_req *a, int borrow_body)
 {
     size_t iplen = strlen(a->ip) + 1, ridlen = strlen(a->request_id) + 1;
-    size_t n = a->method_len + a->path_len + a->query_len + (borrow_body ? 0 : a->body_len) + a->content_type_len +
+    size_t n = a->method_len + a->path_len + a->query_len + (borrow_body ? 0 : a->body_len) +
+               a->content_type_len +
                a->authorization_len + a->api_key_len + a->cookie_len + a->csrf_len + iplen + ridlen +
                a->encryption_key_len + a->approver_department_len + a->idempotency_key_len +
                a->authority_len + (a->fields != NULL ? fields_size(a) : 0);

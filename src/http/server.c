@@ -282,7 +282,8 @@ static int64_t body_cap(const struct kw_config *cfg)
  * files under the data directory (docs/documents.md). A global of h2o's: set before the loops start. */
 static enum kw_err setup_body_buffers(const struct kw_config *cfg)
 {
-    char dir[sizeof(cfg->data_dir) + 16];
+    char dir[sizeof(cfg->data_dir) + 16], *tmpl = h2o_socket_buffer_mmap_settings.fn_template;
+    size_t cap = sizeof(h2o_socket_buffer_mmap_settings.fn_template);
     int n = snprintf(dir, sizeof(dir), "%s/tmp", cfg->data_dir);
 
     if (n < 0 || (size_t)n >= sizeof(dir))
@@ -291,9 +292,8 @@ static enum kw_err setup_body_buffers(const struct kw_config *cfg)
         kw_log_error("cannot create the upload buffer directory", "dir=%s err=\"%s\"", dir, strerror(errno));
         return KW_ERR_IO;
     }
-    n = snprintf(h2o_socket_buffer_mmap_settings.fn_template, sizeof(h2o_socket_buffer_mmap_settings.fn_template),
-                 "%s/h2o.b.XXXXXX", dir);
-    if (n < 0 || (size_t)n >= sizeof(h2o_socket_buffer_mmap_settings.fn_template))
+    n = snprintf(tmpl, cap, "%s/h2o.b.XXXXXX", dir);
+    if (n < 0 || (size_t)n >= cap)
         return KW_ERR_INVALID;
     h2o_socket_buffer_mmap_settings.threshold = KW_BODY_MMAP_THRESHOLD;
     return KW_OK;

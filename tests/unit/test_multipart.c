@@ -16,26 +16,26 @@
  *   -F 'metadata={"source_tag":"vkyc",...}' -- document.pdf holds a CRLF and a line that looks like a
  * boundary but is not this one. */
 static const char seed_ct[] = "multipart/form-data; boundary=------------------------144d42dc52df98cf";
-static const char seed_body[] =
-    "--------------------------144d42dc52df98cf\r\n"
-    "Content-Disposition: form-data; name=\"file\"; filename=\"document.pdf\"\r\n"
-    "Content-Type: application/pdf\r\n"
-    "\r\n"
-    "%PDF-1.4\n"
-    "hello\r\n"
-    "--not-a-boundary\n"
-    "%%EOF\n"
-    "\r\n"
-    "--------------------------144d42dc52df98cf\r\n"
-    "Content-Disposition: form-data; name=\"metadata\"\r\n"
-    "\r\n"
-    "{\"source_tag\":\"vkyc\",\"external_id\":\"session-123\",\"document_category\":\"kyc_vkyc\",\"department\":"
-    "\"retail\"}\r\n"
-    "--------------------------144d42dc52df98cf--\r\n";
+static const char seed_body[] = "--------------------------144d42dc52df98cf\r\n"
+                                "Content-Disposition: form-data; name=\"file\"; filename=\"document.pdf\"\r\n"
+                                "Content-Type: application/pdf\r\n"
+                                "\r\n"
+                                "%PDF-1.4\n"
+                                "hello\r\n"
+                                "--not-a-boundary\n"
+                                "%%EOF\n"
+                                "\r\n"
+                                "--------------------------144d42dc52df98cf\r\n"
+                                "Content-Disposition: form-data; name=\"metadata\"\r\n"
+                                "\r\n"
+                                "{\"source_tag\":\"vkyc\",\"external_id\":\"session-123\",\"document_"
+                                "category\":\"kyc_vkyc\",\"department\":"
+                                "\"retail\"}\r\n"
+                                "--------------------------144d42dc52df98cf--\r\n";
 static const char seed_file[] = "%PDF-1.4\nhello\r\n--not-a-boundary\n%%EOF\n";
-static const char seed_meta[] =
-    "{\"source_tag\":\"vkyc\",\"external_id\":\"session-123\",\"document_category\":\"kyc_vkyc\",\"department\":"
-    "\"retail\"}";
+static const char seed_meta[] = "{\"source_tag\":\"vkyc\",\"external_id\":\"session-123\",\"document_"
+                                "category\":\"kyc_vkyc\",\"department\":"
+                                "\"retail\"}";
 
 /* curl -F 'file=@"./pho té.png";type=image/png;filename="a\"b té.png"' -F 'metadata={}' */
 static const char other_ct[] = "multipart/form-data; boundary=------------------------b630ff6b6c8a8197";
@@ -121,7 +121,8 @@ static void test_variants(void **state)
     struct kw_multipart m;
 
     (void)state;
-    assert_int_equal(PARSE_LIT("Multipart/Form-Data;charset=utf-8; boundary=\"a'b c\"", body, &m), KW_MULTIPART_OK);
+    assert_int_equal(PARSE_LIT("Multipart/Form-Data;charset=utf-8; boundary=\"a'b c\"", body, &m),
+                     KW_MULTIPART_OK);
     assert_int_equal(m.n, 2);
     assert_string_equal(m.parts[0].name, "x");
     assert_string_equal(m.parts[0].filename, "q\"\\.txt");
@@ -146,7 +147,8 @@ static void test_content_type(void **state)
     assert_int_equal(PARSE_LIT("multipart/form-data", body, &m), KW_MULTIPART_BAD_BOUNDARY);
     assert_int_equal(PARSE_LIT("multipart/form-data; boundary=", body, &m), KW_MULTIPART_BAD_BOUNDARY);
     assert_int_equal(PARSE_LIT("multipart/form-data; boundary=\"\"", body, &m), KW_MULTIPART_BAD_BOUNDARY);
-    assert_int_equal(PARSE_LIT("multipart/form-data; boundary=b; boundary=b", body, &m), KW_MULTIPART_BAD_BOUNDARY);
+    assert_int_equal(PARSE_LIT("multipart/form-data; boundary=b; boundary=b", body, &m),
+                     KW_MULTIPART_BAD_BOUNDARY);
     assert_int_equal(PARSE_LIT("multipart/form-data; boundary=\"b \"", body, &m), KW_MULTIPART_BAD_BOUNDARY);
     assert_int_equal(PARSE_LIT("multipart/form-data; boundary=\"b<\"", body, &m), KW_MULTIPART_BAD_BOUNDARY);
     assert_int_equal(PARSE_LIT("multipart/form-data; boundary=b;", body, &m), KW_MULTIPART_BAD_BOUNDARY);
@@ -154,7 +156,8 @@ static void test_content_type(void **state)
     /* 70 characters pass, 71 do not */
     assert_int_equal(PARSE_LIT("multipart/form-data; boundary="
                                "0123456789012345678901234567890123456789012345678901234567890123456789",
-                               "--0123456789012345678901234567890123456789012345678901234567890123456789--", &m),
+                               "--0123456789012345678901234567890123456789012345678901234567890123456789--",
+                               &m),
                      KW_MULTIPART_OK);
     assert_int_equal(PARSE_LIT("multipart/form-data; boundary="
                                "01234567890123456789012345678901234567890123456789012345678901234567890",
@@ -186,9 +189,11 @@ static void test_malformed(void **state)
                      KW_MULTIPART_MALFORMED);
     assert_int_equal(PARSE_LIT(CT, "--b\r\n" CD "nocolon\r\n\r\nv\r\n--b--", &m), KW_MULTIPART_MALFORMED);
     assert_int_equal(PARSE_LIT(CT, "--b\r\n" CD " folded\r\n\r\nv\r\n--b--", &m), KW_MULTIPART_MALFORMED);
-    assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Disposition: form-data; name=\"f\x01\"\r\n\r\nv\r\n--b--", &m),
+    assert_int_equal(
+        PARSE_LIT(CT, "--b\r\nContent-Disposition: form-data; name=\"f\x01\"\r\n\r\nv\r\n--b--", &m),
+        KW_MULTIPART_MALFORMED);
+    assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Type: text/plain\r\n\r\nv\r\n--b--", &m),
                      KW_MULTIPART_MALFORMED);
-    assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Type: text/plain\r\n\r\nv\r\n--b--", &m), KW_MULTIPART_MALFORMED);
     assert_int_equal(PARSE_LIT(CT, "--b\r\n" CD CD "\r\nv\r\n--b--", &m), KW_MULTIPART_MALFORMED);
     assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Disposition: attachment; name=f\r\n\r\nv\r\n--b--", &m),
                      KW_MULTIPART_MALFORMED);
@@ -196,10 +201,13 @@ static void test_malformed(void **state)
                      KW_MULTIPART_MALFORMED);
     assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Disposition: form-data; name=\"\"\r\n\r\nv\r\n--b--", &m),
                      KW_MULTIPART_MALFORMED);
-    assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Disposition: form-data; name=a; name=b\r\n\r\nv\r\n--b--", &m),
-                     KW_MULTIPART_MALFORMED);
-    assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Disposition: form-data; name=a; filename=x; filename=y\r\n\r\n"
-                                   "v\r\n--b--", &m),
+    assert_int_equal(
+        PARSE_LIT(CT, "--b\r\nContent-Disposition: form-data; name=a; name=b\r\n\r\nv\r\n--b--", &m),
+        KW_MULTIPART_MALFORMED);
+    assert_int_equal(PARSE_LIT(CT,
+                               "--b\r\nContent-Disposition: form-data; name=a; filename=x; filename=y\r\n\r\n"
+                               "v\r\n--b--",
+                               &m),
                      KW_MULTIPART_MALFORMED);
     assert_int_equal(PARSE_LIT(CT, "--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\nv\r\n--b--", &m),
                      KW_MULTIPART_MALFORMED);
@@ -263,8 +271,9 @@ static void test_caps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_seed_curl),   cmocka_unit_test(test_other_curl), cmocka_unit_test(test_variants),
-        cmocka_unit_test(test_content_type), cmocka_unit_test(test_malformed), cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_seed_curl), cmocka_unit_test(test_other_curl),
+        cmocka_unit_test(test_variants),  cmocka_unit_test(test_content_type),
+        cmocka_unit_test(test_malformed), cmocka_unit_test(test_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
