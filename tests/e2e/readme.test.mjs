@@ -53,7 +53,9 @@ test('README shell blocks run as pasted against a real server, each exiting 0', 
   const password = 'readme admin passphrase';
   writeFileSync(join(home, 'stdin'), `${password}\n${password}\n`); // each block's stdin: what a person types
 
-  const server = await startServer({ dataDir: join(home, 'var') });
+  // spawnSync below blocks this process's event loop, so fetch cannot notice that the server closed its idle
+  // keep-alive connection meanwhile (--idle-timeout, 10 s): on a busy machine the blocks take longer than that.
+  const server = await startServer({ dataDir: join(home, 'var'), args: ['--idle-timeout', '300'] });
   try {
     // One shell, so variables carry from block to block; set -e: any failing command fails its block.
     const parts = ['set -eo pipefail'];

@@ -105,7 +105,7 @@ describe('webhooks', () => {
   });
 
   test('a literal private address is refused at create without --webhook-allow-private', async () => {
-    const strict = await startServer();
+    const strict = await startServer({ readyTimeoutMs: 30000 }); // a second server, on a busy machine
     try {
       const sv = await createService(strict, { name: 'Strict' });
       for (const url of ['http://127.0.0.1/h', 'http://10.1.2.3/h', 'http://169.254.169.254/latest', 'http://[::1]:8080/h',
