@@ -1,5 +1,6 @@
-// A service's page: header, then tabs API Keys | Candidates | Service users | Tokens | Access keys | Members | Audit | Usage.
-import { api, enc, isSysadmin, refreshSession, roleOn } from './api.js';
+// A service's page: header, then tabs API Keys | Candidates | Documents | Upload | Service users | Tokens | Access keys |
+// Webhooks (admins) | Members | Audit | Usage.
+import { api, canManageMembers, enc, isSysadmin, refreshSession, roleOn } from './api.js';
 import { h } from './dom.js';
 import { badge, button, errorPanel, loading } from './ui.js';
 import { serviceDialog } from './services.js';
@@ -11,13 +12,19 @@ import { tabAccessKeys } from './accesskeys.js';
 import { tabMembers } from './members.js';
 import { tabAudit } from './audit.js';
 import { tabUsage } from './usage.js';
+import { tabUpload } from './upload.js';
+import { tabDocuments } from './documents.js';
+import { tabWebhooks } from './webhooks.js';
 
 const TABS = [
   ['keys', 'API Keys', tabKeys],
   ['candidates', 'Candidates', tabCandidates],
+  ['documents', 'Documents', tabDocuments],
+  ['upload', 'Upload', tabUpload],
   ['service-users', 'Service users', tabServiceUsers],
   ['tokens', 'Tokens', tabTokens],
   ['access-keys', 'Access keys', tabAccessKeys],
+  ['webhooks', 'Webhooks', tabWebhooks, (svc) => canManageMembers(svc.id)],
   ['members', 'Members', tabMembers],
   ['audit', 'Audit', tabAudit],
   ['usage', 'Usage', tabUsage],
@@ -46,7 +53,7 @@ export async function viewService(app, id, tabName, { focus, alive = () => true,
 function renderShell(svc) {
   const role = roleOn(svc.id);
   const tabs = h('nav', { class: 'tabs', 'aria-label': 'Service sections' },
-    TABS.map(([t, label]) => h('a', { href: `#/services/${enc(svc.id)}/${t}`, dataset: { tab: t }, text: label })));
+    TABS.filter(([, , , show]) => !show || show(svc)).map(([t, label]) => h('a', { href: `#/services/${enc(svc.id)}/${t}`, dataset: { tab: t }, text: label })));
   return h('div', { class: 'page' },
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/services', text: 'Services' }), h('span', { 'aria-hidden': 'true', text: ' / ' }),
       h('span', { 'aria-current': 'page', text: svc.name })),
