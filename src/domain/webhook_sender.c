@@ -33,6 +33,8 @@ struct transfer {
     int64_t started_ms;
     uint64_t t0_ns;
     const char *refused; /* the range the SSRF guard refused a connection to, or NULL */
+    struct kw_delivery_attempt a; /* its outcome, once done; recorded with the others of the batch */
+    enum kw_err rec;              /* what recording it gave */
 };
 
 struct kw_webhook_sender {
@@ -45,7 +47,11 @@ struct kw_webhook_sender {
     int started, failing;
     atomic_int stop, woken;
     size_t inflight;
+    int more_due;  /* the last lease filled every free slot: more rows may be due right now */
+    int64_t attempts, connects; /* made, and connections opened for them (logged at stop) */
     struct transfer t[KW_SENDER_INFLIGHT];
+    struct transfer *batch[KW_SENDER_INFLIGHT]; /* the thread's: finished attempts not recorded yet */
+    size_t nbatch;
     struct kw_delivery_lease got[KW_SENDER_INFLIGHT]; /* the thread's: what one lease call returned */
     struct kw_webhook hook;                           /* the thread's: sealed secrets as webhooks.h reads them */
 };
@@ -270,54 +276,100 @@ static enum kw_err gone_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     return err;
 }
 
-/* Records the attempt t (or a failure that never reached curl: pre_error) and schedules what follows. */
-static void transfer_finish(struct kw_webhook_sender *s, struct transfer *t, CURLcode rc, const char *pre_error)
+/* Works out t's outcome (or that of a failure that never reached curl: pre_error) into t->a and queues
+ * t on the batch; a 410 is recorded here, in its own audited write. */
+static void transfer_done(struct kw_webhook_sender *s, struct transfer *t, CURLcode rc, const char *pre_error)
 {
     struct kw_delivery_lease *l = &t->lease;
-    struct kw_delivery_attempt a = {0};
+    struct kw_delivery_attempt *a = &t->a;
     struct curl_header *h = NULL;
     int64_t retry_after = 0, now = kw_time_now_ms();
-    long status = 0;
+    long status = 0, connects = 0;
     uint32_t rnd = 0;
-    enum kw_err err;
 
-    a.at = t->started_ms;
-    a.duration_ms = (int64_t)((kw_time_mono_ns() - t->t0_ns) / 1000000u);
+    memset(a, 0, sizeof(*a));
+    a->at = t->started_ms;
+    a->duration_ms = (int64_t)((kw_time_mono_ns() - t->t0_ns) / 1000000u);
     if (pre_error != NULL) {
-        a.error = pre_error;
+        a->error = pre_error;
     } else {
         curl_easy_getinfo(t->e, CURLINFO_RESPONSE_CODE, &status);
-        a.error = error_name(rc, t->refused);
+        if (curl_easy_getinfo(t->e, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+            s->connects += connects;
+        a->error = error_name(rc, t->refused);
         if (rc == CURLE_OK && curl_easy_header(t->e, "Retry-After", 0, CURLH_HEADER, -1, &h) == CURLHE_OK)
             kw_webhook_retry_after(h->value, now, &retry_after);
     }
-    a.status = rc == CURLE_OK ? (int)status : 0;
+    s->attempts++;
+    a->status = rc == CURLE_OK ? (int)status : 0;
     kw_crypto_random(&rnd, sizeof(rnd));
-    if (a.error[0] == '\0' && a.status >= 200 && a.status <= 299)
-        a.state = "delivered";
-    else if (a.status != 410 &&
-             kw_webhook_next_attempt(&s->schedule, l->attempts + 1, now, rnd, retry_after, &a.next_attempt_at) == KW_OK)
-        a.state = "pending";
+    if (a->error[0] == '\0' && a->status >= 200 && a->status <= 299)
+        a->state = "delivered";
+    else if (a->status != 410 &&
+             kw_webhook_next_attempt(&s->schedule, l->attempts + 1, now, rnd, retry_after, &a->next_attempt_at) ==
+                 KW_OK)
+        a->state = "pending";
     else
-        a.state = "failed";
-    if (a.status == 410) {
+        a->state = "failed";
+    t->rec = KW_ERR_INTERNAL; /* until recorded */
+    if (a->status == 410) {
         struct kw_write w;
-        struct gone_ctx g = {l, &a};
+        struct gone_ctx g = {l, a};
         kw_write_init(&w, &sender_actor, "webhook.disable", "webhook", l->webhook_id, l->service_id);
-        err = kw_domain_write(s->app, &w, gone_body, &g);
-    } else {
-        SENDER_TX(s->app->store, err, tx, kw_store_delivery_record(tx, l, &a));
+        t->rec = kw_domain_write(s->app, &w, gone_body, &g);
     }
-    if (err == KW_ERR_CONFLICT)
-        kw_log_warn("webhook lease lost", "delivery=%s webhook=%s node=%s n=%lld", l->id, l->webhook_id, s->node,
-                    (long long)(l->attempts + 1));
-    else if (err != KW_OK)
-        kw_log_warn("webhook attempt not recorded", "delivery=%s webhook=%s err=%s", l->id, l->webhook_id,
-                    kw_err_str(err));
-    kw_log_info("webhook attempt", "delivery=%s webhook=%s event=%s n=%lld status=%d error=%s state=%s "
-                "duration_ms=%lld%s%s", l->id, l->webhook_id, l->event_type, (long long)(l->attempts + 1),
-                a.status, a.error[0] ? a.error : "none", a.state, (long long)a.duration_ms,
-                t->refused ? " refused=" : "", t->refused ? t->refused : "");
+    s->batch[s->nbatch++] = t;
+}
+
+/* The batch's attempts but the 410s (recorded already), in the caller's transaction. Each is recorded
+ * only if its lease is still this node's: a lost lease (KW_ERR_CONFLICT) writes nothing for that one
+ * and the others go on; any other error fails the whole transaction. */
+static enum kw_err record_batch(struct kw_tx *tx, struct kw_webhook_sender *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->nbatch; i++) {
+        struct transfer *t = s->batch[i];
+        if (t->a.status == 410)
+            continue;
+        t->rec = kw_store_delivery_record(tx, &t->lease, &t->a);
+        if (t->rec != KW_OK && t->rec != KW_ERR_CONFLICT)
+            return t->rec;
+    }
+    return KW_OK;
+}
+
+/* Records the batch in one write transaction (one commit for all of it), logs each attempt and frees
+ * their slots. */
+static void flush_batch(struct kw_webhook_sender *s)
+{
+    enum kw_err err = KW_OK;
+    size_t i, others = 0;
+
+    for (i = 0; i < s->nbatch; i++)
+        others += s->batch[i]->a.status != 410;
+    if (others > 0)
+        SENDER_TX(s->app->store, err, tx, record_batch(tx, s));
+    for (i = 0; i < s->nbatch; i++) {
+        struct transfer *t = s->batch[i];
+        struct kw_delivery_lease *l = &t->lease;
+        struct kw_delivery_attempt *a = &t->a;
+        enum kw_err rec = a->status == 410 || err == KW_OK ? t->rec : err;
+        if (rec == KW_ERR_CONFLICT)
+            kw_log_warn("webhook lease lost", "delivery=%s webhook=%s node=%s n=%lld", l->id, l->webhook_id,
+                        s->node, (long long)(l->attempts + 1));
+        else if (rec != KW_OK)
+            kw_log_warn("webhook attempt not recorded", "delivery=%s webhook=%s err=%s", l->id, l->webhook_id,
+                        kw_err_str(rec));
+        kw_log_info("webhook attempt", "delivery=%s webhook=%s event=%s n=%lld status=%d error=%s state=%s "
+                    "duration_ms=%lld%s%s", l->id, l->webhook_id, l->event_type, (long long)(l->attempts + 1),
+                    a->status, a->error[0] ? a->error : "none", a->state, (long long)a->duration_ms,
+                    t->refused ? " refused=" : "", t->refused ? t->refused : "");
+        if (t->e != NULL)
+            s->inflight--; /* it was started (a pre_error never reached curl) */
+        transfer_reset(t);
+    }
+    s->nbatch = 0;
 }
 
 /* ---- the loop ---- */
@@ -332,7 +384,7 @@ static struct transfer *free_slot(struct kw_webhook_sender *s)
     return NULL;
 }
 
-/* Leases what is due into the free slots and starts it. */
+/* Leases what is due into the free slots and starts it; more_due says whether it filled them all. */
 static void lease_and_start(struct kw_webhook_sender *s)
 {
     struct kw_delivery_lease *got = s->got;
@@ -340,14 +392,17 @@ static void lease_and_start(struct kw_webhook_sender *s)
     int64_t now = kw_time_now_ms();
     enum kw_err err;
 
-    if (cap == 0)
+    if (cap == 0) {
+        s->more_due = 1; /* asked (woken) while full: look again once slots free up */
         return;
+    }
     SENDER_TX(s->app->store, err, tx, kw_store_delivery_lease(tx, s->node, now, KW_SENDER_LEASE_MS, got, cap, &n));
     if (err != KW_OK && !s->failing)
         kw_log_warn("webhook sender cannot reach the store", "node=%s err=%s", s->node, kw_err_str(err));
     else if (err == KW_OK && s->failing)
         kw_log_info("webhook sender reaches the store again", "node=%s", s->node);
     s->failing = err != KW_OK;
+    s->more_due = err == KW_OK && n == cap;
     for (i = 0; err == KW_OK && i < n; i++) {
         struct transfer *t = free_slot(s);
         const char *pre;
@@ -356,16 +411,23 @@ static void lease_and_start(struct kw_webhook_sender *s)
         t->lease = got[i];
         t->started_ms = kw_time_now_ms();
         t->t0_ns = kw_time_mono_ns();
+        s->inflight++;
         pre = transfer_prepare(s, t);
         if (pre[0] != '\0') {
-            transfer_finish(s, t, CURLE_OK, pre);
-            transfer_reset(t);
-            continue;
+            if (t->e != NULL) {
+                curl_multi_remove_handle(s->multi, t->e);
+                curl_easy_cleanup(t->e);
+                t->e = NULL;
+            }
+            s->inflight--;
+            transfer_done(s, t, CURLE_OK, pre);
         }
-        s->inflight++;
     }
+    if (s->nbatch > 0)
+        flush_batch(s);
 }
 
+/* Every attempt curl finished since the last call, recorded as one batch. */
 static void collect_done(struct kw_webhook_sender *s)
 {
     struct CURLMsg *m;
@@ -378,10 +440,17 @@ static void collect_done(struct kw_webhook_sender *s)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         if (t == NULL)
             continue;
-        transfer_finish(s, t, m->data.result, NULL);
-        transfer_reset(t);
-        s->inflight--;
+        transfer_done(s, t, m->data.result, NULL);
     }
+    if (s->nbatch > 0)
+        flush_batch(s);
+}
+
+/* Whether to lease again now rather than at the next poll: more rows were due at the last lease and
+ * enough slots are free to make a batch worth one commit (or nothing is in flight at all). */
+static int lease_now(const struct kw_webhook_sender *s)
+{
+    return s->more_due && (KW_SENDER_INFLIGHT - s->inflight >= KW_SENDER_LEASE_BATCH || s->inflight == 0);
 }
 
 /* At the end: attempts still in flight are dropped unrecorded, and every lease of this node given back. */
@@ -400,7 +469,8 @@ static void release_all(struct kw_webhook_sender *s)
         kw_log_warn("webhook leases not released", "node=%s err=%s lease_ms=%d", s->node, kw_err_str(err),
                     KW_SENDER_LEASE_MS);
     else
-        kw_log_info("webhook sender stopped", "node=%s released=%lld", s->node, (long long)released);
+        kw_log_info("webhook sender stopped", "node=%s released=%lld attempts=%lld connections=%lld", s->node,
+                    (long long)released, (long long)s->attempts, (long long)s->connects);
 }
 
 static void *sender_main(void *arg)
@@ -416,13 +486,18 @@ static void *sender_main(void *arg)
             stop_by = now + KW_SENDER_STOP_MS;
         if (stopping && (s->inflight == 0 || now >= stop_by))
             break;
-        if (!stopping && (now >= next_poll || atomic_exchange(&s->woken, 0))) {
+        if (!stopping && (atomic_exchange(&s->woken, 0) || now >= next_poll || lease_now(s))) {
             lease_and_start(s);
             next_poll = now + KW_SENDER_POLL_MS;
         }
         curl_multi_perform(s->multi, &running);
         collect_done(s);
-        wait = stopping ? 50 : next_poll - kw_time_now_ms();
+        if (stopping)
+            wait = 50;
+        else if (lease_now(s))
+            wait = 0;
+        else
+            wait = next_poll - kw_time_now_ms();
         if (wait > 0)
             curl_multi_poll(s->multi, NULL, 0, (int)(wait < KW_SENDER_POLL_MS ? wait : KW_SENDER_POLL_MS), NULL);
     }

@@ -3,7 +3,12 @@
  * Every KW_SENDER_POLL_MS (and at once when app->webhooks_wake says this node enqueued something) it
  * leases due deliveries from the store (kw_store_delivery_lease: FOR UPDATE SKIP LOCKED on PostgreSQL,
  * lease_owner = node, lease_until = now + KW_SENDER_LEASE_MS), at most KW_SENDER_INFLIGHT at a time,
- * and POSTs each one's payload, signed as Standard Webhooks says:
+ * and POSTs each one's payload, signed as Standard Webhooks says. While a lease filled every free slot
+ * (more rows are due), it leases again as soon as KW_SENDER_LEASE_BATCH slots are free (or none is in
+ * flight) instead of waiting for the next poll, so the multi handle stays busy. The attempts curl
+ * finished together are recorded in one write transaction (each still only if its lease is this
+ * node's), and connections are reused across attempts through the multi handle's connection cache
+ * (a reused connection went through the SSRF guard when it was opened). Headers:
  *   webhook-id: the delivery id (msg_..., the same on every retry)
  *   webhook-timestamp: unix seconds of this attempt
  *   webhook-signature: v1,<base64 HMAC-SHA256(secret, "id.timestamp.body")>, and a second, space
@@ -30,7 +35,8 @@
 #define KW_SENDER_LEASE_MS (60 * 1000)
 #define KW_SENDER_TIMEOUT_MS (15 * 1000)
 #define KW_SENDER_STOP_MS 3000
-#define KW_SENDER_INFLIGHT 16
+#define KW_SENDER_INFLIGHT 64    /* attempts in flight at most (connections: curl's multi cache reuses them) */
+#define KW_SENDER_LEASE_BATCH 16 /* lease again before the next poll once this many slots are free */
 #define KW_SENDER_USER_AGENT "keyward-webhooks/1"
 
 struct kw_app;
