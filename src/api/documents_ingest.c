@@ -213,13 +213,12 @@ static int read_metadata(struct kw_api_ctx *c, struct kw_api_res *res, const str
 
 /* The request's identity for Idempotency-Key: SHA-256 of "keyward-ingest-v1", filename, metadata and
  * approver department (NUL-separated) and the file's SHA-256. */
-static enum kw_err request_hash(const struct ingest *g, uint8_t out[KW_HASH_LEN])
+static enum kw_err request_hash(const struct ingest *g, uint8_t fh[KW_HASH_LEN], uint8_t out[KW_HASH_LEN])
 {
     static const char tag[] = "keyward-ingest-v1";
     char pre[sizeof(tag) + KW_MULTIPART_FILENAME_MAX + META_MAX + APPROVER_MAX + 4];
     size_t n = 0, l;
-    uint8_t fh[KW_HASH_LEN];
-    enum kw_err err = kw_crypto_sha256(g->file->data, g->file->len, fh);
+    enum kw_err err = kw_crypto_sha256(g->file->data, g->file->len, fh); /* the only pass over the file */
 
     if (err != KW_OK)
         return err;
@@ -234,16 +233,16 @@ static enum kw_err request_hash(const struct ingest *g, uint8_t out[KW_HASH_LEN]
     l = strlen(g->approver) + 1;
     memcpy(pre + n, g->approver, l);
     n += l;
-    return kw_crypto_sha256_2(pre, n, fh, sizeof(fh), out);
+    return kw_crypto_sha256_2(pre, n, fh, KW_HASH_LEN, out);
 }
 
 static void store(struct kw_api_ctx *c, struct kw_api_res *res, struct ingest *g, const char *media_type)
 {
     struct kw_document doc;
-    uint8_t hash[KW_HASH_LEN];
+    uint8_t hash[KW_HASH_LEN], file_hash[KW_HASH_LEN];
     const char *conflict = NULL;
     int replayed = 0;
-    enum kw_err err = request_hash(g, hash);
+    enum kw_err err = request_hash(g, file_hash, hash);
     json_t *body;
 
     g->in.filename = g->file->filename;
@@ -256,6 +255,7 @@ static void store(struct kw_api_ctx *c, struct kw_api_res *res, struct ingest *g
     g->in.approver_department = g->approver;
     g->in.idempotency_key = g->idem;
     g->in.request_hash = hash;
+    g->in.data_sha256 = file_hash; /* documents.sha256: the file is hashed once per request */
     g->in.data = g->file->data;
     g->in.len = g->file->len;
     if (err == KW_OK)

@@ -100,6 +100,8 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         goto out;
     if (applied > 0)
         kw_log_info("migrated", "applied=%d version=%d", applied, version);
+    if (kw_store_document_content_recover(app->store, NULL) != KW_OK) /* a crash's staging files */
+        kw_log_warn("document staging files not settled", "%s", "will retry at the next start");
     err = kw_root_ensure(app->store, cfg->root_token, generated, &created);
     if (err == KW_ERR_INVALID)
         kw_log_error("KEYWARD_ROOT_TOKEN rejected", "reason=\"must be 32 to 255 characters\"");

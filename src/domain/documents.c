@@ -38,6 +38,7 @@ struct ingest {
     uint8_t dek[KW_AES_KEY_LEN];
     struct kw_document found; /* an earlier ingest under the same idempotency key */
     int have_found;
+    int staged; /* the content was written before the transaction (kw_store_document_content_stage) */
 };
 
 /* kw_store_chunk_fn: chunk index of the plaintext sealed as IV | ciphertext | tag. */
@@ -84,7 +85,8 @@ static enum kw_err ingest_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
         return KW_ERR_RETRY; /* another node's ingest with this key won the race: rerun and find it */
     if (err != KW_OK)
         return err;
-    err = kw_store_document_content_put(tx, g->doc.id, g->doc.nchunks, KW_DOC_REC_SIZE, seal_chunk, g);
+    err = kw_store_document_content_put(tx, g->doc.id, g->doc.nchunks, KW_DOC_REC_SIZE,
+                                        g->staged ? NULL : seal_chunk, g);
     if (err != KW_OK)
         return err;
     snprintf(w->target_id, sizeof(w->target_id), "%s", g->doc.id);
@@ -182,7 +184,9 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
     {
         uint8_t sum[KW_SHA256_LEN];
         err = kw_id_new("doc", g->doc.id);
-        if (err == KW_OK)
+        if (err == KW_OK && in->data_sha256 != NULL)
+            memcpy(sum, in->data_sha256, sizeof(sum)); /* the api hashed the file once already */
+        else if (err == KW_OK)
             err = kw_crypto_sha256(in->data != NULL ? (const void *)in->data : "", in->len, sum);
         if (err == KW_OK)
             kw_crypto_hex(sum, sizeof(sum), g->doc.sha256);
@@ -210,9 +214,18 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
         actor.credential_type = p->credential_type;
     }
     kw_write_init(&w, &actor, "document.ingest", "document", NULL, g->doc.service_id);
-    err = kw_domain_write(app, &w, ingest_body, g);
+    /* The heavy part (encrypting, writing, fsyncing) before the write transaction where the store can
+     * (SQLite: off its single writer); the transaction then only inserts the row and links the file. */
+    err = kw_store_document_content_stage(app->store, g->doc.id, g->doc.nchunks, KW_DOC_REC_SIZE, seal_chunk, g,
+                                          &g->staged);
+    if (err == KW_OK)
+        err = kw_domain_write(app, &w, ingest_body, g);
     kw_crypto_wipe(g->dek, sizeof(g->dek));
+    if (err == KW_OK && g->staged)
+        kw_store_document_content_done(app->store, g->doc.id); /* best effort: recover settles a leftover */
     if (err == KW_ERR_EXISTS && g->have_found) {
+        /* a replay found in the transaction (another ingest with this key won): drop what we staged */
+        kw_store_document_content_drop(app->store, g->doc.id);
         err = answer_found(g, out, replayed, conflict);
     } else if (err == KW_OK) {
         *out = g->doc;

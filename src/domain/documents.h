@@ -37,6 +37,7 @@ struct kw_doc_ingest {            /* all borrowed */
     const uint8_t *request_hash;   /* 32 bytes: SHA-256 of the whole request body (idempotency) */
     const uint8_t *data;           /* the file's bytes (points into the request body, no copy) */
     size_t len;
+    const uint8_t *data_sha256;    /* NULL, or 32 bytes: the caller's SHA-256 of data (not hashed again) */
 };
 /* Encrypts and stores one document for p's service, audited as document.ingest under the service
  * user and credential. *replayed = 1 when the idempotency key matched an earlier ingest with the

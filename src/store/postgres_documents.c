@@ -162,6 +162,8 @@ enum kw_err kw_pg_document_content_put(struct kw_tx *tx, const char *id, int64_t
 
     if (nchunks < 1 || rec_size == 0)
         return KW_ERR_INVALID;
+    if (fn == NULL)
+        return KW_ERR_NOT_FOUND; /* nothing is ever staged here (content_stage writes nothing) */
     buf = malloc(rec_size);
     if (buf == NULL)
         return KW_ERR_NOMEM;

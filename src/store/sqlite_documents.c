@@ -1,10 +1,17 @@
 /* sqlite_documents.c - documents for the SQLite backend (store.h: documents). The rows live in the
  * database; the content lives beside it in <data-dir>/documents/<id>: the chunks back to back, each
- * IV | ciphertext | tag. content_put writes "<id>.tmp", fsyncs it, renames it to "<id>" and fsyncs the
- * directory, all inside the caller's write transaction, so once the row commits its bytes are on disk.
- * A crash between the rename and the commit leaves a file without a row: its data key was never
- * stored, so it is unreadable (content_drop, and a later ingest of the same id cannot happen: ids are
- * random). Statements are prepared per call under the connection's lock (not a hot path). */
+ * IV | ciphertext | tag. An ingest stages the content before its write transaction (content_stage:
+ * "<id>.tmp" written, fsynced, its directory fsynced), so the encryption, the write and the fsync run
+ * in parallel off SQLite's single writer; inside the transaction content_put(fn NULL) only links the
+ * staging file to "<id>"; after the commit content_done fsyncs the directory and unlinks "<id>.tmp"
+ * (content_drop after a failure unlinks both, the final name only if the row is absent). Crash cases,
+ * settled by content_recover at start from the staging files alone: before the commit, "<id>.tmp" (and
+ * maybe "<id>") without a row -> both removed; after it, with the link lost or not -> "<id>" ensured and
+ * "<id>.tmp" removed. A file without a row is never readable (its data key was never stored) and no
+ * read finds it (reads go through the row). content_put with a producer (fn) still writes, fsyncs and
+ * renames the file inside the transaction (the contract test's path). Statements are prepared per call
+ * under the connection's lock (not a hot path). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -257,19 +264,15 @@ static enum kw_err write_all(int fd, const uint8_t *p, size_t len, const char *p
     return KW_OK;
 }
 
-enum kw_err kw_sq_document_content_put(struct kw_tx *tx, const char *id, int64_t nchunks, size_t rec_size,
-                                       kw_store_chunk_fn fn, void *ctx)
+/* Writes the chunks fn produces into a new tmp (0600) and fsyncs it; tmp is unlinked on failure. */
+static enum kw_err write_tmp(const char *dir, const char *tmp, int64_t nchunks, size_t rec_size,
+                             kw_store_chunk_fn fn, void *ctx)
 {
-    struct kw_sqlite *s = SQ(tx->st);
-    char dir[1100], tmp[1200], final[1200];
     enum kw_err err = KW_OK;
     uint8_t *buf;
     int64_t i;
     int fd;
 
-    if (nchunks < 1 || rec_size == 0 || docs_dir(s, dir, sizeof(dir)) != 0 ||
-        doc_path(s, id, ".tmp", tmp, sizeof(tmp)) != 0 || doc_path(s, id, "", final, sizeof(final)) != 0)
-        return KW_ERR_INVALID;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return io_fail("mkdir", dir);
     buf = malloc(rec_size);
@@ -293,6 +296,49 @@ enum kw_err kw_sq_document_content_put(struct kw_tx *tx, const char *id, int64_t
         err = io_fail("fsync", tmp);
     if (close(fd) != 0 && err == KW_OK)
         err = io_fail("close", tmp);
+    if (err != KW_OK)
+        unlink(tmp);
+    return err;
+}
+
+enum kw_err kw_sq_document_content_stage(struct kw_store *st, const char *id, int64_t nchunks, size_t rec_size,
+                                         kw_store_chunk_fn fn, void *ctx, int *staged)
+{
+    struct kw_sqlite *s = SQ(st);
+    char dir[1100], tmp[1200];
+    enum kw_err err;
+
+    *staged = 0;
+    if (nchunks < 1 || rec_size == 0 || fn == NULL || docs_dir(s, dir, sizeof(dir)) != 0 ||
+        doc_path(s, id, ".tmp", tmp, sizeof(tmp)) != 0)
+        return KW_ERR_INVALID;
+    err = write_tmp(dir, tmp, nchunks, rec_size, fn, ctx);
+    if (err == KW_OK)
+        err = sync_dir(dir); /* the staging name survives a crash: content_recover finds it */
+    if (err != KW_OK) {
+        unlink(tmp);
+        return err;
+    }
+    *staged = 1;
+    return KW_OK;
+}
+
+enum kw_err kw_sq_document_content_put(struct kw_tx *tx, const char *id, int64_t nchunks, size_t rec_size,
+                                       kw_store_chunk_fn fn, void *ctx)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    char dir[1100], tmp[1200], final[1200];
+    enum kw_err err;
+
+    if (nchunks < 1 || rec_size == 0 || docs_dir(s, dir, sizeof(dir)) != 0 ||
+        doc_path(s, id, ".tmp", tmp, sizeof(tmp)) != 0 || doc_path(s, id, "", final, sizeof(final)) != 0)
+        return KW_ERR_INVALID;
+    if (fn == NULL) { /* staged: one link, no fsync (the staging name is durable; content_done follows) */
+        if (link(tmp, final) == 0 || errno == EEXIST)
+            return access(final, F_OK) == 0 ? KW_OK : io_fail("link", final);
+        return errno == ENOENT ? KW_ERR_NOT_FOUND : io_fail("link", final);
+    }
+    err = write_tmp(dir, tmp, nchunks, rec_size, fn, ctx);
     if (err == KW_OK && rename(tmp, final) != 0)
         err = io_fail("rename", final);
     if (err == KW_OK)
@@ -366,26 +412,103 @@ enum kw_err kw_sq_document_shred(struct kw_tx *tx, const char *id, int64_t delet
     return sync_dir(dir);
 }
 
+/* 1 when document id has a row (deleted or not), 0 when not, -1 on a store error. */
+static int row_exists(struct kw_store *st, const char *id, struct kw_document *d)
+{
+    struct kw_tx *tx = NULL;
+    enum kw_err err = kw_store_begin(st, KW_TX_READ, &tx);
+
+    if (err != KW_OK)
+        return -1;
+    err = kw_sq_document_get(tx, id, d);
+    kw_store_rollback(tx);
+    return err == KW_OK ? 1 : err == KW_ERR_NOT_FOUND ? 0 : -1;
+}
+
 enum kw_err kw_sq_document_content_drop(struct kw_store *st, const char *id)
 {
     struct kw_sqlite *s = SQ(st);
     struct kw_document d;
-    struct kw_tx *tx = NULL;
-    char path[1200];
-    enum kw_err err;
+    char path[1200], tmp[1200];
+    int have;
 
-    if (doc_path(s, id, "", path, sizeof(path)) != 0)
+    if (doc_path(s, id, "", path, sizeof(path)) != 0 || doc_path(s, id, ".tmp", tmp, sizeof(tmp)) != 0)
         return KW_ERR_INVALID;
-    err = kw_store_begin(st, KW_TX_READ, &tx);
-    if (err != KW_OK)
-        return err;
-    err = kw_sq_document_get(tx, id, &d);
-    kw_store_rollback(tx);
-    if (err == KW_OK)
+    if (unlink(tmp) != 0 && errno != ENOENT)
+        return io_fail("unlink", tmp);
+    have = row_exists(st, id, &d);
+    if (have < 0)
+        return KW_ERR_STORE;
+    if (have)
         return KW_OK; /* the row committed after all: its content stays */
-    if (err != KW_ERR_NOT_FOUND)
-        return err;
     if (unlink(path) != 0 && errno != ENOENT)
         return io_fail("unlink", path);
     return KW_OK;
+}
+
+enum kw_err kw_sq_document_content_done(struct kw_store *st, const char *id)
+{
+    struct kw_sqlite *s = SQ(st);
+    char dir[1100], tmp[1200];
+    enum kw_err err;
+
+    if (docs_dir(s, dir, sizeof(dir)) != 0 || doc_path(s, id, ".tmp", tmp, sizeof(tmp)) != 0)
+        return KW_ERR_INVALID;
+    err = sync_dir(dir); /* the link made in the transaction is durable before the staging name goes */
+    if (err == KW_OK && unlink(tmp) != 0 && errno != ENOENT)
+        err = io_fail("unlink", tmp);
+    return err;
+}
+
+enum kw_err kw_sq_document_content_recover(struct kw_store *st, int *settled)
+{
+    struct kw_sqlite *s = SQ(st);
+    char dir[1100], id[KW_ID_MAX], path[1200], tmp[1200];
+    enum kw_err err = KW_OK;
+    struct dirent *e;
+    DIR *dh;
+    int n = 0;
+
+    if (docs_dir(s, dir, sizeof(dir)) != 0)
+        return KW_ERR_INVALID;
+    dh = opendir(dir);
+    if (dh == NULL)
+        return errno == ENOENT ? KW_OK : io_fail("opendir", dir);
+    while (err == KW_OK && (e = readdir(dh)) != NULL) {
+        size_t len = strlen(e->d_name);
+        struct kw_document d;
+        int have;
+
+        if (len <= 4 || len - 4 >= sizeof(id) || strcmp(e->d_name + len - 4, ".tmp") != 0)
+            continue;
+        memcpy(id, e->d_name, len - 4);
+        id[len - 4] = '\0';
+        if (doc_path(s, id, "", path, sizeof(path)) != 0 || doc_path(s, id, ".tmp", tmp, sizeof(tmp)) != 0)
+            continue; /* not a document's staging file: not ours to touch */
+        have = row_exists(st, id, &d);
+        if (have < 0) {
+            err = KW_ERR_STORE;
+            break;
+        }
+        if (have && d.deleted_at == 0) {
+            if (link(tmp, path) != 0 && errno != EEXIST)
+                err = io_fail("link", path);
+            if (err == KW_OK)
+                err = sync_dir(dir);
+        } else if (!have && unlink(path) != 0 && errno != ENOENT) {
+            err = io_fail("unlink", path);
+        }
+        if (err == KW_OK && unlink(tmp) != 0 && errno != ENOENT)
+            err = io_fail("unlink", tmp);
+        if (err == KW_OK) {
+            n++;
+            kw_log_info("document staging file settled", "id=%s committed=%d", id, have && d.deleted_at == 0);
+        }
+    }
+    closedir(dh);
+    if (err == KW_OK && n > 0)
+        err = sync_dir(dir);
+    if (settled != NULL)
+        *settled = n;
+    return err;
 }

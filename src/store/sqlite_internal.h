@@ -229,6 +229,10 @@ enum kw_err kw_sq_document_shred(struct kw_tx *tx, const char *id, int64_t delet
 enum kw_err kw_sq_document_content_drop(struct kw_store *st, const char *id);
 /* Re-keying (sqlite_rekey.c). */
 enum kw_err kw_sq_document_dek_set(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
+enum kw_err kw_sq_document_content_stage(struct kw_store *st, const char *id, int64_t nchunks, size_t rec_size,
+                                         kw_store_chunk_fn fn, void *ctx, int *staged);
+enum kw_err kw_sq_document_content_done(struct kw_store *st, const char *id);
+enum kw_err kw_sq_document_content_recover(struct kw_store *st, int *settled);
 /* Webhook delivery leases (sqlite_deliver.c / postgres_deliver.c). */
 enum kw_err kw_sq_delivery_lease(struct kw_tx *tx, const char *node, int64_t now_ms, int64_t lease_ms,
                                  struct kw_delivery_lease *items, size_t cap, size_t *n);

@@ -447,6 +447,27 @@ enum kw_err kw_store_document_content_drop(struct kw_store *st, const char *id)
 
 KW_TXW(document_dek_set, (struct kw_tx * tx, const char *id, const uint8_t *sealed, size_t len),
        (tx, id, sealed, len))
+/* Backends without staging (PostgreSQL) leave these NULL: nothing staged, nothing to settle. */
+enum kw_err kw_store_document_content_stage(struct kw_store *st, const char *id, int64_t nchunks,
+                                            size_t rec_size, kw_store_chunk_fn fn, void *ctx, int *staged)
+{
+    *staged = 0;
+    return st->ops->document_content_stage != NULL
+               ? st->ops->document_content_stage(st, id, nchunks, rec_size, fn, ctx, staged)
+               : KW_OK;
+}
+
+enum kw_err kw_store_document_content_done(struct kw_store *st, const char *id)
+{
+    return st->ops->document_content_done != NULL ? st->ops->document_content_done(st, id) : KW_OK;
+}
+
+enum kw_err kw_store_document_content_recover(struct kw_store *st, int *settled)
+{
+    if (settled != NULL)
+        *settled = 0;
+    return st->ops->document_content_recover != NULL ? st->ops->document_content_recover(st, settled) : KW_OK;
+}
 
 /* ---- response-encryption keys ---- */
 

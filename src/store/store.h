@@ -485,8 +485,11 @@ enum kw_err kw_store_scrub(struct kw_store *st);
  * A document's row (metadata, sealed data key) and its content: nchunks chunks, each one record of
  * at most rec_size bytes (IV | ciphertext | tag; every chunk but the last exactly rec_size). Where the
  * bytes live is the backend's: SQLite writes them to <data-dir>/documents/<id> (the chunks back to
- * back; written to a temporary name, fsynced, renamed into place and the directory fsynced, all before
- * the transaction commits), PostgreSQL to document_chunks rows in the transaction. */
+ * back), PostgreSQL to document_chunks rows in the transaction. An ingest on SQLite stages the content
+ * BEFORE its write transaction (content_stage: "<id>.tmp" written and fsynced with its directory, off the
+ * single writer), links it into place inside the transaction (content_put with fn NULL: one link(2)),
+ * and removes the staging name after (content_done on commit, content_drop otherwise); a crash at any
+ * point leaves at most a staging file, which content_recover settles at the next start. */
 struct kw_document_filter {
     const char *service_id;        /* required */
     const char *source_tag;        /* NULL or "": any (the same for the next four) */
@@ -510,8 +513,16 @@ enum kw_err kw_store_document_list(struct kw_tx *tx, const struct kw_document_fi
                                    struct kw_document *items, size_t cap, size_t *n);
 /* Produces chunk index (0..nchunks-1) into buf (cap = rec_size bytes), *len set. */
 typedef enum kw_err (*kw_store_chunk_fn)(void *ctx, int64_t index, uint8_t *buf, size_t cap, size_t *len);
+/* Writes the content of document id before its row's write transaction: calls fn for each chunk in
+ * order. SQLite: into "<id>.tmp", fsynced with its directory; *staged = 1. PostgreSQL: nothing is
+ * written (*staged = 0): the chunks are rows of the transaction (content_put with fn). On any outcome
+ * of the transaction the caller calls content_done (committed) or content_drop (not). */
+enum kw_err kw_store_document_content_stage(struct kw_store *st, const char *id, int64_t nchunks,
+                                            size_t rec_size, kw_store_chunk_fn fn, void *ctx, int *staged);
 /* Writes the content of document id (its row inserted in this transaction): calls fn for each chunk in
- * order and stores what it produced. Write transactions only. */
+ * order and stores what it produced. fn NULL: the content staged by content_stage is put into place
+ * (SQLite: linked to its final name; a rerun of the transaction finds it there); KW_ERR_NOT_FOUND when
+ * nothing was staged. Write transactions only. */
 enum kw_err kw_store_document_content_put(struct kw_tx *tx, const char *id, int64_t nchunks, size_t rec_size,
                                           kw_store_chunk_fn fn, void *ctx);
 /* Reads chunk index of document id into buf (cap >= rec_size), *len set. KW_ERR_NOT_FOUND when the
@@ -525,12 +536,20 @@ enum kw_err kw_store_document_chunk_get(struct kw_tx *tx, const char *id, int64_
  * whose content is gone (reads fail; deleting again completes it). */
 enum kw_err kw_store_document_shred(struct kw_tx *tx, const char *id, int64_t deleted_at);
 /* Removes content written for a document whose row never committed (an ingest that failed after
- * content_put): SQLite unlinks the file if its row is absent; PostgreSQL has nothing to do. */
+ * content_stage or content_put): SQLite unlinks the staging file, and the file too if its row is absent;
+ * PostgreSQL has nothing to do. */
 enum kw_err kw_store_document_content_drop(struct kw_store *st, const char *id);
 /* Replaces the sealed data key of live document id (keyward rekey: the same key re-wrapped under a new
  * master key; store/sqlite_rekey.c, store/postgres_rekey.c). KW_ERR_NOT_FOUND when there is no live
  * document id (a shredded one never gets a key back). Write transactions only. */
 enum kw_err kw_store_document_dek_set(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
+/* After the transaction that linked staged content committed: SQLite fsyncs the directory (the link is
+ * durable) and removes the staging name. PostgreSQL: nothing. */
+enum kw_err kw_store_document_content_done(struct kw_store *st, const char *id);
+/* At start, before serving (SQLite: one process per data directory, so no ingest is in flight): a
+ * staging file a crash left is linked into place when its document's row committed and is live, else
+ * removed with any file of that id. *settled counts them (may be NULL). PostgreSQL: nothing. */
+enum kw_err kw_store_document_content_recover(struct kw_store *st, int *settled);
 /* ---- webhooks (store/sqlite_webhooks.c, store/postgres_webhooks.c; domain/webhooks.h) ----
  * Endpoints: insert assigns w->seq (KW_ERR_EXISTS on a duplicate id); list: of service_id, ascending
  * seq; update writes url, events, description, enabled, disabled_reason, both sealed secrets,

@@ -150,6 +150,10 @@ struct kw_store_ops {
     enum kw_err (*document_shred)(struct kw_tx *tx, const char *id, int64_t deleted_at);
     enum kw_err (*document_content_drop)(struct kw_store *st, const char *id);
     enum kw_err (*document_dek_set)(struct kw_tx *tx, const char *id, const uint8_t *sealed, size_t len);
+    enum kw_err (*document_content_stage)(struct kw_store *st, const char *id, int64_t nchunks, size_t rec_size,
+                                          kw_store_chunk_fn fn, void *ctx, int *staged);
+    enum kw_err (*document_content_done)(struct kw_store *st, const char *id);
+    enum kw_err (*document_content_recover)(struct kw_store *st, int *settled);
     /* webhooks: sqlite_webhooks.c, postgres_webhooks.c */
     enum kw_err (*webhook_insert)(struct kw_tx *tx, struct kw_webhook *w);
     enum kw_err (*webhook_get)(struct kw_tx *tx, const char *id, struct kw_webhook *out);

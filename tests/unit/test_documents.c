@@ -79,7 +79,7 @@ static void ingest(struct fixture *f, const uint8_t *data, size_t len, const cha
 {
     uint8_t hash[32];
     struct kw_doc_ingest in = {"scan.pdf", "application/pdf", "{\"source_tag\":\"x\"}", tag, "ext-1", "invoice",
-                               "finance", "legal", key, hash, data, len};
+                               "finance", "legal", key, hash, data, len, NULL};
     const char *conflict = NULL;
 
     memset(hash, hash_byte, sizeof(hash));

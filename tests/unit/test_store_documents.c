@@ -4,7 +4,10 @@
  * by idempotency key, list with each filter and the keyset cursor, content written chunk by chunk and read
  * back by index (a missing index is not found), a content_put whose producer fails leaves nothing, shred
  * (sealed_dek gone, deleted_at set, the content gone, the row left out of the list, a second shred not
- * found), and writes only in write transactions. */
+ * found), and writes only in write transactions. Staging (content_stage before the transaction, then
+ * content_put with fn NULL, content_done / content_drop after it, content_recover at start): on SQLite
+ * the staged content reads back once linked, a staged document whose row never committed leaves nothing,
+ * and recover settles both crash cases; PostgreSQL stages nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,11 +208,103 @@ static void test_content(void **state)
     assert_int_equal(n, 0);
 }
 
+/* Chunk 0 of id reads back as produce() wrote it (want 1), or is not found (want 0). */
+static void chunk0(struct fixture *f, const char *id, int want)
+{
+    uint8_t buf[1000];
+    size_t len = 0;
+
+    assert_int_equal(AUTO(f->st, kw_store_document_chunk_get(tx_, id, 0, sizeof(buf), buf, sizeof(buf), &len)),
+                     want ? KW_OK : KW_ERR_NOT_FOUND);
+    if (want) {
+        assert_int_equal(len, sizeof(buf));
+        assert_int_equal(buf[999], (uint8_t)999);
+    }
+}
+
+static void test_staged(void **state)
+{
+    struct fixture *f = *state;
+    const size_t rec = 1000;
+    struct kw_service s1;
+    struct kw_document a, b, c, d, x;
+    struct producer ok = {-1}, bad = {1};
+    int staged = -1, settled = -1;
+
+    mk_service(f->st, &s1, "staged");
+    mk_doc(&a, s1.id, "a", "", 1000);
+    mk_doc(&b, s1.id, "b", "", 1000);
+    mk_doc(&c, s1.id, "c", "", 1000);
+    mk_doc(&d, s1.id, "d", "", 1000);
+
+    /* the ingest path: stage, then the row and the link in the transaction, then done */
+    assert_int_equal(kw_store_document_content_stage(f->st, a.id, 3, rec, produce, &ok, &staged), KW_OK);
+    if (!staged) { /* PostgreSQL: nothing staged, nothing to link or settle */
+        assert_int_equal(AUTO(f->st, kw_store_document_insert(tx_, &a) == KW_OK
+                                         ? kw_store_document_content_put(tx_, a.id, 3, rec, NULL, NULL)
+                                         : KW_ERR_INTERNAL),
+                         KW_ERR_NOT_FOUND);
+        assert_int_equal(kw_store_document_content_recover(f->st, &settled), KW_OK);
+        assert_int_equal(settled, 0);
+        return;
+    }
+    chunk0(f, a.id, 0); /* staged content is not content yet */
+    assert_int_equal(AUTO(f->st, kw_store_document_insert(tx_, &a) == KW_OK
+                                     ? kw_store_document_content_put(tx_, a.id, 3, rec, NULL, NULL)
+                                     : KW_ERR_INTERNAL),
+                     KW_OK);
+    assert_int_equal(kw_store_document_content_done(f->st, a.id), KW_OK);
+    chunk0(f, a.id, 1);
+
+    /* a producer that fails: nothing staged */
+    assert_int_equal(kw_store_document_content_stage(f->st, b.id, 3, rec, produce, &bad, &staged), KW_ERR_CRYPTO);
+    assert_int_equal(staged, 0);
+
+    /* staged and linked, but the transaction rolled back: drop leaves nothing */
+    assert_int_equal(kw_store_document_content_stage(f->st, b.id, 3, rec, produce, &ok, &staged), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_document_insert(tx_, &b) == KW_OK
+                                     ? (kw_store_document_content_put(tx_, b.id, 3, rec, NULL, NULL) == KW_OK
+                                            ? KW_ERR_CONFLICT
+                                            : KW_ERR_INTERNAL)
+                                     : KW_ERR_INTERNAL),
+                     KW_ERR_CONFLICT);
+    assert_int_equal(kw_store_document_content_drop(f->st, b.id), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_document_get(tx_, b.id, &x)), KW_ERR_NOT_FOUND);
+    chunk0(f, b.id, 0);
+    /* nothing staged any more: a put that links finds nothing */
+    assert_int_equal(AUTO(f->st, kw_store_document_insert(tx_, &b) == KW_OK
+                                     ? kw_store_document_content_put(tx_, b.id, 3, rec, NULL, NULL)
+                                     : KW_ERR_INTERNAL),
+                     KW_ERR_NOT_FOUND);
+
+    /* crash cases for recover: c committed (linked, no done), d staged and linked without a row */
+    assert_int_equal(kw_store_document_content_stage(f->st, c.id, 3, rec, produce, &ok, &staged), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_document_insert(tx_, &c) == KW_OK
+                                     ? kw_store_document_content_put(tx_, c.id, 3, rec, NULL, NULL)
+                                     : KW_ERR_INTERNAL),
+                     KW_OK);
+    assert_int_equal(kw_store_document_content_stage(f->st, d.id, 3, rec, produce, &ok, &staged), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_document_insert(tx_, &d) == KW_OK
+                                     ? (kw_store_document_content_put(tx_, d.id, 3, rec, NULL, NULL) == KW_OK
+                                            ? KW_ERR_CONFLICT
+                                            : KW_ERR_INTERNAL)
+                                     : KW_ERR_INTERNAL),
+                     KW_ERR_CONFLICT);
+    chunk0(f, d.id, 1); /* the linked file is there (not reachable through any row) */
+    assert_int_equal(kw_store_document_content_recover(f->st, &settled), KW_OK);
+    assert_int_equal(settled, 2);
+    chunk0(f, c.id, 1);
+    chunk0(f, d.id, 0);
+    assert_int_equal(kw_store_document_content_recover(f->st, &settled), KW_OK);
+    assert_int_equal(settled, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_content, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_staged, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("sqlite", tests, group_sqlite, NULL);
 
