@@ -10,29 +10,6 @@
 #define SQ(s) ((struct kw_sqlite *)(s))
 #define TEXT(q, i, v) sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC)
 
-/* Prepares sql under the connection's (recursive) lock; NULL, logged and unlocked, on failure. */
-static sqlite3_stmt *prep(struct kw_sqlite *s, const char *sql)
-{
-    sqlite3_stmt *q = NULL;
-    int rc;
-
-    pthread_mutex_lock(&s->mu);
-    rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
-    if (rc != SQLITE_OK || q == NULL) {
-        kw_sq_fail(s, "prepare", rc != SQLITE_OK ? rc : SQLITE_MISUSE);
-        sqlite3_finalize(q);
-        pthread_mutex_unlock(&s->mu);
-        return NULL;
-    }
-    return q;
-}
-
-static void fin(struct kw_sqlite *s, sqlite3_stmt *q)
-{
-    sqlite3_finalize(q);
-    pthread_mutex_unlock(&s->mu);
-}
-
 /* Steps q to the end (a statement returning no rows); *changed (may be NULL) = rows changed. */
 static enum kw_err run(struct kw_sqlite *s, sqlite3_stmt *q, const char *op, int64_t *changed)
 {
@@ -41,7 +18,7 @@ static enum kw_err run(struct kw_sqlite *s, sqlite3_stmt *q, const char *op, int
 
     if (err == KW_OK && changed != NULL)
         *changed = sqlite3_changes(s->db);
-    fin(s, q);
+    kw_sq_once_end(s, q);
     return err;
 }
 
@@ -86,7 +63,7 @@ static enum kw_err take(struct kw_sqlite *s, const char *node, int64_t until, st
     size_t i;
 
     for (i = 0; i < n && err == KW_OK; i++) {
-        sqlite3_stmt *q = prep(s, "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3");
+        sqlite3_stmt *q = kw_sq_once(s, "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3");
         if (q == NULL)
             return KW_ERR_STORE;
         TEXT(q, 1, node);
@@ -108,7 +85,7 @@ enum kw_err kw_sq_delivery_lease(struct kw_tx *tx, const char *node, int64_t now
     int rc;
 
     *n = 0;
-    q = prep(s, "SELECT d.id, d.webhook_id, d.service_id, d.event_type, d.attempts, d.next_attempt_at, w.url, "
+    q = kw_sq_once(s, "SELECT d.id, d.webhook_id, d.service_id, d.event_type, d.attempts, d.next_attempt_at, w.url, "
                 "d.payload, w.secret_sealed, w.prev_secret_sealed, w.prev_secret_until "
                 "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id "
                 "WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND d.lease_until <= ?1 AND w.enabled = 1 "
@@ -121,7 +98,7 @@ enum kw_err kw_sq_delivery_lease(struct kw_tx *tx, const char *node, int64_t now
         lease_row(q, &items[(*n)++]);
     if (*n < cap && rc != SQLITE_DONE)
         err = kw_sq_fail(s, "delivery_lease", rc);
-    fin(s, q);
+    kw_sq_once_end(s, q);
     if (err == KW_OK)
         err = take(s, node, now_ms + lease_ms, items, *n);
     if (err != KW_OK)
@@ -139,7 +116,7 @@ enum kw_err kw_sq_delivery_record(struct kw_tx *tx, const struct kw_delivery_lea
 
     if (err != KW_OK)
         return err;
-    q = prep(s, "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?1, "
+    q = kw_sq_once(s, "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?1, "
                 "next_attempt_at = CASE WHEN ?1 = 'pending' THEN ?2 ELSE next_attempt_at END, last_status = ?3, "
                 "last_error = ?4, lease_owner = '', lease_until = 0, updated_at = ?5 "
                 "WHERE id = ?6 AND lease_owner = ?7 AND lease_until = ?8 AND state = 'pending' AND attempts = ?9");
@@ -157,7 +134,7 @@ enum kw_err kw_sq_delivery_record(struct kw_tx *tx, const struct kw_delivery_lea
     err = run(s, q, "delivery_record", &changed);
     if (err == KW_OK && changed == 0)
         err = KW_ERR_CONFLICT;
-    if (err == KW_OK && (q = prep(s, "INSERT INTO webhook_attempts(delivery_id, n, at, status, error, duration_ms, "
+    if (err == KW_OK && (q = kw_sq_once(s, "INSERT INTO webhook_attempts(delivery_id, n, at, status, error, duration_ms, "
                                      "node) VALUES (?, ?, ?, ?, ?, ?, ?)")) == NULL)
         err = KW_ERR_STORE;
     if (err == KW_OK) {
@@ -176,7 +153,7 @@ enum kw_err kw_sq_delivery_record(struct kw_tx *tx, const struct kw_delivery_lea
 enum kw_err kw_sq_delivery_release(struct kw_tx *tx, const char *node, const char *id, int64_t *released)
 {
     struct kw_sqlite *s = SQ(tx->st);
-    sqlite3_stmt *q = prep(s, "UPDATE webhook_deliveries SET lease_owner = '', lease_until = 0 "
+    sqlite3_stmt *q = kw_sq_once(s, "UPDATE webhook_deliveries SET lease_owner = '', lease_until = 0 "
                               "WHERE lease_owner = ?1 AND lease_until > 0 AND state = 'pending' "
                               "AND (?2 IS NULL OR id = ?2)");
     int64_t n = 0;
@@ -206,7 +183,7 @@ enum kw_err kw_sq_webhook_gone(struct kw_tx *tx, const char *webhook_id, int64_t
         *failed = 0;
     if (err != KW_OK)
         return err;
-    q = prep(s, "UPDATE webhooks SET enabled = 0, disabled_reason = 'gone', updated_at = ?1 WHERE id = ?2");
+    q = kw_sq_once(s, "UPDATE webhooks SET enabled = 0, disabled_reason = 'gone', updated_at = ?1 WHERE id = ?2");
     if (q == NULL)
         return kw_sq_atomic_end(s, KW_ERR_STORE);
     sqlite3_bind_int64(q, 1, now_ms);
@@ -217,7 +194,7 @@ enum kw_err kw_sq_webhook_gone(struct kw_tx *tx, const char *webhook_id, int64_t
     /* The caller records its own 410 attempt first (in the same transaction), so every delivery still
      * pending fails here, leased or not: an attempt in flight elsewhere then finds its lease gone. */
     if (err == KW_OK &&
-        (q = prep(s, "UPDATE webhook_deliveries SET state = 'failed', last_error = 'gone', lease_owner = '', "
+        (q = kw_sq_once(s, "UPDATE webhook_deliveries SET state = 'failed', last_error = 'gone', lease_owner = '', "
                      "lease_until = 0, updated_at = ?1 WHERE webhook_id = ?2 AND state = 'pending'")) == NULL)
         err = KW_ERR_STORE;
     if (err == KW_OK) {
