@@ -209,7 +209,7 @@ static enum kw_err change_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
 {
     struct change *c = ctx;
     struct kw_signing_key *rows = calloc(KW_SIGNING_MAX, sizeof(*rows)), k;
-    int64_t v, now = kw_time_now_ms();
+    int64_t v, now = kw_time_now_ms(), created = now;
     size_t n = 0, i, retired = 0;
     enum kw_err err = rows ? KW_OK : KW_ERR_NOMEM;
 
@@ -232,8 +232,13 @@ static enum kw_err change_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
             err = kw_store_signing_key_delete(tx, rows[i].kid);
         }
     }
+    /* The new key must sort first (newest by created_at): a key made in this same millisecond, or by a
+     * node whose clock runs ahead, would otherwise tie with it or sort before it and go on signing. */
+    for (i = 0; err == KW_OK && i < n; i++)
+        if (rows[i].created_at >= created)
+            created = rows[i].created_at + 1;
     if (err == KW_OK)
-        err = new_key(c->app, now, v, &k);
+        err = new_key(c->app, created, v, &k);
     if (err == KW_OK)
         err = kw_store_signing_key_insert(tx, &k);
     if (err == KW_OK) {

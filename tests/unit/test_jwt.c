@@ -306,6 +306,43 @@ static void test_rotation(void **state)
     env_close(&e);
 }
 
+/* The key a rotation makes is the newest even when the current one's created_at is not behind this
+ * node's clock: made in the same millisecond (a fast machine), or by a node whose clock runs ahead.
+ * Ordered by created_at alone, the new key could sort behind the retired one and never sign. */
+static void test_rotation_same_instant(void **state)
+{
+    struct env e;
+    struct kw_signing_key rows[4];
+    struct kw_signing_pub pubs[4];
+    struct kw_tx *tx = NULL;
+    char kid1[KW_KID_MAX], kid2[KW_KID_MAX], now_kid[KW_KID_MAX];
+    size_t n = 0;
+    int64_t ahead;
+
+    env_open(&e, NULL);
+    assert_int_equal(kw_signing_current(e.app.signing, kw_time_now_ms(), kid1), KW_OK);
+    /* the first key's created_at a minute ahead of this node's clock */
+    assert_int_equal(kw_store_begin(e.app.store, KW_TX_WRITE, &tx), KW_OK);
+    assert_int_equal(kw_store_signing_key_list(tx, rows, 4, &n), KW_OK);
+    assert_int_equal(n, 1);
+    ahead = rows[0].created_at + 60000;
+    rows[0].created_at = ahead;
+    assert_int_equal(kw_store_signing_key_delete(tx, rows[0].kid), KW_OK); /* created_at is not updatable */
+    assert_int_equal(kw_store_signing_key_insert(tx, &rows[0]), KW_OK);
+    assert_int_equal(kw_store_commit(tx), KW_OK);
+    assert_int_equal(kw_signing_refresh(e.app.signing, 0), KW_OK);
+    assert_int_equal(kw_signing_rotate(&e.app, NULL, 300000, kid2), KW_OK);
+    assert_int_equal(kw_signing_refresh(e.app.signing, 0), KW_OK);
+    assert_int_equal(kw_signing_published(e.app.signing, kw_time_now_ms(), pubs, 4), 2);
+    assert_string_equal(pubs[0].kid, kid2);
+    assert_true(pubs[0].created_at > ahead);
+    /* once the new key is old enough it signs, not the retired one */
+    assert_int_equal(kw_signing_current(e.app.signing, pubs[0].created_at + KW_SIGNING_ACTIVATE_MS + 10, now_kid),
+                     KW_OK);
+    assert_string_equal(now_kid, kid2);
+    env_close(&e);
+}
+
 /* A node with another master key keeps the published set (verify works) but cannot sign, and does not
  * make a second active key; the private key is never in the database in the clear. */
 static void test_wrong_master_and_sealed(void **state)
@@ -391,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_bans),
         cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_rotation_same_instant),
         cmocka_unit_test(test_wrong_master_and_sealed),
         cmocka_unit_test(test_scope),
         cmocka_unit_test(test_thumbprint),
