@@ -342,6 +342,13 @@ void kw_api_candidates_create(struct kw_api_ctx *c, struct kw_api_res *res)
                     "Field \"refId\" is required: 1 to 128 characters of A-Z a-z 0-9 . _ : @ -.", "refId");
         goto out;
     }
+    if (strcmp(p.ref_id, "export") == 0) { /* GET .../candidates/export is the export route */
+        kw_api_fail(c, res, 400, "INVALID_FIELD",
+                    "refId \"export\" is reserved (GET /api/v1/services/{serviceId}/candidates/export is the "
+                    "export); choose another.",
+                    "refId");
+        goto out;
+    }
     if (!read_identity(c, res, b, &p) || !read_data(c, res, &p, &keep))
         goto out;
     err = kw_records_create(c->app, &c->actor, c->params[0], &p, &v, &why);

@@ -212,6 +212,8 @@ describe('identity records', () => {
       [await as(keyMeta, 'GET', '/api/v1/candidates/unknown-ref'), 404, 'NOT_FOUND'],
       [await op('GET', '/unknown-ref'), 404, 'NOT_FOUND'],
       [await op('POST', '', { refId: 'has space' }), 400, 'INVALID_FIELD'],
+      // GET .../candidates/export is the export route: a candidate named so could not be read back
+      [await op('POST', '', { refId: 'export' }), 400, 'INVALID_FIELD', /reserved/],
       [await op('POST', '', { refId: 'ok', attributes: [1] }), 400, 'INVALID_FIELD'],
       [await op('POST', '/cand-2/status', { status: 'done' }), 400, 'INVALID_FIELD'],
       [await op('POST', '/cand-2/status', { status: 'approved' }), 409, 'INVALID_STATUS_TRANSITION'],
