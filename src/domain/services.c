@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "domain/commit_internal.h"
 #include "domain/keyfmt.h"
@@ -138,7 +139,46 @@ struct delete_ctx {
     uint8_t (*hashes)[KW_HASH_LEN]; /* the service's keys, to take out of the cache after commit */
     size_t n, cap;
     int64_t version;
+    char (*docs)[KW_ID_MAX]; /* the service's live documents, whose content goes after commit */
+    size_t ndocs, docs_cap;
 };
+
+#define DOC_PAGE 64
+
+/* Notes the ids of the service's live documents: their rows go with the service (ON DELETE CASCADE), and
+ * after the commit their content (SQLite: the files under <data-dir>/documents) is removed too. */
+static enum kw_err collect_docs(struct kw_tx *tx, struct delete_ctx *c)
+{
+    struct kw_document *page = calloc(DOC_PAGE, sizeof(*page));
+    struct kw_document_filter f;
+    enum kw_err err = page != NULL ? KW_OK : KW_ERR_NOMEM;
+    size_t n = DOC_PAGE, i;
+
+    memset(&f, 0, sizeof(f));
+    f.service_id = c->id;
+    while (err == KW_OK && n == DOC_PAGE) {
+        err = kw_store_document_list(tx, &f, page, DOC_PAGE, &n);
+        if (err == KW_OK && c->ndocs + n > c->docs_cap) {
+            size_t ncap = c->docs_cap ? c->docs_cap * 2 : DOC_PAGE;
+            void *nd;
+            while (ncap < c->ndocs + n)
+                ncap *= 2;
+            nd = realloc(c->docs, ncap * sizeof(*c->docs));
+            if (nd == NULL)
+                err = KW_ERR_NOMEM;
+            else {
+                c->docs = nd;
+                c->docs_cap = ncap;
+            }
+        }
+        for (i = 0; err == KW_OK && i < n; i++)
+            snprintf(c->docs[c->ndocs++], KW_ID_MAX, "%s", page[i].id);
+        if (n > 0)
+            f.after_seq = page[n - 1].seq;
+    }
+    free(page);
+    return err;
+}
 
 static int collect_hash(void *ctx, const struct kw_key *key)
 {
@@ -166,6 +206,7 @@ static enum kw_err delete_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     enum kw_err err = kw_store_service_get(tx, c->id, &s);
 
     c->n = 0;
+    c->ndocs = 0; /* the body may run again (a retried transaction) */
     if (err == KW_OK)
         err = kw_store_service_live_keys(tx, c->id, kw_time_now_ms(), &live);
     if (err == KW_OK && live > 0 && !c->force) {
@@ -174,6 +215,8 @@ static enum kw_err delete_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
     }
     if (err == KW_OK)
         err = kw_store_key_each(tx, collect_hash, c);
+    if (err == KW_OK)
+        err = collect_docs(tx, c);
     if (err == KW_OK)
         err = kw_store_version_next(tx, &c->version);
     if (err == KW_OK)
@@ -185,7 +228,7 @@ static enum kw_err delete_body(struct kw_tx *tx, void *ctx, struct kw_write *w)
 
 enum kw_err kw_services_delete(struct kw_app *app, const struct kw_actor *actor, const char *id, int force)
 {
-    struct delete_ctx c = {id, force, NULL, 0, 0, 0};
+    struct delete_ctx c = {id, force, NULL, 0, 0, 0, NULL, 0, 0};
     struct kw_write w;
     enum kw_err err;
     size_t i;
@@ -194,6 +237,13 @@ enum kw_err kw_services_delete(struct kw_app *app, const struct kw_actor *actor,
     err = kw_domain_write(app, &w, delete_body, &c);
     for (i = 0; err == KW_OK && i < c.n; i++)
         kw_keycache_remove(app->keys, c.hashes[i], c.version);
+    /* The rows are gone: content_drop removes what a row no longer names. A crash before this leaves
+     * files no row names, which no read can reach and no key can open (the sealed keys went with the
+     * rows); content_recover sweeps them at the next start. */
+    for (i = 0; err == KW_OK && i < c.ndocs; i++)
+        if (kw_store_document_content_drop(app->store, c.docs[i]) != KW_OK)
+            kw_log_warn("document content not removed", "id=%s", c.docs[i]);
     free(c.hashes);
+    free(c.docs);
     return err;
 }

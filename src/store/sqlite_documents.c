@@ -460,6 +460,46 @@ enum kw_err kw_sq_document_content_done(struct kw_store *st, const char *id)
     return err;
 }
 
+/* At start: removes "<id>" files that no live row names (their rows went with a deleted service, and the
+ * process stopped before it removed the files). No key opens them (the sealed data keys went with the
+ * rows); this only gives the disk back. One read transaction; *n counts them. */
+static enum kw_err sweep_orphans(struct kw_store *st, const char *dir, int *n)
+{
+    struct kw_sqlite *s = SQ(st);
+    struct kw_tx *tx = NULL;
+    struct kw_document d;
+    char path[1200];
+    enum kw_err err;
+    struct dirent *e;
+    DIR *dh = opendir(dir);
+
+    if (dh == NULL)
+        return errno == ENOENT ? KW_OK : io_fail("opendir", dir);
+    err = kw_store_begin(st, KW_TX_READ, &tx);
+    while (err == KW_OK && (e = readdir(dh)) != NULL) {
+        enum kw_err got;
+
+        if (doc_path(s, e->d_name, "", path, sizeof(path)) != 0)
+            continue; /* not a document id (a staging name, or not ours): left alone */
+        got = kw_sq_document_get(tx, e->d_name, &d);
+        if (got == KW_OK && d.deleted_at == 0)
+            continue;
+        if (got != KW_OK && got != KW_ERR_NOT_FOUND) {
+            err = got;
+            break;
+        }
+        if (unlink(path) != 0 && errno != ENOENT) {
+            err = io_fail("unlink", path);
+            break;
+        }
+        (*n)++;
+        kw_log_info("orphaned document file removed", "id=%s", e->d_name);
+    }
+    kw_store_rollback(tx);
+    closedir(dh);
+    return err;
+}
+
 enum kw_err kw_sq_document_content_recover(struct kw_store *st, int *settled)
 {
     struct kw_sqlite *s = SQ(st);
@@ -506,6 +546,8 @@ enum kw_err kw_sq_document_content_recover(struct kw_store *st, int *settled)
         }
     }
     closedir(dh);
+    if (err == KW_OK)
+        err = sweep_orphans(st, dir, &n);
     if (err == KW_OK && n > 0)
         err = sync_dir(dir);
     if (settled != NULL)

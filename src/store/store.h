@@ -548,7 +548,9 @@ enum kw_err kw_store_document_dek_set(struct kw_tx *tx, const char *id, const ui
 enum kw_err kw_store_document_content_done(struct kw_store *st, const char *id);
 /* At start, before serving (SQLite: one process per data directory, so no ingest is in flight): a
  * staging file a crash left is linked into place when its document's row committed and is live, else
- * removed with any file of that id. *settled counts them (may be NULL). PostgreSQL: nothing. */
+ * removed with any file of that id; a document file no live row names (its service was deleted and the
+ * process stopped before removing it) is removed. *settled counts both (may be NULL). PostgreSQL:
+ * nothing (a service's deletion cascades to its chunk rows). */
 enum kw_err kw_store_document_content_recover(struct kw_store *st, int *settled);
 /* ---- webhooks (store/sqlite_webhooks.c, store/postgres_webhooks.c; domain/webhooks.h) ----
  * Endpoints: insert assigns w->seq (KW_ERR_EXISTS on a duplicate id); list: of service_id, ascending

@@ -118,4 +118,27 @@ describe('documents', () => {
       assert.equal(r.json.code, 'DOCUMENT_NOT_FOUND');
     }
   });
+
+  test('deleting a service removes its documents\' content (SQLite: the files; PostgreSQL: the chunk rows)', async (t) => {
+    if (!ingestRoute) return t.skip('POST /api/v1/ingest is not merged yet (h-ingest)');
+    const gone = await createService(s, { name: 'Doomed' });
+    const w = await token(gone.id, ['documents:write', 'documents:read'], 'doomed');
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await ingest(w.token, pdf(1000 + i), { source_tag: 'x', external_id: `d-${i}`, document_category: 'id', department: 'ops' });
+      assert.equal(r.status, 201, JSON.stringify(r.json));
+      ids.push(r.json.id);
+    }
+    const kept = await ingest(writer.token, pdf(2000), { source_tag: 'keep', external_id: 'k', document_category: 'id', department: 'ops' });
+    assert.equal(kept.status, 201);
+    if (!pg) for (const id of ids) assert.equal(existsSync(join(s.dataDir, 'documents', id)), true, id);
+    const r = await s.api('DELETE', `/api/v1/services/${gone.id}?force=true`);
+    assert.equal(r.status, 204, r.text);
+    if (!pg) {
+      for (const id of ids) assert.equal(existsSync(join(s.dataDir, 'documents', id)), false, `${id} left on disk`);
+      assert.equal(existsSync(join(s.dataDir, 'documents', kept.json.id)), true, 'another service\'s document stays');
+    }
+    const got = await fetch(`${s.url}/api/v1/documents/${kept.json.id}/content`, { headers: { Authorization: `Bearer ${reader.token}` } });
+    assert.equal(got.status, 200);
+  });
 });

@@ -297,6 +297,15 @@ static void test_staged(void **state)
     chunk0(f, d.id, 0);
     assert_int_equal(kw_store_document_content_recover(f->st, &settled), KW_OK);
     assert_int_equal(settled, 0);
+
+    /* a deleted service takes its rows (ON DELETE CASCADE); a crash before the files were removed leaves
+     * them with no row: recover removes them, and only them */
+    assert_int_equal(AUTO(f->st, kw_store_service_delete(tx_, s1.id, 99)), KW_OK);
+    chunk0(f, c.id, 1); /* the file is still there */
+    assert_int_equal(kw_store_document_content_recover(f->st, &settled), KW_OK);
+    assert_int_equal(settled, 2); /* a and c */
+    chunk0(f, a.id, 0);
+    chunk0(f, c.id, 0);
 }
 
 int main(void)
