@@ -74,8 +74,10 @@ export function fmtRelative(t) {
   if (!t) return 'never';
   const diff = (new Date(t).getTime() - Date.now()) / 1000;
   const abs = Math.abs(diff);
-  if (abs < 45) return 'just now';
   const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+  // A time a few seconds ahead (a webhook's next attempt) is "in 5 seconds", not "just now".
+  if (diff >= 1.5 && diff < 45) return rtf.format(Math.round(diff), 'second');
+  if (abs < 45) return 'just now';
   const units = [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]];
   for (const [unit, secs] of units) {
     if (abs >= secs || unit === 'minute') return rtf.format(Math.round(diff / secs), unit);
