@@ -34,6 +34,8 @@ struct kw_worker {
     int inflight;                    /* jobs of this loop not back yet; loop thread only */
     h2o_multithread_receiver_t stream_done; /* streamed responses' chunks come back here (stream.c) */
     h2o_timeout_t stream_retry;             /* a chunk the pool refused is asked for again (stream.c) */
+    uint64_t bodypages_next_ns;             /* bodypages.c: the next walk, monotonic */
+    int bodypages_mapped;                   /* the last walk found a file-mapped input buffer */
 };
 
 struct kw_server {
@@ -51,6 +53,11 @@ struct kw_server {
     atomic_int stopping;
     char boot_id[8]; /* request-id prefix, random per process */
 };
+
+/* Takes the pages of file-mapped request bodies that are already written out of this loop's resident set
+ * (bodypages.c), at most every 5 ms; call it after each h2o_evloop_run. Returns 1 while such a body
+ * exists (the loop should then wake within 5 ms, so the walk goes on while the pool reads it). */
+int kw_http_bodypages_tick(struct kw_worker *w);
 
 /* Registers the one h2o handler that serves everything on pathconf, and on fallback (where h2o binds
  * the errors it answers before routing) the filter that turns those into problem+json. */

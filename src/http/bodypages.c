@@ -1,0 +1,58 @@
+/* bodypages.c - keeps large request bodies out of the resident set; see internal.h.
+ *
+ * h2o 2.2.5 reads a whole request body into the connection's input buffer (h2o_buffer_t), and past
+ * h2o_socket_buffer_mmap_settings.threshold (server.c) that buffer is a MAP_SHARED mapping of an
+ * unlinked temporary file: the h2o_buffer_t header sits at the start of the mapping, the data follows
+ * (lib/common/memory.c, h2o_buffer_reserve). Pages written through a shared file mapping stay mapped, so
+ * four 50 MiB uploads would add about 200 MiB to VmRSS (RssFile) although none of it is heap. Every
+ * KW_BODYPAGES_EVERY_MS this loop walks its HTTP/1 connections and, for each input buffer that is such a
+ * mapping, madvise(MADV_DONTNEED)s the whole pages already written: for a shared file mapping that only
+ * drops the page-table entries; the bytes stay in the file (the page cache), and the next access (h2o's
+ * read path, or the pool thread reading a borrowed ingest body, offloop.c) faults them back in unchanged.
+ * Both run on this loop's thread except the pool's reads, which madvise cannot corrupt: a read of a page
+ * being dropped just faults it in again. Never done to anything but a file mapping: on anonymous memory
+ * MADV_DONTNEED would zero the pages. */
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/timeutil.h"
+#include "http/internal.h"
+
+#define KW_BODYPAGES_EVERY_MS 5
+
+struct walk {
+    uintptr_t page;
+    int mapped; /* input buffers found mapped from a file */
+};
+
+static int drop_written(h2o_req_t *req, void *ctx)
+{
+    struct walk *wk = ctx;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    h2o_buffer_t *b;
+    uintptr_t start, end;
+
+    /* bytes == NULL: the shared prototype (whose _fd is 0, not -1); _fd -1: malloc'd memory */
+    if (sock == NULL || (b = sock->input) == NULL || b->bytes == NULL || b->_fd < 0)
+        return 0;
+    wk->mapped++;
+    start = ((uintptr_t)b + wk->page) & ~(wk->page - 1); /* the page after the header's */
+    end = ((uintptr_t)b->bytes + b->size) & ~(wk->page - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_DONTNEED); /* best effort: memory, not data */
+    return 0;
+}
+
+int kw_http_bodypages_tick(struct kw_worker *w)
+{
+    uint64_t now = kw_time_mono_ns();
+    struct walk wk = {(uintptr_t)sysconf(_SC_PAGESIZE), 0};
+
+    if (now < w->bodypages_next_ns)
+        return w->bodypages_mapped;
+    w->bodypages_next_ns = now + (uint64_t)KW_BODYPAGES_EVERY_MS * 1000000u;
+    w->srv->globalconf.http1.callbacks.foreach_request(&w->ctx, drop_written, &wk);
+    w->bodypages_mapped = wk.mapped > 0;
+    return w->bodypages_mapped;
+}
