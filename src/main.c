@@ -550,6 +550,7 @@ static void print_copy(const struct kw_copy_result *res)
 
     for (t = 0; t < KW_TABLE_COUNT; t++)
         printf("%-16s %lld\n", kw_store_table_name((enum kw_store_table)t), (long long)res->rows[t]);
+    printf("document content %lld\n", (long long)res->contents);
     if (res->audit_broken != 0)
         printf("audit chain BROKEN at seq %lld (%lld events read)\n", (long long)res->audit_broken,
                (long long)res->audit_checked);

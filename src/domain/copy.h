@@ -11,6 +11,7 @@
 
 struct kw_copy_result {
     int64_t rows[KW_TABLE_COUNT]; /* rows copied, per table */
+    int64_t contents;             /* live documents whose content (sealed chunks) was copied */
     int src_version;              /* schema versions (KW_ERR_INVALID when they differ) */
     int dst_version;
     int nonempty;          /* KW_ERR_CONFLICT: the target table that has rows (an enum kw_store_table) */

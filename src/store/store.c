@@ -280,6 +280,23 @@ const struct kw_store_table_def kw_store_tables[KW_TABLE_COUNT] = {
     [KW_TABLE_RECORD_HISTORY] = {"record_history",
                                  "record_id, seq, at, actor_type, actor_id, from_status, to_status, comment",
                                  "tiittttt", "record_id, seq", NULL, 0},
+    [KW_TABLE_DOCUMENTS] = {"documents",
+                            "seq, id, service_id, service_user_id, credential_id, filename, media_type, size, "
+                            "sha256, source_tag, external_id, document_category, department, approver_department, "
+                            "metadata, sealed_dek, chunk_size, nchunks, idempotency_key, idempotency_hash, "
+                            "created_at, deleted_at",
+                            "ittttttitttttttbiitbii", "seq", NULL, 1},
+    [KW_TABLE_WEBHOOKS] = {"webhooks",
+                           "seq, id, service_id, url, events, description, enabled, disabled_reason, "
+                           "secret_sealed, prev_secret_sealed, prev_secret_until, created_by, created_at, updated_at",
+                           "itttttitbbitii", "seq", NULL, 1},
+    [KW_TABLE_WEBHOOK_DELIVERIES] = {"webhook_deliveries",
+                                     "seq, id, webhook_id, service_id, event_type, payload, created_at, state, "
+                                     "attempts, next_attempt_at, lease_owner, lease_until, last_status, last_error, "
+                                     "updated_at",
+                                     "itttttitiitiiti", "seq", NULL, 1},
+    [KW_TABLE_WEBHOOK_ATTEMPTS] = {"webhook_attempts", "delivery_id, n, at, status, error, duration_ms, node",
+                                   "tiiitit", "delivery_id, n", NULL, 0},
 };
 
 const char *kw_store_table_name(enum kw_store_table t)

@@ -283,6 +283,10 @@ enum kw_store_table {
     KW_TABLE_RECORDS,
     KW_TABLE_RECORD_PICTURES,
     KW_TABLE_RECORD_HISTORY,
+    KW_TABLE_DOCUMENTS, /* the rows; their content (files or document_chunks) is copied by domain/copy.c */
+    KW_TABLE_WEBHOOKS,
+    KW_TABLE_WEBHOOK_DELIVERIES,
+    KW_TABLE_WEBHOOK_ATTEMPTS,
     KW_TABLE_COUNT
 };
 #define KW_STORE_ROW_MAX 25 /* columns of the widest table (keys) */

@@ -4,8 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { api, createKey, createService, run, startServer, tempDir, verify } from './lib/server.mjs';
 
 const PG = process.env.KEYWARD_TEST_PG || '';
@@ -29,7 +30,7 @@ function freshDb(tag) {
 
 // Rows per table (and the version counter) as psql sees them: "changes nothing" means this is equal.
 function pgCounts(uri) {
-  return psql(uri, 'SELECT ' + ['meta', 'services', 'keys', 'key_tombstones', 'usage', 'users', 'sessions', 'members', 'audit']
+  return psql(uri, 'SELECT ' + ['meta', 'services', 'keys', 'key_tombstones', 'usage', 'users', 'sessions', 'members', 'audit', 'documents', 'document_chunks', 'webhooks', 'webhook_deliveries', 'webhook_attempts']
     .map((t) => `(SELECT count(*) FROM ${t})`).join(" || ',' || ") + " || ',' || (SELECT value FROM counters)");
 }
 
@@ -85,12 +86,59 @@ async function fill(s) {
   const session = await login(s.url, 'viewer1');
   assert.equal(session.status, 200);
   for (let i = 0; i < 3; i++) await verify(s, keys.valid.key);
-  return { svc, keys, session };
+  // Documents (one live with its content, one deleted) and a webhook with a failed delivery attempt.
+  const su = await s.api('POST', `/api/v1/services/${svc.id}/service-users`,
+    { name: 'scanner', sourceSystem: 'scanner', permissions: ['documents:write', 'documents:read'] });
+  assert.equal(su.status, 201, su.text);
+  const docToken = (await s.api('POST', `/api/v1/service-users/${su.json.id}/tokens`, { label: 'copy' })).json.token;
+  const ingest = async (bytes, ext) => {
+    const fd = new FormData();
+    fd.append('metadata', JSON.stringify({ source_tag: 'copy', external_id: ext, document_category: 'id', department: 'ops' }));
+    fd.append('file', new Blob([bytes]), `${ext}.pdf`);
+    const r = await fetch(`${s.url}/api/v1/ingest`, { method: 'POST', body: fd,
+      headers: { Authorization: `Bearer ${docToken}`, 'X-Approver-Department': 'ops' } });
+    const text = await r.text();
+    assert.equal(r.status, 201, text);
+    return JSON.parse(text);
+  };
+  // three chunks of 256 KiB and a partial one
+  const docBytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(3 * 256 * 1024 + 1000)]);
+  const doc = await ingest(docBytes, 'kept');
+  const gone = await ingest(Buffer.from('%PDF-1.7\nshort'), 'gone');
+  assert.equal((await s.api('DELETE', `/api/v1/documents/${gone.id}`)).status, 204);
+  const hook = await s.api('POST', `/api/v1/services/${svc.id}/webhooks`, { url: 'http://127.0.0.1:9/never', events: ['key.created'] });
+  assert.equal(hook.status, 201, hook.text);
+  await createKey(s, other.id); // another service: no delivery
+  keys.hooked = await createKey(s, svc.id, { scope: 'metadata', description: 'after the webhook' });
+  let deliveries;
+  for (let i = 0; i < 100; i++) {
+    deliveries = (await s.api('GET', `/api/v1/webhooks/${hook.json.id}/deliveries`)).json.items;
+    if (deliveries.length === 1 && deliveries[0].attempts >= 1) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(deliveries.length, 1);
+  assert.ok(deliveries[0].attempts >= 1, JSON.stringify(deliveries));
+  return { svc, keys, session, doc: { id: doc.id, bytes: docBytes, gone: gone.id, token: docToken }, hook: hook.json };
+}
+
+// What a copy must answer for the documents and the webhook made by fill().
+async function sameDocsAndHooks(server, token, doc, hook, wantDeliveries) {
+  const got = await fetch(`${server.url}/api/v1/documents/${doc.id}/content`, { headers: { Authorization: `Bearer ${doc.token}` } });
+  assert.equal(got.status, 200, 'the document content is there');
+  assert.equal(Buffer.compare(Buffer.from(await got.arrayBuffer()), doc.bytes), 0, 'byte for byte');
+  const g = await api(server.url, 'GET', `/api/v1/documents/${doc.gone}`, undefined, { headers: { Authorization: `Bearer ${doc.token}` } });
+  assert.equal(g.status, 404, 'the deleted document stays deleted');
+  const w = await api(server.url, 'GET', `/api/v1/webhooks/${hook.id}`, undefined, { token });
+  assert.equal(w.status, 200, w.text);
+  assert.equal(w.json.url, hook.url);
+  const d = await api(server.url, 'GET', `/api/v1/webhooks/${hook.id}/deliveries`, undefined, { token });
+  assert.deepEqual(d.json.items.map((x) => [x.id, x.eventType]), wantDeliveries.map((x) => [x.id, x.eventType]));
+  assert.ok(d.json.items.some((x) => x.attempts >= 1), 'the attempt log came along');
 }
 
 describe('store copy', { skip: PG ? false : 'KEYWARD_TEST_PG not set' }, () => {
   test('SQLite -> PostgreSQL -> SQLite keeps every answer, the audit chain, people and usage', async (t) => {
-    const src = await startServer({ keepDir: true });
+    const src = await startServer({ keepDir: true, args: ['--webhook-allow-private', 'true'] });
     const token = src.rootToken;
     const db = freshDb('a');
     const back = tempDir('kw-copy-back');
@@ -102,18 +150,25 @@ describe('store copy', { skip: PG ? false : 'KEYWARD_TEST_PG not set' }, () => {
       rmSync(back, { recursive: true, force: true });
       db.drop();
     });
-    const { svc, keys, session } = await fill(src);
+    const { svc, keys, session, doc, hook } = await fill(src);
     const before = await answers(src, token, keys);
     assert.deepEqual(Object.fromEntries(Object.entries(before).map(([n, a]) => [n, a.code])), {
       valid: 'VALID', disabled: 'DISABLED', revoked: 'REVOKED', rolledOld: 'EXPIRED', rolledNew: 'VALID',
-      deleted: 'NOT_FOUND', otherService: 'VALID',
+      deleted: 'NOT_FOUND', otherService: 'VALID', hooked: 'VALID',
     });
+    const deliveries = (await src.api('GET', `/api/v1/webhooks/${hook.id}/deliveries`)).json.items;
     await src.stop(); // a clean stop flushes usage and audit
+    const masterKey = join(src.dataDir, 'master.key'); // the sealed secrets open only under it
 
     const copied = run(['store', 'copy', '--from', `sqlite:${src.dataDir}`, '--to', db.uri]);
     assert.equal(copied.status, 0, copied.stderr);
-    assert.match(copied.stdout, /^keys +6$/m);
+    assert.match(copied.stdout, /^keys +10$/m); // 8 API keys, the service user's token and its client secret row
     assert.match(copied.stdout, /^key_tombstones +1$/m);
+    assert.match(copied.stdout, /^documents +2$/m);
+    assert.match(copied.stdout, /^document content 1$/m);
+    assert.match(copied.stdout, /^webhooks +1$/m);
+    assert.match(copied.stdout, /^webhook_deliveries +1$/m);
+    assert.match(copied.stdout, /^webhook_attempts +[1-9]\d*$/m);
     assert.match(copied.stdout, /^services +2$/m);
     assert.match(copied.stdout, /^users +2$/m);
     assert.match(copied.stdout, /^members +1$/m);
@@ -126,8 +181,9 @@ describe('store copy', { skip: PG ? false : 'KEYWARD_TEST_PG not set' }, () => {
     // The source, started again, and the copy answer the same before anything else happens on them.
     const again = await startServer({ dataDir: src.dataDir, rootToken: null, keepDir: true });
     servers.push(again);
-    const pg = await startServer({ rootToken: null, args: ['--store', db.uri] });
+    const pg = await startServer({ rootToken: null, args: ['--store', db.uri, '--master-key-file', masterKey] });
     servers.push(pg);
+    await sameDocsAndHooks(pg, token, doc, hook, deliveries);
     const wantAudit = await auditList(again.url, token);
     assert.ok(wantAudit.length >= 10);
     assert.deepEqual(await auditList(pg.url, token), wantAudit, 'the same audit list');
@@ -144,6 +200,8 @@ describe('store copy', { skip: PG ? false : 'KEYWARD_TEST_PG not set' }, () => {
     assert.equal(made.status, 201, made.text);
     const fresh = made.json;
     assert.equal((await verify(pg, fresh.key, token)).code, 'VALID');
+    const pgDeliveries = (await api(pg.url, 'GET', `/api/v1/webhooks/${hook.id}/deliveries`, undefined, { token })).json.items; // + fresh's
+    assert.equal(pgDeliveries.length, 2);
     await pg.stop();
     await again.stop();
 
@@ -157,9 +215,12 @@ describe('store copy', { skip: PG ? false : 'KEYWARD_TEST_PG not set' }, () => {
     // And back to an empty SQLite data directory.
     const home = run(['store', 'copy', '--from', db.uri, '--to', `sqlite:${back}`]);
     assert.equal(home.status, 0, home.stderr);
-    assert.match(home.stdout, /^keys +7$/m);
+    assert.match(home.stdout, /^keys +11$/m);
+    assert.match(home.stdout, /^document content 1$/m);
+    copyFileSync(masterKey, join(back, 'master.key'));
     const sq = await startServer({ dataDir: back, rootToken: null, keepDir: true });
     servers.push(sq);
+    await sameDocsAndHooks(sq, token, doc, hook, pgDeliveries);
     const after = await answers(sq, token, { ...keys, fresh });
     assert.deepEqual(after, { ...before, fresh: { code: 'VALID', valid: true, keyId: fresh.id } });
     assert.equal((await login(sq.url, 'viewer1')).status, 200);

@@ -814,6 +814,33 @@ static void test_rows_copy(void **state)
     assert_int_equal(AUTO(f->st, kw_store_record_insert(tx_, &rec)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_record_picture_put(tx_, rec.id, &rp)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_record_history_append(tx_, rec.id, &rh)), KW_OK);
+    /* a document row (its content is domain/copy.c's), a webhook, a delivery and an attempt (0011, 0012) */
+    static struct kw_document doc = {.service_user_id = "su_x", .credential_id = "tok_x", .filename = "a.pdf",
+                                     .media_type = "application/pdf", .size = 10, .sha256 = "ab",
+                                     .source_tag = "t", .metadata = "{}", .sealed_dek_len = 129,
+                                     .chunk_size = 262144, .nchunks = 1, .idempotency_key = "idem",
+                                     .created_at = 13};
+    static struct kw_webhook wh = {.url = "https://example.com/h", .events = "[\"key.created\"]", .enabled = 1,
+                                   .secret_sealed_len = 80, .created_by = "root", .created_at = 14,
+                                   .updated_at = 14};
+    static struct kw_webhook_delivery dl = {.event_type = "key.created", .payload = "{}", .created_at = 15,
+                                            .state = "pending", .next_attempt_at = 15, .updated_at = 15};
+    struct kw_webhook_attempt at = {.n = 1, .at = 16, .status = 500, .duration_ms = 3, .node = "n1"};
+    snprintf(doc.service_id, sizeof(doc.service_id), "%s", s.id);
+    assert_int_equal(kw_id_new("doc", doc.id), KW_OK);
+    memset(doc.sealed_dek, 0x3C, doc.sealed_dek_len);
+    memset(doc.idempotency_hash, 0x4D, sizeof(doc.idempotency_hash));
+    assert_int_equal(AUTO(f->st, kw_store_document_insert(tx_, &doc)), KW_OK);
+    snprintf(wh.service_id, sizeof(wh.service_id), "%s", s.id);
+    assert_int_equal(kw_id_new("wh", wh.id), KW_OK);
+    memset(wh.secret_sealed, 0x6E, wh.secret_sealed_len);
+    assert_int_equal(AUTO(f->st, kw_store_webhook_insert(tx_, &wh)), KW_OK);
+    snprintf(dl.webhook_id, sizeof(dl.webhook_id), "%s", wh.id);
+    snprintf(dl.service_id, sizeof(dl.service_id), "%s", s.id);
+    assert_int_equal(kw_id_new("msg", dl.id), KW_OK);
+    assert_int_equal(AUTO(f->st, kw_store_webhook_delivery_insert(tx_, &dl)), KW_OK);
+    snprintf(at.delivery_id, sizeof(at.delivery_id), "%s", dl.id);
+    assert_int_equal(AUTO(f->st, kw_store_webhook_attempt_insert(tx_, &at)), KW_OK);
     kw_audit_event_init(&ev, "root", "root", "key.create", "key", k.id, s.id, "success");
     assert_int_equal(AUTO(f->st, kw_audit_chain(tx_, &ev, 1)), KW_OK);
     assert_int_equal(AUTO(f->st, kw_store_version_next(tx_, &v1)), KW_OK);
