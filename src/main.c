@@ -684,7 +684,7 @@ static int cmd_users(int argc, char **argv)
         (rc = read_password(password, sizeof(password))) != 0)
         goto out;
     rc = 1;
-    if (kw_app_open(&app, &cfg) == KW_OK) {
+    if (kw_app_open_admin(&app, &cfg) == KW_OK) {
         enum kw_err err = kw_accounts_user_create(&app, &actor, username, password, role, &u);
         if (err == KW_ERR_EXISTS)
             fprintf(stderr, "keyward: user %s exists\n", username);

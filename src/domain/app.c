@@ -72,7 +72,7 @@ static enum kw_err start_jobs(struct kw_app *app)
     return err == KW_OK ? kw_jobs_start(app->jobs, KW_JOBS_ARCHIVE_MS) : err;
 }
 
-enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
+static enum kw_err app_open(struct kw_app *app, const struct kw_config *cfg, int serving)
 {
     char generated[KW_KEYFMT_MAX], described[sizeof(cfg->store)];
     int applied = 0, version = 0, created = 0;
@@ -138,9 +138,11 @@ enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
         err = kw_writer_start(app->wb_store, app->keys, cfg->flush_interval_ms, &app->writer);
     if (err != KW_OK)
         goto out;
-    err = start_jobs(app);
-    if (err == KW_OK) /* the same node name as the jobs runner's leases */
-        err = kw_webhook_sender_start(app, kw_jobs_node(app->jobs), &app->sender);
+    if (serving) {
+        err = start_jobs(app);
+        if (err == KW_OK) /* the same node name as the jobs runner's leases */
+            err = kw_webhook_sender_start(app, kw_jobs_node(app->jobs), &app->sender);
+    }
     if (err != KW_OK)
         goto out;
     kw_store_describe(cfg->store, described, sizeof(described)); /* never a URI's password */
@@ -151,6 +153,16 @@ out:
     if (err != KW_OK)
         kw_log_error("cannot open keyward", "err=%s", kw_err_str(err));
     return err;
+}
+
+enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg)
+{
+    return app_open(app, cfg, 1);
+}
+
+enum kw_err kw_app_open_admin(struct kw_app *app, const struct kw_config *cfg)
+{
+    return app_open(app, cfg, 0);
 }
 
 enum kw_err kw_app_check_ready(struct kw_app *app, int64_t now_ms, char *reason, size_t cap)

@@ -53,6 +53,9 @@ struct kw_app {
 /* Opens and migrates the store, makes sure a root token exists (printing a generated one once on
  * stdout), loads every key into the cache and starts the write-behind thread. */
 enum kw_err kw_app_open(struct kw_app *app, const struct kw_config *cfg);
+/* The same for a one-shot command (keyward users create): no jobs runner and no webhook sender, so a
+ * command run beside a serving node neither archives candidates nor delivers webhooks on its own. */
+enum kw_err kw_app_open_admin(struct kw_app *app, const struct kw_config *cfg);
 /* Stops the writer after a last flush, frees everything. Safe on a partly opened app. */
 void kw_app_close(struct kw_app *app);
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { Webhook } from 'standardwebhooks';
-import { api, createService, freePort, sleep, startServer, waitFor } from './lib/server.mjs';
+import { api, createService, freePort, run, sleep, startServer, waitFor } from './lib/server.mjs';
 import { startCluster, startPostgres } from './lib/cluster.mjs';
 
 const onPg = /^postgres(ql)?:\/\//.test(process.env.KEYWARD_TEST_STORE || '');
@@ -254,6 +254,44 @@ describe('webhook delivery', () => {
     } finally {
       await rx?.close();
       if (s2) await s2.cleanup(); else await s1.kill9();
+      (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// A one-shot command (keyward users create) opens the same store but runs no webhook sender (nor jobs):
+// a delivery due while it runs waits for a serving node.
+describe('one-shot commands', { skip: onPg ? 'the SQLite data directory case' : false }, () => {
+  test('keyward users create beside a due delivery sends nothing; the next serving node does', async () => {
+    const port = await freePort();
+    const dir = (await import('./lib/server.mjs')).tempDir('kw-hookcli');
+    const env = { KEYWARD_TEST_WEBHOOK_SCHEDULE_MS: '0,1000,1000,1000,1000' };
+    const s1 = await startServer({ dataDir: dir, args: ALLOW, env, readyTimeoutMs: 60000 });
+    let rx = null, s2 = null;
+    try {
+      const svc = await createService(s1, { name: 'Cli' });
+      const hook = await mkHook(s1, svc.id, `http://127.0.0.1:${port}/hook`);
+      await mkKey(s1, svc.id);
+      const d1 = await waitFor(async () => {
+        const items = await deliveries(s1, hook.id);
+        return items[0]?.attempts >= 1 ? items[0] : null;
+      }, 20000);
+      assert.ok(d1, 'no attempt');
+      assert.equal(d1.state, 'pending');
+      await s1.stop();
+      rx = await receiver(() => ({ status: 200 }), port);
+      await sleep(1500); // the next attempt is due now
+      const r = run(['users', 'create', '--username', 'cliuser', '--data-dir', dir, '--webhook-allow-private', 'true'],
+        { env, input: 'a long enough passphrase\n' });
+      assert.equal(r.status, 0, r.stderr);
+      await sleep(300);
+      assert.equal(rx.got.length, 0, 'the one-shot command delivered a webhook');
+      s2 = await startServer({ dataDir: dir, rootToken: s1.rootToken, args: ALLOW, env, readyTimeoutMs: 60000 });
+      assert.ok(await waitFor(() => rx.got.length >= 1, 20000), 'the serving node did not deliver it');
+      assert.equal(rx.got[0].headers['webhook-id'], d1.id);
+    } finally {
+      await rx?.close();
+      if (s2) await s2.cleanup(); else { await s1.stop({ expectClean: false }); }
       (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
     }
   });
