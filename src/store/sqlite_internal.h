@@ -25,6 +25,8 @@ enum kw_sq_stmt {
     SQ_SU_DELETE_SVC, SQ_SU_INSERT, SQ_SU_GET, SQ_SU_LIST, SQ_SU_UPDATE, SQ_SU_DELETE,
     SQ_KEY_LIST_KIND, SQ_KEY_LIST_OWNER, SQ_KEY_GET_HASH, SQ_KEY_OWNER_ENABLED, SQ_KEY_TOMB_OWNER,
     SQ_KEY_DELETE_OWNER,
+    /* transaction control (sqlite.c): cached, so a short read is not two sqlite3_exec parses */
+    SQ_TX_BEGIN, SQ_TX_BEGIN_IMMEDIATE, SQ_TX_COMMIT, SQ_TX_ROLLBACK,
     SQ_NSTMT
 };
 
