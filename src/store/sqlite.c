@@ -147,15 +147,37 @@ static enum kw_err tx_exec(struct kw_sqlite *s, enum kw_sq_stmt slot, const char
     return err;
 }
 
+/* A read connection, locked: the first free one from the hint on, else (all busy) waits for the hint's. */
+static struct kw_sqlite *lock_reader(struct kw_sqlite *s)
+{
+    size_t start = __atomic_fetch_add(&s->next_reader, 1, __ATOMIC_RELAXED) % s->nreaders, i;
+
+    for (i = 0; i < s->nreaders; i++) {
+        struct kw_sqlite *r = s->readers[(start + i) % s->nreaders];
+        if (pthread_mutex_trylock(&r->mu) == 0)
+            return r;
+    }
+    pthread_mutex_lock(&s->readers[start]->mu);
+    return s->readers[start];
+}
+
 /* One connection, one transaction at a time: the transaction is the connection's own struct kw_tx,
  * owned by whoever holds the mutex. A write transaction takes the database's write lock at once
- * (BEGIN IMMEDIATE), so everything it reads stays as read until it commits. */
+ * (BEGIN IMMEDIATE), so everything it reads stays as read until it commits. A read transaction of the
+ * main store runs on one of its read connections (tx->st is that reader; commit and rollback follow
+ * it there). In WAL mode a read transaction sees every transaction committed before it began, on
+ * whichever connection. */
 static enum kw_err sq_begin(struct kw_store *st, enum kw_tx_mode mode, struct kw_tx **out)
 {
     struct kw_sqlite *s = SQ(st);
     enum kw_err err;
 
-    pthread_mutex_lock(&s->mu);
+    if (mode == KW_TX_READ && s->nreaders > 0) {
+        s = lock_reader(s);
+        st = &s->base;
+    } else {
+        pthread_mutex_lock(&s->mu);
+    }
     err = mode == KW_TX_WRITE ? tx_exec(s, SQ_TX_BEGIN_IMMEDIATE, "BEGIN IMMEDIATE", "begin")
                               : tx_exec(s, SQ_TX_BEGIN, "BEGIN", "begin");
     if (err != KW_OK) {
@@ -319,6 +341,8 @@ static void sq_free(struct kw_store *st)
     }
     for (i = 0; i < KW_SQ_RECORD_STMTS; i++)
         sqlite3_finalize(s->records[i]);
+    for (i = 0; i < (int)s->nreaders; i++)
+        sq_free(&s->readers[i]->base);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -587,6 +611,16 @@ enum kw_err kw_store_sqlite_open(const char *data_dir, struct kw_store **out)
         goto fail;
     }
     err = open_db(s, s->path, 0);
+    while (err == KW_OK && s->nreaders < KW_SQ_READERS) {
+        struct kw_sqlite *r = sq_new();
+        if (r == NULL) {
+            err = KW_ERR_NOMEM;
+            break;
+        }
+        memcpy(r->path, s->path, sizeof(r->path));
+        s->readers[s->nreaders++] = r; /* freed with s from here on */
+        err = open_db(r, r->path, 0);
+    }
     if (err != KW_OK)
         goto fail;
     *out = &s->base;
