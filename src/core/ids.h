@@ -4,6 +4,7 @@
 #define KW_CORE_IDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
@@ -12,6 +13,11 @@
 
 /* Writes prefix + "_" + 16 random base62 chars + NUL into out. prefix is at most 8 chars. */
 enum kw_err kw_id_new(const char *prefix, char out[KW_ID_MAX]);
+/* The same shape, time-ordered: the 16 characters are now_ms as 8 base62 digits (zero-padded, good
+ * until the year 8888) then 8 random ones (47 bits), so ids made later sort after (by strcmp) ids
+ * made in an earlier millisecond. For rows appended in time order under a UNIQUE index on the id
+ * (audit events): each insert lands at the index's right edge instead of a random page. */
+enum kw_err kw_id_new_sorted(const char *prefix, int64_t now_ms, char out[KW_ID_MAX]);
 /* 1 if s looks like an id with that prefix (prefix "_" then 16 base62), else 0. */
 int kw_id_valid(const char *s, const char *prefix);
 

@@ -3,8 +3,11 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define KW_POOL_THREADS_MAX 256
+#define KW_POOL_NICE 5 /* below the event loops (0), above the write-behind thread (10) */
 
 struct kw_pool {
     pthread_mutex_t mu;
@@ -39,6 +42,11 @@ static void *pool_main(void *arg)
     struct kw_pool *p = arg;
     struct kw_pool_job *job;
 
+    /* The event loops (every connection's I/O, the verify hot path) win the CPU when both want it
+     * (Linux nice is per thread). At the same priority each job handed over woke a pool thread that
+     * preempted its loop: 0.25 involuntary switches of the loop per single-record extract in `make
+     * bench` on 2 cores; at nice 5, ~12 % more extracts per second and ~10 % less CPU per extract. */
+    (void)setpriority(PRIO_PROCESS, (id_t)gettid(), KW_POOL_NICE);
     pthread_mutex_lock(&p->mu);
     while ((job = take(p)) != NULL) {
         pthread_mutex_unlock(&p->mu);

@@ -1,6 +1,7 @@
 /* pool.h - a fixed set of threads that run jobs handed over by the event loops: requests that may wait
  * on the store (an fsync on SQLite, a round trip or a lock wait on PostgreSQL) run here, so the
- * verifications sharing their loop are not held up behind them. FIFO, bounded, no h2o inside. */
+ * verifications sharing their loop are not held up behind them. FIFO, bounded, no h2o inside. The
+ * threads run at nice 5, so the event loops win the CPU when both want it. */
 #ifndef KW_HTTP_POOL_H
 #define KW_HTTP_POOL_H
 

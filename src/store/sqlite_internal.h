@@ -25,6 +25,8 @@ enum kw_sq_stmt {
     SQ_SU_DELETE_SVC, SQ_SU_INSERT, SQ_SU_GET, SQ_SU_LIST, SQ_SU_UPDATE, SQ_SU_DELETE,
     SQ_KEY_LIST_KIND, SQ_KEY_LIST_OWNER, SQ_KEY_GET_HASH, SQ_KEY_OWNER_ENABLED, SQ_KEY_TOMB_OWNER,
     SQ_KEY_DELETE_OWNER,
+    /* transaction control (sqlite.c): cached, so a short read is not two sqlite3_exec parses */
+    SQ_TX_BEGIN, SQ_TX_BEGIN_IMMEDIATE, SQ_TX_COMMIT, SQ_TX_ROLLBACK,
     SQ_NSTMT
 };
 
@@ -33,6 +35,12 @@ enum kw_sq_stmt {
 #define KW_SQ_AUDIT_SHAPES 256
 /* Cached statements of sqlite_records.c (its own numbering, enum rq_stmt there). */
 #define KW_SQ_RECORD_STMTS 16
+
+/* Read-only transactions (KW_TX_READ) of the main store run on connections of their own, so a read
+ * never queues behind a write transaction that holds the main connection (its BEGIN IMMEDIATE waiting
+ * for the write-behind connection's batch, its fsync), and reads on different threads run side by
+ * side, as WAL allows. Each reader is a struct kw_sqlite with its own mutex and statement caches. */
+#define KW_SQ_READERS 4
 
 struct kw_sqlite {
     struct kw_store base;
@@ -43,6 +51,9 @@ struct kw_sqlite {
     sqlite3_stmt *audit_list[KW_SQ_AUDIT_SHAPES];
     sqlite3_stmt *rows[2][KW_TABLE_COUNT]; /* kw_store_row_each [0] and row_put [1] per table */
     sqlite3_stmt *records[KW_SQ_RECORD_STMTS]; /* sqlite_records.c */
+    struct kw_sqlite *readers[KW_SQ_READERS];  /* the main store's read connections (none on a reader) */
+    size_t nreaders;
+    unsigned next_reader; /* where the next read starts looking for a free reader (a hint: races are harmless) */
     char path[1024];
 };
 

@@ -80,12 +80,30 @@ static void test_distinct_and_uniform(void **state)
     assert_true(chi2 < 130.0);
 }
 
+/* Time-ordered ids: the shape of kw_id_new, an id of a later millisecond sorts after, random tails. */
+static void test_sorted(void **state)
+{
+    char a[KW_ID_MAX], b[KW_ID_MAX], c[KW_ID_MAX];
+
+    (void)state;
+    assert_int_equal(kw_id_new_sorted("evt", 1764672000000, a), KW_OK);
+    assert_int_equal(kw_id_new_sorted("evt", 1764672000001, b), KW_OK);
+    assert_int_equal(kw_id_new_sorted("evt", 1764672000001, c), KW_OK);
+    assert_true(kw_id_valid(a, "evt") && kw_id_valid(b, "evt") && kw_id_valid(c, "evt"));
+    assert_true(strcmp(a, b) < 0 && strcmp(a, c) < 0);
+    assert_memory_equal(b, c, 4 + 8);        /* same millisecond, same time digits */
+    assert_int_not_equal(strcmp(b, c), 0); /* but distinct */
+    assert_int_equal(kw_id_new_sorted("evt", 0, a), KW_OK);
+    assert_memory_equal(a, "evt_00000000", 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shape),
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_distinct_and_uniform),
+        cmocka_unit_test(test_sorted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
