@@ -2,7 +2,6 @@
  * GET .../content, and crypto-shred deletion (documents.h). */
 #include "domain/documents.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,58 +101,6 @@ static enum kw_err hash_whole(struct ingest *g)
     g->sum = NULL;
     if (err == KW_OK)
         kw_crypto_hex(sum, sizeof(sum), g->doc.sha256);
-    return err;
-}
-
-struct hasher {
-    pthread_t thread;
-    const uint8_t *data;
-    size_t len;
-    uint8_t sum[KW_SHA256_LEN];
-    enum kw_err err;
-};
-
-static void *hasher_run(void *arg)
-{
-    struct hasher *h = arg;
-
-    h->err = kw_crypto_sha256(h->data != NULL ? (const void *)h->data : "", h->len, h->sum);
-    return NULL;
-}
-
-/* Stages the content (kw_store_document_content_stage: SQLite encrypts, writes and fsyncs it here;
- * PostgreSQL in the transaction) and fills doc.sha256 unless the caller gave it. A file of
- * KW_DOC_HASH_THREAD_MIN or more is hashed on a thread of its own meanwhile (SHA-256 takes about as
- * long as AES-GCM and the write together, so on two cores the two passes overlap); a smaller one
- * chunk by chunk in seal_chunk (one read of each chunk for both), or, when nothing was staged, in one
- * pass before the transaction whose row carries the digest. The thread is joined before this returns:
- * it reads the request's body. */
-static enum kw_err stage(struct ingest *g)
-{
-    struct hasher h = {.data = g->in->data, .len = g->in->len};
-    int threaded = 0;
-    enum kw_err err = KW_OK;
-
-    if (g->in->data_sha256 != NULL)
-        kw_crypto_hex(g->in->data_sha256, KW_SHA256_LEN, g->doc.sha256);
-    else if (g->in->len >= KW_DOC_HASH_THREAD_MIN)
-        threaded = pthread_create(&h.thread, NULL, hasher_run, &h) == 0; /* else hashed in seal_chunk */
-    if (g->in->data_sha256 == NULL && !threaded)
-        err = kw_crypto_sha256_new(&g->sum);
-    if (err == KW_OK)
-        err = kw_store_document_content_stage(g->app->store, g->doc.id, g->doc.nchunks, KW_DOC_REC_SIZE,
-                                              seal_chunk, g, &g->staged);
-    if (threaded) {
-        pthread_join(h.thread, NULL);
-        if (err == KW_OK)
-            err = h.err;
-        if (err == KW_OK)
-            kw_crypto_hex(h.sum, sizeof(h.sum), g->doc.sha256);
-    }
-    if (err == KW_OK && g->sum != NULL) /* seal_chunk did not run: nothing was staged */
-        err = g->staged ? KW_ERR_INTERNAL : hash_whole(g);
-    kw_crypto_sha256_free(g->sum); /* NULL unless staging failed midway */
-    g->sum = NULL;
     return err;
 }
 
@@ -276,6 +223,10 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
     }
 
     err = kw_id_new("doc", g->doc.id);
+    if (err == KW_OK && in->data_sha256 != NULL)
+        kw_crypto_hex(in->data_sha256, KW_SHA256_LEN, g->doc.sha256); /* the api hashed the file already */
+    else if (err == KW_OK)
+        err = kw_crypto_sha256_new(&g->sum); /* fed by seal_chunk while staging */
     if (err == KW_OK)
         err = kw_crypto_random(g->dek, sizeof(g->dek));
     if (err == KW_OK)
@@ -283,6 +234,7 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
                               &sealed_len);
     if (err != KW_OK) {
         kw_crypto_wipe(g->dek, sizeof(g->dek));
+        kw_crypto_sha256_free(g->sum);
         free(g);
         return err;
     }
@@ -299,13 +251,16 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
         actor.credential_type = p->credential_type;
     }
     kw_write_init(&w, &actor, "document.ingest", "document", NULL, g->doc.service_id);
-    /* The heavy part (hashing, encrypting, writing, fsyncing) before the write transaction where the
-     * store can (SQLite: off its single writer); the transaction then only inserts the row and links the
-     * file. */
-    err = stage(g);
+    /* The heavy part (encrypting, writing, fsyncing) before the write transaction where the store can
+     * (SQLite: off its single writer); the transaction then only inserts the row and links the file. */
+    err = kw_store_document_content_stage(app->store, g->doc.id, g->doc.nchunks, KW_DOC_REC_SIZE, seal_chunk, g,
+                                          &g->staged);
+    if (err == KW_OK && g->sum != NULL) /* nothing staged (PostgreSQL): the row needs the digest first */
+        err = g->staged ? KW_ERR_INTERNAL : hash_whole(g);
     if (err == KW_OK)
         err = kw_domain_write(app, &w, ingest_body, g);
     kw_crypto_wipe(g->dek, sizeof(g->dek));
+    kw_crypto_sha256_free(g->sum); /* NULL unless staging failed midway */
     if (err == KW_OK && g->staged)
         kw_store_document_content_done(app->store, g->doc.id); /* best effort: recover settles a leftover */
     if (err == KW_ERR_EXISTS && g->have_found) {

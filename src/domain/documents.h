@@ -26,7 +26,6 @@
 #define KW_DOC_CHUNK_OVERHEAD 28                      /* IV (12) + tag (16) */
 #define KW_DOC_REC_SIZE (KW_DOC_CHUNK_SIZE + KW_DOC_CHUNK_OVERHEAD) /* one stored chunk, at most */
 #define KW_DOC_LIST_MAX 201                            /* items one list call may ask for */
-#define KW_DOC_HASH_THREAD_MIN (8u << 20)              /* files this large: hashed on a thread of their own */
 
 struct kw_doc_ingest {            /* all borrowed */
     const char *filename;          /* from the file part's Content-Disposition; may be "" */
@@ -40,7 +39,7 @@ struct kw_doc_ingest {            /* all borrowed */
     const uint8_t *data;           /* the file's bytes (points into the request body, no copy) */
     size_t len;
     const uint8_t *data_sha256;    /* NULL, or 32 bytes: the caller's SHA-256 of data (not hashed again);
-                                      NULL: hashed here (see documents.c's stage) */
+                                      NULL: hashed here, on SQLite chunk by chunk as it is encrypted */
 };
 /* Encrypts and stores one document for p's service, audited as document.ingest under the service
  * user and credential. *replayed = 1 when the idempotency key matched an earlier ingest with the

@@ -215,21 +215,13 @@ static void hex_sha256(const uint8_t *data, size_t len, char hex[2 * KW_SHA256_L
 }
 
 /* documents.sha256 is the plaintext's SHA-256 whether the domain hashes the file itself (chunk by chunk
- * as it encrypts, here on SQLite, or on a thread beside the encryption for a large file) or takes the
- * caller's digest; without an idempotency key the request hash may be NULL, with one it may not. */
+ * as it encrypts, here on SQLite) or takes the caller's digest; without an idempotency key the request
+ * hash may be NULL, with one it may not. */
 static void test_digest(void **state)
 {
     struct fixture *f = *state;
-    /* the last two are hashed on a thread */
-    size_t sizes[] = {0,
-                      1,
-                      KW_DOC_CHUNK_SIZE,
-                      KW_DOC_CHUNK_SIZE + 1,
-                      3 * KW_DOC_CHUNK_SIZE - 5,
-                      KW_DOC_HASH_THREAD_MIN,
-                      KW_DOC_HASH_THREAD_MIN + 7};
-    size_t cap = KW_DOC_HASH_THREAD_MIN + 7, i;
-    uint8_t *data = malloc(cap), given[KW_SHA256_LEN];
+    size_t sizes[] = {0, 1, KW_DOC_CHUNK_SIZE, KW_DOC_CHUNK_SIZE + 1, 3 * KW_DOC_CHUNK_SIZE - 5}, i;
+    uint8_t *data = malloc(3 * KW_DOC_CHUNK_SIZE), given[KW_SHA256_LEN];
     char want[2 * KW_SHA256_LEN + 1];
     struct kw_doc_ingest in = {"scan.pdf", "application/pdf", "{}", "t", "e", "c", "d", "legal", "", NULL,
                                data, 0, NULL};
@@ -237,7 +229,7 @@ static void test_digest(void **state)
     const char *conflict = NULL;
     int replayed = 0;
 
-    assert_int_equal(kw_crypto_random(data, cap), KW_OK);
+    assert_int_equal(kw_crypto_random(data, 3 * KW_DOC_CHUNK_SIZE), KW_OK);
     for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         in.len = sizes[i];
         assert_int_equal(kw_documents_ingest(&f->app, &f->p, &in, &d, &replayed, &conflict), KW_OK);
