@@ -212,13 +212,15 @@ static int read_metadata(struct kw_api_ctx *c, struct kw_api_res *res, const str
 }
 
 /* The request's identity for Idempotency-Key: SHA-256 of "keyward-ingest-v1", filename, metadata and
- * approver department (NUL-separated) and the file's SHA-256. */
+ * approver department (NUL-separated) and the file's SHA-256 (fh, which the domain then stores as the
+ * document's digest instead of hashing the file again). Only computed when a key came: without one the
+ * domain hashes the file while it encrypts it, in the same pass. */
 static enum kw_err request_hash(const struct ingest *g, uint8_t fh[KW_HASH_LEN], uint8_t out[KW_HASH_LEN])
 {
     static const char tag[] = "keyward-ingest-v1";
     char pre[sizeof(tag) + KW_MULTIPART_FILENAME_MAX + META_MAX + APPROVER_MAX + 4];
     size_t n = 0, l;
-    enum kw_err err = kw_crypto_sha256(g->file->data, g->file->len, fh); /* the only pass over the file */
+    enum kw_err err = kw_crypto_sha256(g->file->data, g->file->len, fh);
 
     if (err != KW_OK)
         return err;
@@ -242,7 +244,7 @@ static void store(struct kw_api_ctx *c, struct kw_api_res *res, struct ingest *g
     uint8_t hash[KW_HASH_LEN], file_hash[KW_HASH_LEN];
     const char *conflict = NULL;
     int replayed = 0;
-    enum kw_err err = request_hash(g, file_hash, hash);
+    enum kw_err err = g->idem[0] != '\0' ? request_hash(g, file_hash, hash) : KW_OK;
     json_t *body;
 
     g->in.filename = g->file->filename;
@@ -254,8 +256,8 @@ static void store(struct kw_api_ctx *c, struct kw_api_res *res, struct ingest *g
     g->in.department = g->fields[3];
     g->in.approver_department = g->approver;
     g->in.idempotency_key = g->idem;
-    g->in.request_hash = hash;
-    g->in.data_sha256 = file_hash; /* documents.sha256: the file is hashed once per request */
+    g->in.request_hash = g->idem[0] != '\0' ? hash : NULL;
+    g->in.data_sha256 = g->idem[0] != '\0' ? file_hash : NULL; /* else the domain hashes as it encrypts */
     g->in.data = g->file->data;
     g->in.len = g->file->len;
     if (err == KW_OK)

@@ -9,6 +9,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 static EVP_MD *sha256_md;
 static pthread_key_t ctx_key;
@@ -71,6 +72,44 @@ enum kw_err kw_crypto_sha256_2(const void *a, size_t alen, const void *b, size_t
 enum kw_err kw_crypto_sha256(const void *data, size_t len, uint8_t out[KW_SHA256_LEN])
 {
     return kw_crypto_sha256_2(data, len, NULL, 0, out);
+}
+
+struct kw_sha256 {
+    EVP_MD_CTX *ctx;
+};
+
+enum kw_err kw_crypto_sha256_new(struct kw_sha256 **out)
+{
+    struct kw_sha256 *s = malloc(sizeof(*s));
+
+    *out = NULL;
+    if (s == NULL)
+        return KW_ERR_NOMEM;
+    s->ctx = EVP_MD_CTX_new();
+    if (s->ctx == NULL || EVP_DigestInit_ex2(s->ctx, sha256_md, NULL) != 1) {
+        kw_crypto_sha256_free(s);
+        return KW_ERR_CRYPTO;
+    }
+    *out = s;
+    return KW_OK;
+}
+
+enum kw_err kw_crypto_sha256_update(struct kw_sha256 *s, const void *data, size_t len)
+{
+    return len == 0 || EVP_DigestUpdate(s->ctx, data, len) == 1 ? KW_OK : KW_ERR_CRYPTO;
+}
+
+enum kw_err kw_crypto_sha256_final(struct kw_sha256 *s, uint8_t out[KW_SHA256_LEN])
+{
+    return EVP_DigestFinal_ex(s->ctx, out, NULL) == 1 ? KW_OK : KW_ERR_CRYPTO;
+}
+
+void kw_crypto_sha256_free(struct kw_sha256 *s)
+{
+    if (s == NULL)
+        return;
+    EVP_MD_CTX_free(s->ctx);
+    free(s);
 }
 
 enum kw_err kw_crypto_random(void *out, size_t n)

@@ -19,6 +19,13 @@ enum kw_err kw_crypto_sha256(const void *data, size_t len, uint8_t out[KW_SHA256
 /* SHA-256 over two buffers (prev || data), for the audit hash chain. */
 enum kw_err kw_crypto_sha256_2(const void *a, size_t alen, const void *b, size_t blen,
                                uint8_t out[KW_SHA256_LEN]);
+/* A SHA-256 computed piece by piece, for data hashed while another pass goes over it (a document's
+ * chunks as they are encrypted). _free(NULL) is a no-op; _final may be called once. */
+struct kw_sha256;
+enum kw_err kw_crypto_sha256_new(struct kw_sha256 **out);
+enum kw_err kw_crypto_sha256_update(struct kw_sha256 *s, const void *data, size_t len);
+enum kw_err kw_crypto_sha256_final(struct kw_sha256 *s, uint8_t out[KW_SHA256_LEN]);
+void kw_crypto_sha256_free(struct kw_sha256 *s);
 /* n bytes from the CSPRNG (RAND_bytes). */
 enum kw_err kw_crypto_random(void *out, size_t n);
 /* Constant-time equality of two equal-length buffers: 1 if equal. */

@@ -39,7 +39,29 @@ struct ingest {
     struct kw_document found; /* an earlier ingest under the same idempotency key */
     int have_found;
     int staged; /* the content was written before the transaction (kw_store_document_content_stage) */
+    struct kw_sha256 *sum; /* non-NULL: the plaintext is hashed chunk by chunk as seal_chunk goes */
+    int64_t hashed;        /* chunks hashed into sum so far */
 };
+
+/* The chunk's plaintext into g->sum, in order; at the final chunk, the digest into doc.sha256. */
+static enum kw_err hash_chunk(struct ingest *g, int64_t index, const uint8_t *p, size_t n, int final)
+{
+    uint8_t sum[KW_SHA256_LEN];
+    enum kw_err err;
+
+    if (index != g->hashed)
+        return KW_ERR_INTERNAL; /* the producer is called once per chunk, in order, while staging */
+    err = kw_crypto_sha256_update(g->sum, p, n);
+    g->hashed++;
+    if (err != KW_OK || !final)
+        return err;
+    err = kw_crypto_sha256_final(g->sum, sum);
+    kw_crypto_sha256_free(g->sum);
+    g->sum = NULL;
+    if (err == KW_OK)
+        kw_crypto_hex(sum, sizeof(sum), g->doc.sha256);
+    return err;
+}
 
 /* kw_store_chunk_fn: chunk index of the plaintext sealed as IV | ciphertext | tag. */
 static enum kw_err seal_chunk(void *ctx, int64_t index, uint8_t *buf, size_t cap, size_t *len)
@@ -56,12 +78,29 @@ static enum kw_err seal_chunk(void *ctx, int64_t index, uint8_t *buf, size_t cap
     n = g->in->len - off < KW_DOC_CHUNK_SIZE ? g->in->len - off : KW_DOC_CHUNK_SIZE;
     if (cap < n + KW_DOC_CHUNK_OVERHEAD)
         return KW_ERR_INTERNAL;
-    err = kw_crypto_random(buf, KW_GCM_IV_LEN);
+    /* hashed here, just before it is encrypted, the chunk is read from memory once for both */
+    err = g->sum != NULL ? hash_chunk(g, index, g->in->data + off, n, final) : KW_OK;
+    if (err == KW_OK)
+        err = kw_crypto_random(buf, KW_GCM_IV_LEN);
     if (err == KW_OK)
         err = kw_crypto_aes_gcm_seal(g->dek, buf, aad, alen, g->in->data + off, n, buf + KW_GCM_IV_LEN,
                                      buf + KW_GCM_IV_LEN + n);
     if (err == KW_OK)
         *len = n + KW_DOC_CHUNK_OVERHEAD;
+    return err;
+}
+
+/* The plaintext's digest in one pass of its own, when the store did not stage (and so did not call
+ * seal_chunk) before the transaction whose row carries it. */
+static enum kw_err hash_whole(struct ingest *g)
+{
+    uint8_t sum[KW_SHA256_LEN];
+    enum kw_err err = kw_crypto_sha256(g->in->data != NULL ? (const void *)g->in->data : "", g->in->len, sum);
+
+    kw_crypto_sha256_free(g->sum);
+    g->sum = NULL;
+    if (err == KW_OK)
+        kw_crypto_hex(sum, sizeof(sum), g->doc.sha256);
     return err;
 }
 
@@ -133,7 +172,8 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
 
     *replayed = 0;
     *conflict = NULL;
-    if (p == NULL || in == NULL || (in->data == NULL && in->len > 0) || in->request_hash == NULL ||
+    if (p == NULL || in == NULL || (in->data == NULL && in->len > 0) ||
+        (in->request_hash == NULL && in->idempotency_key != NULL && in->idempotency_key[0] != '\0') ||
         p->service_id[0] == '\0' ||
         (p->kind != KW_PRINCIPAL_SERVICE_USER && p->kind != KW_PRINCIPAL_KEY))
         return KW_ERR_INVALID;
@@ -163,7 +203,8 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
         free(g);
         return KW_ERR_TOO_LARGE;
     }
-    memcpy(g->doc.idempotency_hash, in->request_hash, KW_HASH_LEN);
+    if (in->request_hash != NULL) /* else no key: nothing will compare it, zeros are stored */
+        memcpy(g->doc.idempotency_hash, in->request_hash, KW_HASH_LEN);
 
     /* The common replay answers from one read, without a write. */
     if (g->doc.idempotency_key[0] != '\0') {
@@ -181,23 +222,19 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
         }
     }
 
-    {
-        uint8_t sum[KW_SHA256_LEN];
-        err = kw_id_new("doc", g->doc.id);
-        if (err == KW_OK && in->data_sha256 != NULL)
-            memcpy(sum, in->data_sha256, sizeof(sum)); /* the api hashed the file once already */
-        else if (err == KW_OK)
-            err = kw_crypto_sha256(in->data != NULL ? (const void *)in->data : "", in->len, sum);
-        if (err == KW_OK)
-            kw_crypto_hex(sum, sizeof(sum), g->doc.sha256);
-        if (err == KW_OK)
-            err = kw_crypto_random(g->dek, sizeof(g->dek));
-        if (err == KW_OK)
-            err = kw_secrets_seal(app->secrets, g->dek, sizeof(g->dek), g->doc.sealed_dek,
-                                  sizeof(g->doc.sealed_dek), &sealed_len);
-    }
+    err = kw_id_new("doc", g->doc.id);
+    if (err == KW_OK && in->data_sha256 != NULL)
+        kw_crypto_hex(in->data_sha256, KW_SHA256_LEN, g->doc.sha256); /* the api hashed the file already */
+    else if (err == KW_OK)
+        err = kw_crypto_sha256_new(&g->sum); /* fed by seal_chunk while staging */
+    if (err == KW_OK)
+        err = kw_crypto_random(g->dek, sizeof(g->dek));
+    if (err == KW_OK)
+        err = kw_secrets_seal(app->secrets, g->dek, sizeof(g->dek), g->doc.sealed_dek, sizeof(g->doc.sealed_dek),
+                              &sealed_len);
     if (err != KW_OK) {
         kw_crypto_wipe(g->dek, sizeof(g->dek));
+        kw_crypto_sha256_free(g->sum);
         free(g);
         return err;
     }
@@ -218,9 +255,12 @@ enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p
      * (SQLite: off its single writer); the transaction then only inserts the row and links the file. */
     err = kw_store_document_content_stage(app->store, g->doc.id, g->doc.nchunks, KW_DOC_REC_SIZE, seal_chunk, g,
                                           &g->staged);
+    if (err == KW_OK && g->sum != NULL) /* nothing staged (PostgreSQL): the row needs the digest first */
+        err = g->staged ? KW_ERR_INTERNAL : hash_whole(g);
     if (err == KW_OK)
         err = kw_domain_write(app, &w, ingest_body, g);
     kw_crypto_wipe(g->dek, sizeof(g->dek));
+    kw_crypto_sha256_free(g->sum); /* NULL unless staging failed midway */
     if (err == KW_OK && g->staged)
         kw_store_document_content_done(app->store, g->doc.id); /* best effort: recover settles a leftover */
     if (err == KW_ERR_EXISTS && g->have_found) {

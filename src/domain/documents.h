@@ -34,10 +34,12 @@ struct kw_doc_ingest {            /* all borrowed */
     const char *source_tag, *external_id, *document_category, *department; /* from metadata */
     const char *approver_department; /* X-Approver-Department */
     const char *idempotency_key;   /* "" when none */
-    const uint8_t *request_hash;   /* 32 bytes: SHA-256 of the whole request body (idempotency) */
+    const uint8_t *request_hash;   /* 32 bytes: the request's identity (idempotency); may be NULL
+                                      when idempotency_key is "" (zeros are stored: nothing compares) */
     const uint8_t *data;           /* the file's bytes (points into the request body, no copy) */
     size_t len;
-    const uint8_t *data_sha256;    /* NULL, or 32 bytes: the caller's SHA-256 of data (not hashed again) */
+    const uint8_t *data_sha256;    /* NULL, or 32 bytes: the caller's SHA-256 of data (not hashed again);
+                                      NULL: hashed here, on SQLite chunk by chunk as it is encrypted */
 };
 /* Encrypts and stores one document for p's service, audited as document.ingest under the service
  * user and credential. *replayed = 1 when the idempotency key matched an earlier ingest with the

@@ -273,13 +273,17 @@ static int64_t body_cap(const struct kw_config *cfg)
     return cap;
 }
 
-#define KW_BODY_MMAP_THRESHOLD (1u << 20) /* socket buffers this large move to a file mapping */
+#define KW_BODY_MMAP_THRESHOLD (4u << 20) /* socket buffers this large move to a file mapping */
 
 /* h2o 2.2.5 reads a request body into the socket's input buffer; once that buffer would grow to
  * h2o_socket_buffer_mmap_settings.threshold (32 MiB by default) it moves to a MAP_SHARED mapping of a
- * temporary file made from fn_template (mkstemp, unlinked at once). keyward lowers the threshold so an
- * upload's bytes sit in page cache the kernel can write back and drop, not in the heap, and keeps the
- * files under the data directory (docs/documents.md). A global of h2o's: set before the loops start. */
+ * temporary file made from fn_template (mkstemp, unlinked at once). keyward lowers the threshold so a
+ * large upload's bytes sit in page cache the kernel can write back and drop, not in the heap, and keeps
+ * the files under the data directory (docs/documents.md). 4 MiB, not 1: a body of 1 or 2 MiB costs
+ * more CPU in a file mapping (a block reservation per page faulted in, the truncation at close) than it
+ * saves, and stays in the heap (at most 2 MiB per connection); not more, because every large body
+ * passes through the heap up to half the threshold before it moves, and ingest_memory's VmRSS bound
+ * counts that. A global of h2o's: set before the loops start. */
 static enum kw_err setup_body_buffers(const struct kw_config *cfg)
 {
     char dir[sizeof(cfg->data_dir) + 16], *tmpl = h2o_socket_buffer_mmap_settings.fn_template;

@@ -264,11 +264,23 @@ static enum kw_err write_all(int fd, const uint8_t *p, size_t len, const char *p
     return KW_OK;
 }
 
+#define WRITEBACK_EVERY (1u << 20) /* bytes written between two starts of their writeback */
+
+/* Starts the writeback of [from, to) of fd without waiting for it, so the disk writes while the next
+ * chunks are encrypted and the final fsync has only the tail (and the metadata) left to wait for. A
+ * hint: the fsync that follows is what makes the file durable, so a failure here changes nothing. */
+static void start_writeback(int fd, off_t from, off_t to)
+{
+    if (to > from)
+        (void)sync_file_range(fd, from, to - from, SYNC_FILE_RANGE_WRITE);
+}
+
 /* Writes the chunks fn produces into a new tmp (0600) and fsyncs it; tmp is unlinked on failure. */
 static enum kw_err write_tmp(const char *dir, const char *tmp, int64_t nchunks, size_t rec_size,
                              kw_store_chunk_fn fn, void *ctx)
 {
     enum kw_err err = KW_OK;
+    off_t written = 0, flushed = 0;
     uint8_t *buf;
     int64_t i;
     int fd;
@@ -290,6 +302,11 @@ static enum kw_err write_tmp(const char *dir, const char *tmp, int64_t nchunks, 
             err = KW_ERR_INVALID; /* every chunk but the last is exactly rec_size: chunk_get seeks by it */
         if (err == KW_OK)
             err = write_all(fd, buf, len, tmp);
+        written += (off_t)len;
+        if (err == KW_OK && written - flushed >= (off_t)WRITEBACK_EVERY) {
+            start_writeback(fd, flushed, written);
+            flushed = written;
+        }
     }
     free(buf);
     if (err == KW_OK && fsync(fd) != 0)

@@ -1,7 +1,7 @@
 // Bounded memory for uploads: four parallel 50 MiB ingests (curl -F, as seed 002 sends them) must not
 // raise keyward's resident set (VmRSS in /proc/PID/status, and RssAnon within it) by more than 64 MiB.
 // h2o 2.2.5 reads a whole request body into the connection's input buffer; keyward makes h2o move any
-// buffer past 1 MiB into an mmapped, unlinked temporary file under <data-dir>/tmp, hands the body to the
+// buffer past 4 MiB into an mmapped, unlinked temporary file under <data-dir>/tmp, hands the body to the
 // ingest handler by pointer (no copy into the off-loop job), and every few milliseconds takes the pages
 // of such a buffer that are already written out of its mappings (http/bodypages.c): they stay in the
 // file, and a read faults them back in, so what is resident is what was touched in the last moments.

@@ -47,6 +47,32 @@ static void test_sha256_2(void **state)
     assert_memory_not_equal(one, two, sizeof(one));
 }
 
+/* The piecewise SHA-256 equals the one-shot one, whatever the pieces (empty ones too). */
+static void test_sha256_pieces(void **state)
+{
+    static const char msg[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    uint8_t one[KW_SHA256_LEN], two[KW_SHA256_LEN];
+    struct kw_sha256 *s = NULL;
+    size_t i;
+
+    assert_int_equal(kw_crypto_sha256(msg, sizeof(msg) - 1, one), KW_OK);
+    assert_int_equal(kw_crypto_sha256_new(&s), KW_OK);
+    for (i = 0; i < sizeof(msg) - 1; i += 7)
+        assert_int_equal(
+            kw_crypto_sha256_update(s, msg + i, sizeof(msg) - 1 - i < 7 ? sizeof(msg) - 1 - i : 7), KW_OK);
+    assert_int_equal(kw_crypto_sha256_update(s, "", 0), KW_OK);
+    assert_int_equal(kw_crypto_sha256_final(s, two), KW_OK);
+    kw_crypto_sha256_free(s);
+    assert_memory_equal(one, two, sizeof(one));
+
+    assert_int_equal(kw_crypto_sha256("", 0, one), KW_OK);
+    assert_int_equal(kw_crypto_sha256_new(&s), KW_OK);
+    assert_int_equal(kw_crypto_sha256_final(s, two), KW_OK);
+    kw_crypto_sha256_free(s);
+    assert_memory_equal(one, two, sizeof(one));
+    kw_crypto_sha256_free(NULL);
+}
+
 static void *hash_many(void *arg)
 {
     uint8_t h[KW_SHA256_LEN];
@@ -149,9 +175,13 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_sha256_2),
-        cmocka_unit_test(test_sha256_threads), cmocka_unit_test(test_random),
-        cmocka_unit_test(test_equal),          cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_sha256_vectors),
+        cmocka_unit_test(test_sha256_2),
+        cmocka_unit_test(test_sha256_pieces),
+        cmocka_unit_test(test_sha256_threads),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_equal),
+        cmocka_unit_test(test_hex),
         cmocka_unit_test(test_password),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,7 +2,8 @@
  * chunks reads back byte for byte through the chunked reader (small and large caps), the file under
  * <data-dir>/documents/ holds no plaintext, an empty file round-trips, an idempotency key replays the
  * same request and refuses a different one, the list filters, a flipped byte, a swapped pair of chunks
- * and a truncated file each fail the read, and deletion removes the file and the data key (404 after). */
+ * and a truncated file each fail the read, and deletion removes the file and the data key (404 after);
+ * the stored SHA-256 is the plaintext's (hashed while encrypting, or the caller's). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +206,47 @@ static void test_empty_and_idempotency(void **state)
     ingest(f, (const uint8_t *)"other", 5, "t", "key-1", 3, &c, &replayed, KW_ERR_CONFLICT);
 }
 
+static void hex_sha256(const uint8_t *data, size_t len, char hex[2 * KW_SHA256_LEN + 1])
+{
+    uint8_t sum[KW_SHA256_LEN];
+
+    assert_int_equal(kw_crypto_sha256(len > 0 ? (const void *)data : "", len, sum), KW_OK);
+    kw_crypto_hex(sum, sizeof(sum), hex);
+}
+
+/* documents.sha256 is the plaintext's SHA-256 whether the domain hashes the file itself (chunk by chunk
+ * as it encrypts, here on SQLite) or takes the caller's digest; without an idempotency key the request
+ * hash may be NULL, with one it may not. */
+static void test_digest(void **state)
+{
+    struct fixture *f = *state;
+    size_t sizes[] = {0, 1, KW_DOC_CHUNK_SIZE, KW_DOC_CHUNK_SIZE + 1, 3 * KW_DOC_CHUNK_SIZE - 5}, i;
+    uint8_t *data = malloc(3 * KW_DOC_CHUNK_SIZE), given[KW_SHA256_LEN];
+    char want[2 * KW_SHA256_LEN + 1];
+    struct kw_doc_ingest in = {"scan.pdf", "application/pdf", "{}", "t", "e", "c", "d", "legal", "", NULL,
+                               data, 0, NULL};
+    struct kw_document d;
+    const char *conflict = NULL;
+    int replayed = 0;
+
+    assert_int_equal(kw_crypto_random(data, 3 * KW_DOC_CHUNK_SIZE), KW_OK);
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        in.len = sizes[i];
+        assert_int_equal(kw_documents_ingest(&f->app, &f->p, &in, &d, &replayed, &conflict), KW_OK);
+        hex_sha256(data, sizes[i], want);
+        assert_string_equal(d.sha256, want);
+        assert_int_equal(kw_documents_get(&f->app, d.id, &d), KW_OK);
+        assert_string_equal(d.sha256, want);
+    }
+    memset(given, 0xab, sizeof(given)); /* the caller's digest is taken as it is */
+    in.data_sha256 = given;
+    assert_int_equal(kw_documents_ingest(&f->app, &f->p, &in, &d, &replayed, &conflict), KW_OK);
+    assert_string_equal(d.sha256, "abababababababababababababababababababababababababababababababab");
+    in.idempotency_key = "key-without-hash";
+    assert_int_equal(kw_documents_ingest(&f->app, &f->p, &in, &d, &replayed, &conflict), KW_ERR_INVALID);
+    free(data);
+}
+
 static void test_list_filters(void **state)
 {
     struct fixture *f = *state;
@@ -323,6 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_roundtrip_and_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_idempotency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper, setup, teardown),
     };
