@@ -24,6 +24,8 @@ struct kw_api_req {
     size_t query_len;
     const char *body; /* NULL when there is none */
     size_t body_len;
+    int body_file_mapped; /* 1: body lies in a MAP_SHARED file mapping (an ingest's, http/bodypages.c):
+                             pages already read may be given back with kw_pages_release */
     const char *content_type; /* NULL when absent */
     size_t content_type_len;
     const char *authorization; /* raw Authorization header (the first), or NULL */

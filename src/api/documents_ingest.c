@@ -17,6 +17,7 @@
 #include "api/documents.h"
 #include "api/internal.h"
 #include "api/multipart.h"
+#include "core/pages.h"
 #include "core/sniff.h"
 #include "core/utf8.h"
 #include "crypto/crypto.h"
@@ -220,7 +221,7 @@ static enum kw_err request_hash(const struct ingest *g, uint8_t fh[KW_HASH_LEN],
     static const char tag[] = "keyward-ingest-v1";
     char pre[sizeof(tag) + KW_MULTIPART_FILENAME_MAX + META_MAX + APPROVER_MAX + 4];
     size_t n = 0, l;
-    enum kw_err err = kw_crypto_sha256(g->file->data, g->file->len, fh);
+    enum kw_err err = kw_documents_sha256(g->file->data, g->file->len, g->in.release_data, fh);
 
     if (err != KW_OK)
         return err;
@@ -281,6 +282,13 @@ static void store(struct kw_api_ctx *c, struct kw_api_res *res, struct ingest *g
         kw_api_header_str(res, "Idempotent-Replayed", "true");
 }
 
+/* kw_multipart_scanned_fn for a body in a shared file mapping (kw_api_req.body_file_mapped). */
+static void release_scanned(void *ctx, const uint8_t *from, const uint8_t *to)
+{
+    (void)ctx;
+    kw_pages_release(from, to);
+}
+
 void kw_api_documents_ingest(struct kw_api_ctx *c, struct kw_api_res *res)
 {
     struct ingest g;
@@ -297,8 +305,8 @@ void kw_api_documents_ingest(struct kw_api_ctx *c, struct kw_api_res *res)
     }
     if (!read_headers(c, res, &g))
         return;
-    mr = kw_multipart_parse(c->req->content_type, c->req->content_type_len, (const uint8_t *)c->req->body,
-                            c->req->body_len, &m);
+    mr = kw_multipart_parse_scan(c->req->content_type, c->req->content_type_len, (const uint8_t *)c->req->body,
+                                 c->req->body_len, &m, c->req->body_file_mapped ? release_scanned : NULL, NULL);
     if (mr == KW_MULTIPART_NOT_MULTIPART) {
         kw_api_fail(c, res, 415, "UNSUPPORTED_MEDIA_TYPE",
                     "Send the upload as Content-Type: multipart/form-data (curl -F).", NULL);
@@ -308,6 +316,9 @@ void kw_api_documents_ingest(struct kw_api_ctx *c, struct kw_api_res *res)
         kw_api_fail(c, res, 400, "INVALID_MULTIPART", kw_multipart_reason(mr), NULL);
         return;
     }
+    /* a file-mapped body stays out of the resident set: given back as the parser scanned it, and again as
+     * the file part is hashed and sealed, chunk by chunk (kw_doc_ingest.release_data) */
+    g.in.release_data = c->req->body_file_mapped;
     if (!read_parts(c, res, &m, &g, &meta) || !read_metadata(c, res, meta, &g, &obj))
         goto out;
     media_type = kw_sniff_media_type(g.file->data, g.file->len);

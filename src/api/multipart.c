@@ -264,8 +264,36 @@ static int after_boundary(const uint8_t *body, size_t len, size_t *pos)
     return 0;
 }
 
+#define SCAN_WINDOW (1u << 20)
+
+/* The first delim[0..dlen) in body[pos..len), or NULL. With done, searched a window at a time, and
+ * done(ctx, from, to) is told of each stretch that holds no delimiter start once it is passed. */
+static const uint8_t *find_delim(const uint8_t *body, size_t pos, size_t len, const char *delim, size_t dlen,
+                                 kw_multipart_scanned_fn done, void *ctx)
+{
+    const uint8_t *hit;
+
+    if (done == NULL)
+        return memmem(body + pos, len - pos, delim, dlen);
+    while (len - pos > SCAN_WINDOW + dlen) {
+        hit = memmem(body + pos, SCAN_WINDOW + dlen - 1, delim, dlen); /* overlap: a delimiter across */
+        if (hit != NULL)
+            return hit;
+        done(ctx, body + pos, body + pos + SCAN_WINDOW);
+        pos += SCAN_WINDOW;
+    }
+    return memmem(body + pos, len - pos, delim, dlen);
+}
+
 enum kw_multipart_result kw_multipart_parse(const char *content_type, size_t ctlen, const uint8_t *body,
                                             size_t len, struct kw_multipart *out)
+{
+    return kw_multipart_parse_scan(content_type, ctlen, body, len, out, NULL, NULL);
+}
+
+enum kw_multipart_result kw_multipart_parse_scan(const char *content_type, size_t ctlen, const uint8_t *body,
+                                                 size_t len, struct kw_multipart *out, kw_multipart_scanned_fn done,
+                                                 void *ctx)
 {
     char delim[4 + KW_MULTIPART_BOUNDARY_MAX + 1] = "\r\n--";
     size_t blen = 0, dlen, pos;
@@ -298,7 +326,7 @@ enum kw_multipart_result kw_multipart_parse(const char *content_type, size_t ctl
         if (len - (pos - 2) >= dlen && memcmp(body + pos - 2, delim, dlen) == 0)
             next = body + pos - 2;
         else
-            next = memmem(body + pos, len - pos, delim, dlen);
+            next = find_delim(body, pos, len, delim, dlen, done, ctx);
         if (next == NULL)
             return KW_MULTIPART_MALFORMED; /* truncated: no delimiter closes this part */
         part->data = body + pos;

@@ -50,6 +50,14 @@ struct kw_multipart {
 enum kw_multipart_result kw_multipart_parse(const char *content_type, size_t ctlen, const uint8_t *body,
                                             size_t len, struct kw_multipart *out);
 
+/* The same, telling done(ctx, from, to) of each stretch of part data the search for a delimiter has
+ * passed (a MiB at a time), so a caller can give those pages back (core/pages.h) while a large body is
+ * scanned. done may be NULL. */
+typedef void (*kw_multipart_scanned_fn)(void *ctx, const uint8_t *from, const uint8_t *to);
+enum kw_multipart_result kw_multipart_parse_scan(const char *content_type, size_t ctlen, const uint8_t *body,
+                                                 size_t len, struct kw_multipart *out, kw_multipart_scanned_fn done,
+                                                 void *ctx);
+
 /* The part named name, or NULL; *count (may be NULL) how many parts carry that name. */
 const struct kw_multipart_part *kw_multipart_get(const struct kw_multipart *m, const char *name, int *count);
 

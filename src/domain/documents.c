@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/ids.h"
+#include "core/pages.h"
 #include "core/timeutil.h"
 #include "crypto/crypto.h"
 #include "domain/commit_internal.h"
@@ -87,6 +88,30 @@ static enum kw_err seal_chunk(void *ctx, int64_t index, uint8_t *buf, size_t cap
                                      buf + KW_GCM_IV_LEN + n);
     if (err == KW_OK)
         *len = n + KW_DOC_CHUNK_OVERHEAD;
+    if (g->in->release_data) /* read for the last time (a retried transaction re-reads from the file) */
+        kw_pages_release(g->in->data + off, g->in->data + off + n);
+    return err;
+}
+
+#define RELEASE_STEP (1u << 20)
+
+enum kw_err kw_documents_sha256(const uint8_t *data, size_t len, int release, uint8_t out[32])
+{
+    struct kw_sha256 *h = NULL;
+    enum kw_err err;
+    size_t off, n;
+
+    if (!release || len <= RELEASE_STEP)
+        return kw_crypto_sha256(data != NULL ? (const void *)data : "", len, out);
+    err = kw_crypto_sha256_new(&h);
+    for (off = 0; err == KW_OK && off < len; off += n) {
+        n = len - off < RELEASE_STEP ? len - off : RELEASE_STEP;
+        err = kw_crypto_sha256_update(h, data + off, n);
+        kw_pages_release(data + off, data + off + n);
+    }
+    if (err == KW_OK)
+        err = kw_crypto_sha256_final(h, out);
+    kw_crypto_sha256_free(h);
     return err;
 }
 
@@ -95,7 +120,7 @@ static enum kw_err seal_chunk(void *ctx, int64_t index, uint8_t *buf, size_t cap
 static enum kw_err hash_whole(struct ingest *g)
 {
     uint8_t sum[KW_SHA256_LEN];
-    enum kw_err err = kw_crypto_sha256(g->in->data != NULL ? (const void *)g->in->data : "", g->in->len, sum);
+    enum kw_err err = kw_documents_sha256(g->in->data, g->in->len, g->in->release_data, sum);
 
     kw_crypto_sha256_free(g->sum);
     g->sum = NULL;

@@ -40,6 +40,8 @@ struct kw_doc_ingest {            /* all borrowed */
     size_t len;
     const uint8_t *data_sha256;    /* NULL, or 32 bytes: the caller's SHA-256 of data (not hashed again);
                                       NULL: hashed here, on SQLite chunk by chunk as it is encrypted */
+    int release_data;              /* 1: data lies in a MAP_SHARED file mapping (core/pages.h): its
+                                      pages are given back as they are read */
 };
 /* Encrypts and stores one document for p's service, audited as document.ingest under the service
  * user and credential. *replayed = 1 when the idempotency key matched an earlier ingest with the
@@ -52,6 +54,11 @@ struct kw_doc_ingest {            /* all borrowed */
 enum kw_err kw_documents_ingest(struct kw_app *app, const struct kw_principal *p,
                                 const struct kw_doc_ingest *in, struct kw_document *out,
                                 int *replayed, const char **conflict);
+
+/* The SHA-256 of data[0..len) into out; with release, data lies in a shared file mapping and its pages
+ * are given back (core/pages.h) a MiB at a time as they are hashed, so hashing a large upload does not
+ * make it resident. */
+enum kw_err kw_documents_sha256(const uint8_t *data, size_t len, int release, uint8_t out[32]);
 
 /* A live document by id (KW_ERR_NOT_FOUND when missing or deleted). */
 enum kw_err kw_documents_get(struct kw_app *app, const char *id, struct kw_document *out);

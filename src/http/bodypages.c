@@ -12,10 +12,11 @@
  * Both run on this loop's thread except the pool's reads, which madvise cannot corrupt: a read of a page
  * being dropped just faults it in again. Never done to anything but a file mapping: on anonymous memory
  * MADV_DONTNEED would zero the pages. */
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/pages.h"
 #include "core/timeutil.h"
 #include "http/internal.h"
 
@@ -26,21 +27,25 @@ struct walk {
     int mapped; /* input buffers found mapped from a file */
 };
 
+int kw_http_body_file_mapped(h2o_req_t *req, const char *body, size_t len)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    h2o_buffer_t *b = sock != NULL ? sock->input : NULL;
+
+    return b != NULL && b->bytes != NULL && b->_fd >= 0 && body != NULL && body >= b->bytes &&
+           len <= b->size && body - b->bytes <= (ptrdiff_t)(b->size - len);
+}
+
 static int drop_written(h2o_req_t *req, void *ctx)
 {
     struct walk *wk = ctx;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
     h2o_buffer_t *b;
-    uintptr_t start, end;
-
     /* bytes == NULL: the shared prototype (whose _fd is 0, not -1); _fd -1: malloc'd memory */
     if (sock == NULL || (b = sock->input) == NULL || b->bytes == NULL || b->_fd < 0)
         return 0;
     wk->mapped++;
-    start = ((uintptr_t)b + wk->page) & ~(wk->page - 1); /* the page after the header's */
-    end = ((uintptr_t)b->bytes + b->size) & ~(wk->page - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_DONTNEED); /* best effort: memory, not data */
+    kw_pages_release((const char *)b + wk->page, b->bytes + b->size); /* the header's page stays */
     return 0;
 }
 
@@ -49,8 +54,10 @@ int kw_http_bodypages_tick(struct kw_worker *w)
     uint64_t now = kw_time_mono_ns();
     struct walk wk = {(uintptr_t)sysconf(_SC_PAGESIZE), 0};
 
-    if (now < w->bodypages_next_ns)
-        return w->bodypages_mapped;
+    /* While a mapped buffer exists, after every turn of the loop (each turn reads at most what the
+     * kernel holds for each socket); else a walk every KW_BODYPAGES_EVERY_MS finds new ones. */
+    if (!w->bodypages_mapped && now < w->bodypages_next_ns)
+        return 0;
     w->bodypages_next_ns = now + (uint64_t)KW_BODYPAGES_EVERY_MS * 1000000u;
     w->srv->globalconf.http1.callbacks.foreach_request(&w->ctx, drop_written, &wk);
     w->bodypages_mapped = wk.mapped > 0;

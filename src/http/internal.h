@@ -58,6 +58,9 @@ struct kw_server {
  * (bodypages.c), at most every 5 ms; call it after each h2o_evloop_run. Returns 1 while such a body
  * exists (the loop should then wake within 5 ms, so the walk goes on while the pool reads it). */
 int kw_http_bodypages_tick(struct kw_worker *w);
+/* 1 when [body, body + len) lies in req's connection input buffer and that buffer is a file mapping
+ * (bodypages.c), so its pages may be released once read (core/pages.h). */
+int kw_http_body_file_mapped(h2o_req_t *req, const char *body, size_t len);
 
 /* Registers the one h2o handler that serves everything on pathconf, and on fallback (where h2o binds
  * the errors it answers before routing) the filter that turns those into problem+json. */

@@ -237,11 +237,13 @@ static void on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messag
 enum kw_err kw_http_offloop_submit(struct kw_worker *w, h2o_req_t *req, const struct kw_api_req *a,
                                    uint64_t t0)
 {
-    struct kw_offloop_job *job = job_new(a, borrows_body(req));
+    int borrow = borrows_body(req);
+    struct kw_offloop_job *job = job_new(a, borrow);
     enum kw_err err = KW_ERR_NOMEM;
 
     if (job == NULL)
         goto out;
+    job->a.body_file_mapped = borrow && kw_http_body_file_mapped(req, a->body, a->body_len);
     job->super.run = job_run;
     job->w = w;
     job->app = w->srv->app;

@@ -234,7 +234,7 @@ static void *worker_main(void *arg)
 
     worker_start(w->srv, w, w->srv->globalconf.hosts);
     while (!atomic_load(&w->srv->stopping))
-        h2o_evloop_run(w->ctx.loop, kw_http_bodypages_tick(w) ? 5 : 100);
+        h2o_evloop_run(w->ctx.loop, kw_http_bodypages_tick(w) ? 1 : 100);
     drained = worker_drain(w) == 0;
     worker_wait_pool(w->srv);
     if (!drained) {

@@ -80,7 +80,7 @@ static void ingest(struct fixture *f, const uint8_t *data, size_t len, const cha
 {
     uint8_t hash[32];
     struct kw_doc_ingest in = {"scan.pdf", "application/pdf", "{\"source_tag\":\"x\"}", tag, "ext-1", "invoice",
-                               "finance", "legal", key, hash, data, len, NULL};
+                               "finance", "legal", key, hash, data, len, NULL, 0};
     const char *conflict = NULL;
 
     memset(hash, hash_byte, sizeof(hash));
@@ -224,7 +224,7 @@ static void test_digest(void **state)
     uint8_t *data = malloc(3 * KW_DOC_CHUNK_SIZE), given[KW_SHA256_LEN];
     char want[2 * KW_SHA256_LEN + 1];
     struct kw_doc_ingest in = {"scan.pdf", "application/pdf", "{}", "t", "e", "c", "d", "legal", "", NULL,
-                               data, 0, NULL};
+                               data, 0, NULL, 0};
     struct kw_document d;
     const char *conflict = NULL;
     int replayed = 0;

@@ -268,12 +268,72 @@ static void test_caps(void **state)
     assert_non_null(strstr(kw_multipart_reason(KW_MULTIPART_TOO_MANY), "4 parts"));
 }
 
+/* kw_multipart_parse_scan: the same parts as kw_multipart_parse for file parts whose closing delimiter
+ * sits at, across and around the 1 MiB search windows (and a look-alike that stops one byte short), and
+ * what it reports scanned is contiguous part data that ends before the delimiter. */
+struct scanned {
+    const uint8_t *data, *next;
+    size_t calls;
+    int bad;
+};
+
+static void on_scanned(void *ctx, const uint8_t *from, const uint8_t *to)
+{
+    struct scanned *sc = ctx;
+
+    if (from != sc->next || to <= from)
+        sc->bad = 1;
+    sc->next = to;
+    sc->calls++;
+}
+
+static void test_scan_windows(void **state)
+{
+    static const char ct[] = "multipart/form-data; boundary=XyZ";
+    static const char delim[] = "\r\n--XyZ";
+    const size_t W = 1u << 20, dl = sizeof(delim) - 1;
+    const size_t lens[] = {0, 1, W - dl, W - dl + 1, W - 1, W, W + 1, W + dl - 1, W + dl, 2 * W - 3, 2 * W + 7, 3 * W};
+    const char head[] = "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n";
+    const char tail[] = "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{}\r\n--XyZ--\r\n";
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        size_t hl = sizeof(head) - 1, tl = sizeof(tail) - 1, n = hl + lens[i] + tl, j;
+        uint8_t *body = malloc(n);
+        struct kw_multipart a, b;
+        struct scanned sc;
+
+        assert_non_null(body);
+        memcpy(body, head, hl);
+        for (j = 0; j < lens[i]; j++)
+            body[hl + j] = (uint8_t)('a' + j % 26);
+        if (lens[i] >= dl) /* a look-alike without its last byte just before the end */
+            memcpy(body + hl + lens[i] - dl + 1, delim, dl - 1);
+        memcpy(body + hl + lens[i], tail, tl);
+        memset(&sc, 0, sizeof(sc));
+        sc.data = sc.next = body + hl;
+        assert_int_equal(kw_multipart_parse(ct, sizeof(ct) - 1, body, n, &a), KW_MULTIPART_OK);
+        assert_int_equal(kw_multipart_parse_scan(ct, sizeof(ct) - 1, body, n, &b, on_scanned, &sc), KW_MULTIPART_OK);
+        assert_int_equal(a.n, 2);
+        assert_int_equal(b.n, 2);
+        assert_int_equal(b.parts[0].len, lens[i]);
+        assert_ptr_equal(b.parts[0].data, a.parts[0].data);
+        assert_int_equal(b.parts[1].len, a.parts[1].len);
+        assert_false(sc.bad);
+        assert_true(sc.next <= body + hl + lens[i]); /* never past the part's data */
+        if (lens[i] >= 2 * W) /* a long part is given back as it is scanned, not only at the end */
+            assert_true(sc.calls >= 1);
+        free(body);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seed_curl), cmocka_unit_test(test_other_curl),
         cmocka_unit_test(test_variants),  cmocka_unit_test(test_content_type),
-        cmocka_unit_test(test_malformed), cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_malformed), cmocka_unit_test(test_caps), cmocka_unit_test(test_scan_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
