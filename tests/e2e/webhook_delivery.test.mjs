@@ -65,6 +65,22 @@ async function mkKey(server, serviceId, base = server.url) {
   return r.json;
 }
 
+// A webhook to a loopback port nothing listens on, and a key.created delivery after its first attempt
+// (failed with connect, still pending): { hook, d1 }.
+async function pendingAfterOneAttempt(server, name, port) {
+  const svc = await createService(server, { name });
+  const hook = await mkHook(server, svc.id, `http://127.0.0.1:${port}/hook`);
+  await mkKey(server, svc.id);
+  const d1 = await waitFor(async () => {
+    const items = await deliveries(server, hook.id);
+    return items[0]?.attempts >= 1 ? items[0] : null;
+  }, 20000);
+  assert.ok(d1, 'no attempt');
+  assert.equal(d1.state, 'pending');
+  assert.equal(d1.attemptLog[0].error, 'connect');
+  return { hook, d1 };
+}
+
 async function deliveries(server, hookId) {
   const r = await server.api('GET', `/api/v1/webhooks/${hookId}/deliveries`);
   assert.equal(r.status, 200, r.text);
@@ -229,16 +245,7 @@ describe('webhook delivery', () => {
     let s1 = await startServer({ dataDir: dir, args: ALLOW, env, readyTimeoutMs: 60000 });
     let rx = null, s2 = null;
     try {
-      const svc1 = await createService(s1, { name: 'Nine' });
-      const hook = await mkHook(s1, svc1.id, `http://127.0.0.1:${port}/hook`);
-      await mkKey(s1, svc1.id);
-      const d1 = await waitFor(async () => {
-        const items = await deliveries(s1, hook.id);
-        return items[0]?.attempts >= 1 ? items[0] : null;
-      }, 20000);
-      assert.ok(d1, 'no attempt');
-      assert.equal(d1.state, 'pending');
-      assert.equal(d1.attemptLog[0].error, 'connect');
+      const { hook, d1 } = await pendingAfterOneAttempt(s1, 'Nine', port);
       await s1.kill9();
       rx = await receiver(() => ({ status: 200 }), port);
       s2 = await startServer({ dataDir: dir, rootToken: s1.rootToken, args: ALLOW, env, readyTimeoutMs: 60000 });
@@ -269,15 +276,7 @@ describe('one-shot commands', { skip: onPg ? 'the SQLite data directory case' : 
     const s1 = await startServer({ dataDir: dir, args: ALLOW, env, readyTimeoutMs: 60000 });
     let rx = null, s2 = null;
     try {
-      const svc = await createService(s1, { name: 'Cli' });
-      const hook = await mkHook(s1, svc.id, `http://127.0.0.1:${port}/hook`);
-      await mkKey(s1, svc.id);
-      const d1 = await waitFor(async () => {
-        const items = await deliveries(s1, hook.id);
-        return items[0]?.attempts >= 1 ? items[0] : null;
-      }, 20000);
-      assert.ok(d1, 'no attempt');
-      assert.equal(d1.state, 'pending');
+      const { d1 } = await pendingAfterOneAttempt(s1, 'Cli', port);
       await s1.stop();
       rx = await receiver(() => ({ status: 200 }), port);
       await sleep(1500); // the next attempt is due now
