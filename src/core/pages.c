@@ -7,11 +7,8 @@
 
 void kw_pages_release(const void *from, const void *to)
 {
-    static uintptr_t page;
-    uintptr_t start, end;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), start, end;
 
-    if (page == 0)
-        page = (uintptr_t)sysconf(_SC_PAGESIZE);
     start = ((uintptr_t)from + page - 1) & ~(page - 1);
     end = (uintptr_t)to & ~(page - 1);
     if (end > start)

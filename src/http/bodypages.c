@@ -41,6 +41,7 @@ static int drop_written(h2o_req_t *req, void *ctx)
     struct walk *wk = ctx;
     h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
     h2o_buffer_t *b;
+
     /* bytes == NULL: the shared prototype (whose _fd is 0, not -1); _fd -1: malloc'd memory */
     if (sock == NULL || (b = sock->input) == NULL || b->bytes == NULL || b->_fd < 0)
         return 0;
@@ -52,12 +53,13 @@ static int drop_written(h2o_req_t *req, void *ctx)
 int kw_http_bodypages_tick(struct kw_worker *w)
 {
     uint64_t now = kw_time_mono_ns();
-    struct walk wk = {(uintptr_t)sysconf(_SC_PAGESIZE), 0};
+    struct walk wk = {0, 0};
 
     /* While a mapped buffer exists, after every turn of the loop (each turn reads at most what the
      * kernel holds for each socket); else a walk every KW_BODYPAGES_EVERY_MS finds new ones. */
     if (!w->bodypages_mapped && now < w->bodypages_next_ns)
         return 0;
+    wk.page = (uintptr_t)sysconf(_SC_PAGESIZE);
     w->bodypages_next_ns = now + (uint64_t)KW_BODYPAGES_EVERY_MS * 1000000u;
     w->srv->globalconf.http1.callbacks.foreach_request(&w->ctx, drop_written, &wk);
     w->bodypages_mapped = wk.mapped > 0;

@@ -98,7 +98,8 @@ describe('ThreadSanitizer smoke: sender, streams, ingest, jobs', () => {
 
     // four documents ingested at once (bodies to the pool), then each read back twice at once (streams)
     const docs = await Promise.all([0, 1, 2, 3].map(async (i) => {
-      const bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(300000 + i * 1000)]);
+      // the first past the 4 MiB mmap threshold: its pages are given back by the loop and the pool
+      const bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(i === 0 ? 6 << 20 : 300000 + i * 1000)]);
       const fd = new FormData();
       fd.append('metadata', JSON.stringify({ source_tag: 'tsan', external_id: `e${i}`, document_category: 'id', department: 'ops' }));
       fd.append('file', new Blob([bytes]), `d${i}.pdf`);
