@@ -4,9 +4,10 @@
  * h2o_socket_buffer_mmap_settings.threshold (server.c) that buffer is a MAP_SHARED mapping of an
  * unlinked temporary file: the h2o_buffer_t header sits at the start of the mapping, the data follows
  * (lib/common/memory.c, h2o_buffer_reserve). Pages written through a shared file mapping stay mapped, so
- * four 50 MiB uploads would add about 200 MiB to VmRSS (RssFile) although none of it is heap. Every
- * KW_BODYPAGES_EVERY_MS this loop walks its HTTP/1 connections and, for each input buffer that is such a
- * mapping, madvise(MADV_DONTNEED)s the whole pages already written: for a shared file mapping that only
+ * four 50 MiB uploads would add about 200 MiB to VmRSS (RssFile) although none of it is heap. This loop
+ * walks its HTTP/1 connections (every KW_BODYPAGES_EVERY_MS to find such a buffer, then after every turn
+ * while one exists) and, for each input buffer that is such a mapping, madvise(MADV_DONTNEED)s
+ * (core/pages.h) the whole pages already written: for a shared file mapping that only
  * drops the page-table entries; the bytes stay in the file (the page cache), and the next access (h2o's
  * read path, or the pool thread reading a borrowed ingest body, offloop.c) faults them back in unchanged.
  * Both run on this loop's thread except the pool's reads, which madvise cannot corrupt: a read of a page

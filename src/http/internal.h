@@ -55,8 +55,9 @@ struct kw_server {
 };
 
 /* Takes the pages of file-mapped request bodies that are already written out of this loop's resident set
- * (bodypages.c), at most every 5 ms; call it after each h2o_evloop_run. Returns 1 while such a body
- * exists (the loop should then wake within 5 ms, so the walk goes on while the pool reads it). */
+ * (bodypages.c); call it after each h2o_evloop_run. It walks every 5 ms until it finds such a body, then
+ * after every turn while one exists, and returns 1 then (the loop should wake within 1 ms, so the walk
+ * goes on while the pool reads the body). */
 int kw_http_bodypages_tick(struct kw_worker *w);
 /* 1 when [body, body + len) lies in req's connection input buffer and that buffer is a file mapping
  * (bodypages.c), so its pages may be released once read (core/pages.h). */

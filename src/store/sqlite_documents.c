@@ -477,15 +477,50 @@ enum kw_err kw_sq_document_content_done(struct kw_store *st, const char *id)
     return err;
 }
 
+/* The ids of the live documents, sorted (strcmp), from one query: *ids malloc'd, *n of them. */
+static enum kw_err live_ids(struct kw_tx *tx, char (**ids)[KW_ID_MAX], size_t *n)
+{
+    struct kw_sqlite *s = SQ(tx->st);
+    sqlite3_stmt *q = kw_sq_once(s, "SELECT id FROM documents WHERE deleted_at = 0 ORDER BY id");
+    size_t cap = 0;
+    enum kw_err err = q != NULL ? KW_OK : KW_ERR_STORE;
+    int rc = SQLITE_DONE;
+
+    *ids = NULL;
+    *n = 0;
+    while (err == KW_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (*n == cap) {
+            void *nv = realloc(*ids, (cap = cap ? cap * 2 : 256) * sizeof(**ids));
+            if (nv == NULL) {
+                err = KW_ERR_NOMEM;
+                break;
+            }
+            *ids = nv;
+        }
+        kw_sq_text(q, 0, (*ids)[(*n)++], KW_ID_MAX);
+    }
+    if (err == KW_OK && rc != SQLITE_DONE)
+        err = kw_sq_fail(s, "document_live_ids", rc);
+    if (q != NULL)
+        kw_sq_once_end(s, q);
+    return err;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 /* At start: removes "<id>" files that no live row names (their rows went with a deleted service, and the
  * process stopped before it removed the files). No key opens them (the sealed data keys went with the
- * rows); this only gives the disk back. One read transaction; *n counts them. */
+ * rows); this only gives the disk back. One query for the live ids, then one look-up per file; *n counts
+ * the files removed. */
 static enum kw_err sweep_orphans(struct kw_store *st, const char *dir, int *n)
 {
     struct kw_sqlite *s = SQ(st);
     struct kw_tx *tx = NULL;
-    struct kw_document d;
-    char path[1200];
+    char (*ids)[KW_ID_MAX] = NULL, path[1200];
+    size_t nids = 0;
     enum kw_err err;
     struct dirent *e;
     DIR *dh = opendir(dir);
@@ -493,18 +528,14 @@ static enum kw_err sweep_orphans(struct kw_store *st, const char *dir, int *n)
     if (dh == NULL)
         return errno == ENOENT ? KW_OK : io_fail("opendir", dir);
     err = kw_store_begin(st, KW_TX_READ, &tx);
+    if (err == KW_OK)
+        err = live_ids(tx, &ids, &nids);
+    kw_store_rollback(tx);
     while (err == KW_OK && (e = readdir(dh)) != NULL) {
-        enum kw_err got;
-
         if (doc_path(s, e->d_name, "", path, sizeof(path)) != 0)
             continue; /* not a document id (a staging name, or not ours): left alone */
-        got = kw_sq_document_get(tx, e->d_name, &d);
-        if (got == KW_OK && d.deleted_at == 0)
+        if (nids > 0 && bsearch(e->d_name, ids, nids, sizeof(*ids), id_cmp) != NULL)
             continue;
-        if (got != KW_OK && got != KW_ERR_NOT_FOUND) {
-            err = got;
-            break;
-        }
         if (unlink(path) != 0 && errno != ENOENT) {
             err = io_fail("unlink", path);
             break;
@@ -512,7 +543,7 @@ static enum kw_err sweep_orphans(struct kw_store *st, const char *dir, int *n)
         (*n)++;
         kw_log_info("orphaned document file removed", "id=%s", e->d_name);
     }
-    kw_store_rollback(tx);
+    free(ids);
     closedir(dh);
     return err;
 }
